@@ -1,0 +1,68 @@
+// The counters vmlab reports, with Linux's names where Linux has one.
+// unit 'bytes' counters are held in bytes (reports print /proc's kB where /proc does);
+// 'count' counters are event or object counts.
+
+export type CounterUnit = 'bytes' | 'count';
+
+export interface CounterInfo {
+  readonly unit: CounterUnit;
+  /** Where the name comes from, and what it means. */
+  readonly doc: string;
+}
+
+export const PROCESS_COUNTERS = {
+  min_flt: { unit: 'count', doc: '/proc/PID/stat minflt: faults that needed no I/O, GUP faults included' },
+  maj_flt: { unit: 'count', doc: '/proc/PID/stat majflt: faults that needed I/O' },
+  VmSize: { unit: 'bytes', doc: '/proc/PID/status: total mapped virtual memory' },
+  VmRSS: { unit: 'bytes', doc: '/proc/PID/status: RssAnon + RssFile + RssShmem' },
+  VmHWM: { unit: 'bytes', doc: '/proc/PID/status: peak VmRSS' },
+  RssAnon: { unit: 'bytes', doc: '/proc/PID/status: resident anonymous memory (MM_ANONPAGES)' },
+  RssFile: { unit: 'bytes', doc: '/proc/PID/status: resident file mappings (MM_FILEPAGES)' },
+  RssShmem: { unit: 'bytes', doc: '/proc/PID/status: resident shared memory (MM_SHMEMPAGES)' },
+  VmPTE: { unit: 'bytes', doc: '/proc/PID/status: PTE, PMD and PUD table pages (mm->pgtables_bytes)' },
+  VmLck: { unit: 'bytes', doc: '/proc/PID/status: size of VM_LOCKED mappings (mm->locked_vm)' },
+  VmSwap: { unit: 'bytes', doc: '/proc/PID/status: swapped-out anonymous memory (MM_SWAPENTS)' },
+  map_count: { unit: 'count', doc: 'mm->map_count: number of VMAs (/proc/PID/maps lines)' },
+  tlb_hits: { unit: 'count', doc: 'vmlab: accesses translated by a TLB hit' },
+  tlb_misses: { unit: 'count', doc: 'vmlab: accesses that missed the TLB and walked the page table' },
+  page_walks: { unit: 'count', doc: 'vmlab: hardware page-table walks' },
+  walk_levels: { unit: 'count', doc: 'vmlab: page-table entries read by walks' },
+  sigsegv: { unit: 'count', doc: 'vmlab: SIGSEGV delivered' },
+  sigbus: { unit: 'count', doc: 'vmlab: SIGBUS delivered' },
+} as const satisfies Record<string, CounterInfo>;
+
+export const SYSTEM_COUNTERS = {
+  pgfault: { unit: 'count', doc: '/proc/vmstat: faults handled by handle_mm_fault' },
+  pgmajfault: { unit: 'count', doc: '/proc/vmstat: major faults' },
+  pgalloc: { unit: 'count', doc: '/proc/vmstat pgalloc_*: pages allocated (order-n counts 2^n)' },
+  pgfree: { unit: 'count', doc: '/proc/vmstat: pages freed' },
+  MemTotal: { unit: 'bytes', doc: '/proc/meminfo: memory of all nodes' },
+  MemFree: { unit: 'bytes', doc: '/proc/meminfo: free memory' },
+  AnonPages: { unit: 'bytes', doc: '/proc/meminfo: anonymous pages mapped in page tables' },
+  Shmem: { unit: 'bytes', doc: '/proc/meminfo: shared memory (shared anonymous) pages' },
+  PageTables: { unit: 'bytes', doc: '/proc/meminfo: page-table pages of all processes (top level included)' },
+  Mlocked: { unit: 'bytes', doc: '/proc/meminfo: mlocked pages' },
+  nr_tlb_remote_flush: { unit: 'count', doc: '/proc/vmstat: TLB shootdowns sent (one per flush request)' },
+  nr_tlb_remote_flush_received: { unit: 'count', doc: '/proc/vmstat: shootdown IPIs received by other CPUs' },
+  nr_tlb_local_flush_all: { unit: 'count', doc: '/proc/vmstat: full local TLB flushes' },
+  nr_tlb_local_flush_one: { unit: 'count', doc: '/proc/vmstat: single-page local TLB flushes' },
+  tlb_hits: { unit: 'count', doc: 'vmlab: accesses translated by a TLB hit, all CPUs' },
+  tlb_misses: { unit: 'count', doc: 'vmlab: TLB misses, all CPUs' },
+  page_walks: { unit: 'count', doc: 'vmlab: hardware page-table walks, all CPUs' },
+  walk_levels: { unit: 'count', doc: 'vmlab: page-table entries read by walks' },
+  oom_events: { unit: 'count', doc: 'vmlab: allocations that found no memory (ENOMEM / OOM)' },
+  processes: { unit: 'count', doc: 'vmlab: live processes' },
+} as const satisfies Record<string, CounterInfo>;
+
+export type ProcessCounter = keyof typeof PROCESS_COUNTERS;
+export type SystemCounter = keyof typeof SYSTEM_COUNTERS;
+
+/** Metadata structures whose live and peak host-equivalent bytes are reported (`meta.<name>`). */
+export const META_STRUCTURES = {
+  struct_page: 'per-frame metadata, 64 B a frame (include/linux/mm_types.h)',
+  vm_area_struct: 'one per VMA',
+  anon_vma: 'one per anon_vma (mm/rmap.c)',
+  anon_vma_chain: 'one per VMA-anon_vma link, 64 B',
+  page_table: 'page-table pages, 4 KiB each, top level included',
+} as const;
+export type MetaStructure = keyof typeof META_STRUCTURES;

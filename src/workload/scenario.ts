@@ -1,0 +1,127 @@
+// Scenario format version 1: the typed form a validated scenario file takes.
+// The parser (parse.ts) produces these from YAML or JSON; the runner (run.ts) executes them.
+// Sizes and addresses are plain byte numbers here; units were resolved by the parser.
+
+import type { GuestError } from '../lib/errno.js';
+
+/** Where a thing stood in its source file (1-based). */
+export interface SourceLoc {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export type Paging = 'x86-64-4level' | 'x86-64-5level';
+export type ProtName = 'none' | 'r' | 'w' | 'x' | 'rw' | 'rx' | 'wx' | 'rwx';
+
+export interface TlbConfig {
+  /** Entries in the (unified, 4 KiB) data TLB of each CPU. */
+  readonly entries: number;
+  /** Ways per set; entries / ways sets. */
+  readonly ways: number;
+}
+
+export interface MachineSpec {
+  readonly cpus: number;
+  /** One entry per memory node, in bytes. `memory: 4GiB` means one node. */
+  readonly nodes: readonly number[];
+  readonly paging: Paging;
+  readonly tlb: TlbConfig;
+  /** vm.max_map_count */
+  readonly maxMapCount: number;
+}
+
+/** A range named by region (+offset, +length) or by addr (+length). */
+export interface RangeRef {
+  readonly region?: string;
+  readonly addr?: number;
+  readonly offset?: number;
+  /** Bytes; absent: to the end of the region (an error with addr, except for steps that allow it). */
+  readonly length?: number;
+}
+
+interface StepBase {
+  /** Position of the step in the file, for messages. */
+  readonly loc: SourceLoc;
+  /** 0-based index in `steps`. */
+  readonly index: number;
+  readonly expectError?: GuestError;
+}
+
+export type MmapFlag = 'private' | 'shared' | 'anonymous' | 'populate' | 'locked' | 'noreserve' | 'fixed_noreplace';
+export type MremapFlag = 'maymove' | 'fixed' | 'dontunmap';
+export type MadviseAdvice = 'dontneed' | 'normal' | 'random' | 'sequential' | 'willneed';
+export type TouchOp = 'read' | 'write' | 'exec';
+export type TouchPattern = 'sequential' | 'random' | 'strided';
+export type ExpectValue = number | { readonly min?: number; readonly max?: number };
+
+export type Step =
+  | (StepBase & { readonly kind: 'spawn'; readonly name: string; readonly cpu?: number })
+  | (StepBase & { readonly kind: 'exit'; readonly in: string })
+  | (StepBase & {
+      readonly kind: 'mmap';
+      readonly in: string;
+      readonly as?: string;
+      readonly size: number;
+      readonly prot: ProtName;
+      readonly flags: readonly MmapFlag[];
+      readonly addr?: number;
+      readonly fixed: boolean;
+    })
+  | (StepBase & { readonly kind: 'munmap'; readonly in: string; readonly range: RangeRef })
+  | (StepBase & { readonly kind: 'mprotect'; readonly in: string; readonly range: RangeRef; readonly prot: ProtName })
+  | (StepBase & {
+      readonly kind: 'mremap';
+      readonly in: string;
+      readonly range: RangeRef;
+      readonly newSize: number;
+      readonly flags: readonly MremapFlag[];
+      readonly newAddr?: number;
+    })
+  | (StepBase & { readonly kind: 'madvise'; readonly in: string; readonly range: RangeRef; readonly advice: MadviseAdvice })
+  | (StepBase & { readonly kind: 'mlock'; readonly in: string; readonly range: RangeRef; readonly onfault: boolean })
+  | (StepBase & { readonly kind: 'munlock'; readonly in: string; readonly range: RangeRef })
+  | (StepBase & {
+      readonly kind: 'brk';
+      readonly in: string;
+      /** Move the break by this many bytes (may be negative) ... */
+      readonly delta?: number;
+      /** ... or set it to this address. Exactly one of delta and addr. */
+      readonly addr?: number;
+      /** Name the heap as a region (from the initial break to the current one). */
+      readonly as?: string;
+    })
+  | (StepBase & {
+      readonly kind: 'touch';
+      readonly in: string;
+      readonly range: RangeRef;
+      readonly op: TouchOp;
+      readonly pattern: TouchPattern;
+      /** Bytes between accesses for 'strided' (default one page). */
+      readonly stride?: number;
+      /** Number of accesses; default every page of the range once (random: that many draws). */
+      readonly count?: number;
+      /** CPU to run on; default the process's CPU. */
+      readonly cpu?: number;
+    })
+  | (StepBase & {
+      readonly kind: 'expect';
+      /** Process name, or absent for system counters. */
+      readonly in?: string;
+      /** Counter name -> expected value. Names are those of sim/counter-names.ts (`meta.X` allowed for system). */
+      readonly values: Readonly<Record<string, ExpectValue>>;
+      /** Where each counter stood, for messages. */
+      readonly valueLocs: Readonly<Record<string, SourceLoc>>;
+    });
+
+export type StepKind = Step['kind'];
+
+export interface Scenario {
+  readonly file: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly seed: number;
+  readonly machine: MachineSpec;
+  readonly design: string;
+  readonly steps: readonly Step[];
+}
