@@ -1,0 +1,131 @@
+// A per-CPU TLB: set-associative, tagged with an address-space id (x86 PCID), LRU within a set.
+// Flat typed arrays (STYLE.md, after v86): the hit path is an index, a few compares and a load.
+// A list of filled slots makes a full flush cost what is filled, not the table's size.
+
+import type { TlbConfig } from '../workload/scenario.js';
+
+const EMPTY = -1;
+
+export class Tlb {
+  readonly sets: number;
+  readonly ways: number;
+  private readonly setMask: number;
+  /** Tag: virtual page number, or -1 when the slot is empty. */
+  private readonly vpn: Float64Array;
+  private readonly asid: Int32Array;
+  private readonly pfn: Float64Array;
+  /** TlbPerm bits. */
+  private readonly perm: Uint8Array;
+  private readonly stamp: Uint32Array;
+  private clock = 0;
+  /** Slots filled since the last full flush (may hold slots emptied since). */
+  private filled: number[] = [];
+  private readonly inFilled: Uint8Array;
+
+  hits = 0;
+  misses = 0;
+  flushAll = 0;
+  flushOne = 0;
+
+  /** Last hit's translation. */
+  outPfn = 0;
+  outPerm = 0;
+
+  constructor(cfg: TlbConfig) {
+    this.ways = cfg.ways;
+    this.sets = cfg.entries / cfg.ways;
+    if (!Number.isInteger(this.sets) || (this.sets & (this.sets - 1)) !== 0) {
+      throw new Error(`Tlb: ${cfg.entries} entries / ${cfg.ways} ways is not a power-of-two number of sets`);
+    }
+    this.setMask = this.sets - 1;
+    const n = cfg.entries;
+    this.vpn = new Float64Array(n).fill(EMPTY);
+    this.asid = new Int32Array(n);
+    this.pfn = new Float64Array(n);
+    this.perm = new Uint8Array(n);
+    this.stamp = new Uint32Array(n);
+    this.inFilled = new Uint8Array(n);
+  }
+
+  /** Look up a translation; on a hit outPfn/outPerm are set. Counts the hit or miss. */
+  lookup(asid: number, vpn: number): boolean {
+    const base = (vpn & this.setMask) * this.ways;
+    for (let s = base, end = base + this.ways; s < end; s++) {
+      if (this.vpn[s] === vpn && this.asid[s] === asid) {
+        this.stamp[s] = ++this.clock;
+        this.outPfn = this.pfn[s];
+        this.outPerm = this.perm[s];
+        this.hits++;
+        return true;
+      }
+    }
+    this.misses++;
+    return false;
+  }
+
+  /** Insert (or refresh) a translation after a walk. */
+  fill(asid: number, vpn: number, pfn: number, perm: number): void {
+    const base = (vpn & this.setMask) * this.ways;
+    let victim = base;
+    let oldest = 0xffff_ffff;
+    for (let s = base, end = base + this.ways; s < end; s++) {
+      if (this.vpn[s] === vpn && this.asid[s] === asid) {
+        victim = s;
+        break;
+      }
+      if (this.vpn[s] === EMPTY) {
+        victim = s;
+        oldest = 0;
+      } else if (this.stamp[s] < oldest) {
+        victim = s;
+        oldest = this.stamp[s];
+      }
+    }
+    if (this.inFilled[victim] === 0) {
+      this.inFilled[victim] = 1;
+      this.filled.push(victim);
+    }
+    this.vpn[victim] = vpn;
+    this.asid[victim] = asid;
+    this.pfn[victim] = pfn;
+    this.perm[victim] = perm;
+    this.stamp[victim] = ++this.clock;
+  }
+
+  /** invlpg: drop one page of one address space. */
+  flushPage(asid: number, vpn: number): void {
+    this.flushOne++;
+    const base = (vpn & this.setMask) * this.ways;
+    for (let s = base, end = base + this.ways; s < end; s++) {
+      if (this.vpn[s] === vpn && this.asid[s] === asid) this.vpn[s] = EMPTY;
+    }
+  }
+
+  /** Drop every translation of one address space (a full flush of that PCID). */
+  flushAsid(asid: number, counted = true): void {
+    if (counted) this.flushAll++;
+    const kept: number[] = [];
+    for (const s of this.filled) {
+      if (this.vpn[s] !== EMPTY && this.asid[s] === asid) this.vpn[s] = EMPTY;
+      if (this.vpn[s] === EMPTY) this.inFilled[s] = 0;
+      else kept.push(s);
+    }
+    this.filled = kept;
+  }
+
+  /** Entries currently valid (for reports and checks; no side effects). */
+  get occupancy(): number {
+    let n = 0;
+    for (const s of this.filled) if (this.vpn[s] !== EMPTY) n++;
+    return n;
+  }
+
+  /** Whether a translation for (asid, vpn) is cached, without counting or touching LRU state. */
+  peek(asid: number, vpn: number): number {
+    const base = (vpn & this.setMask) * this.ways;
+    for (let s = base, end = base + this.ways; s < end; s++) {
+      if (this.vpn[s] === vpn && this.asid[s] === asid) return this.pfn[s];
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,199 @@
+// The page-fault handler (mm/memory.c handle_mm_fault and its stages).
+// Returns a set of VmFault bits, as the kernel does, instead of throwing.
+
+import { Access, PteAttr } from '../arch/pmap.js';
+import { PG } from '../phys/frames.js';
+import type { Kernel } from './kernel.js';
+import { type Mm, MmCounter } from './mm.js';
+import { basePteAttrs, VM, type Vma } from './vma.js';
+
+export const enum VmFault {
+  done = 0,
+  oom = 1,
+  sigsegv = 2,
+  sigbus = 4,
+  major = 8,
+}
+
+/** fault_around_bytes (mm/memory.c), 64 KiB: pages a read fault of a file/shmem mapping may map. */
+export const FAULT_AROUND_PAGES = 16;
+
+/**
+ * Whether vma allows the access (mm/memory.c access_error, arch/x86/mm/fault.c):
+ * write needs VM_WRITE, exec VM_EXEC, read any of read/write/exec.
+ */
+export function accessAllowed(vma: Vma, access: Access): boolean {
+  if (access === Access.write) return (vma.flags & VM.WRITE) !== 0;
+  if (access === Access.exec) return (vma.flags & VM.EXEC) !== 0;
+  return (vma.flags & (VM.READ | VM.WRITE | VM.EXEC)) !== 0;
+}
+
+/**
+ * handle_mm_fault for a 4 KiB page of vma. The caller checked the access against the VMA
+ * and accounts the fault to the task (mm_account_fault). Counts vmstat pgfault.
+ */
+export function handleMmFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, access: Access, cpu: number): VmFault {
+  k.vmstat.pgfault++;
+  const pmap = mm.pmap;
+  const h = pmap.pteAlloc(vpn);
+  k.tablesChanged();
+  if (h < 0) return VmFault.oom;
+  if (pmap.pteNone(h)) {
+    if (vma.shmem !== null) return sharedFault(k, mm, vma, vpn, h, access);
+    return anonymousPage(k, mm, vma, vpn, h, access);
+  }
+  const attrs = pmap.pteAttrs(h);
+  if (access === Access.write && (attrs & PteAttr.write) === 0) return wpPage(k, mm, vma, vpn, h, cpu);
+  // Present and permitted: a spurious fault (a stale TLB entry); mark young (and dirty).
+  pmap.pteUpdate(h, PteAttr.accessed | (access === Access.write ? PteAttr.dirty : 0), 0);
+  return VmFault.done;
+}
+
+/** anon_vma_prepare: give vma an anon_vma, reusing a mergeable neighbour's (find_mergeable_anon_vma). */
+export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma): void {
+  if (vma.anonVma !== null) return;
+  for (const n of [mm.prevOf(vma), mm.nextOf(vma)]) {
+    if (n === undefined || n.anonVma === null) continue;
+    const adjacent = n.end === vma.start || vma.end === n.start;
+    const compatible =
+      ((n.flags ^ vma.flags) & ~(VM.READ | VM.WRITE | VM.EXEC)) === 0 &&
+      n.shmem === null &&
+      n.pgoff + (vma.start - n.start) === vma.pgoff;
+    if (adjacent && compatible) {
+      k.linkAnonVma(vma, n.anonVma);
+      return;
+    }
+  }
+  k.linkAnonVma(vma, k.newAnonVma());
+}
+
+/** do_anonymous_page: read maps the zero page, write allocates a zeroed page. */
+function anonymousPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, access: Access): VmFault {
+  const base = basePteAttrs(vma.flags);
+  if (access !== Access.write) {
+    mm.pmap.pteSet(h, k.phys.zeroPfn, base | PteAttr.special);
+    return VmFault.done;
+  }
+  anonVmaPrepare(k, mm, vma);
+  const pfn = k.allocZeroedPage();
+  if (pfn < 0) return VmFault.oom;
+  newAnonRmap(k, vma, vpn, pfn);
+  mm.pmap.pteSet(h, pfn, base | PteAttr.write | PteAttr.dirty);
+  mm.addRss(MmCounter.ANONPAGES, 1);
+  return VmFault.done;
+}
+
+/** folio_add_new_anon_rmap: a fresh page now mapped once, exclusively, by vma. */
+function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void {
+  const f = k.phys.frames;
+  f.flags[pfn] |= PG.anon | PG.anonExclusive;
+  f.owner[pfn] = vma.anonVma!.id;
+  f.setIndex(pfn, vma.pageIndex(vpn));
+  f.mapcount[pfn] = 1;
+  k.anonPages++;
+  if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
+}
+
+export function mlockPage(k: Kernel, pfn: number): void {
+  const f = k.phys.frames;
+  if (!f.has(pfn, PG.mlocked) && !f.has(pfn, PG.zero)) {
+    f.set(pfn, PG.mlocked);
+    k.mlockedPages++;
+  }
+}
+
+/** do_wp_page: a write to a present, write-protected page of a writable VMA. */
+function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number): VmFault {
+  const pmap = mm.pmap;
+  const f = k.phys.frames;
+  const pfn = pmap.ptePfn(h);
+  const attrs = pmap.pteAttrs(h);
+  const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
+  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1)) {
+    // wp_page_reuse: the only user may write in place. An upgrade needs no TLB flush.
+    f.set(pfn, PG.anonExclusive);
+    pmap.pteUpdate(h, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
+    return VmFault.done;
+  }
+  // wp_page_copy: a new page (zeroed for the zero page, else a copy), the old mapping dropped.
+  anonVmaPrepare(k, mm, vma);
+  const npfn = k.allocZeroedPage();
+  if (npfn < 0) return VmFault.oom;
+  if (!isZero) f.token[npfn] = f.token[pfn];
+  newAnonRmap(k, vma, vpn, npfn);
+  pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
+  k.flushTlbRange(mm, cpu, vpn, vpn + 1); // ptep_clear_flush
+  mm.addRss(MmCounter.ANONPAGES, 1);
+  if (!isZero) dropMapping(k, mm, pfn);
+  return VmFault.done;
+}
+
+/**
+ * Remove one mapping's hold on a normal page (zap_present_pte's page part): mapcount and
+ * refcount drop, the RSS counter of its kind goes down, and a page whose last reference
+ * went is freed. The zero page and other special pages are not passed here.
+ */
+export function dropMapping(k: Kernel, mm: Mm, pfn: number): void {
+  const f = k.phys.frames;
+  f.mapcount[pfn]--;
+  if (f.has(pfn, PG.anon)) {
+    mm.addRss(MmCounter.ANONPAGES, -1);
+    if (f.mapcount[pfn] === 0) k.anonPages--;
+  } else if (f.has(pfn, PG.shmem)) {
+    mm.addRss(MmCounter.SHMEMPAGES, -1);
+  }
+  if (--f.refcount[pfn] === 0) k.freePage(pfn);
+}
+
+/**
+ * A fault on a shared anonymous (shmem) mapping: do_read_fault with fault-around, or
+ * do_shared_fault. shmem allocates on read too: no zero page for shared mappings.
+ */
+function sharedFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, access: Access): VmFault {
+  const obj = vma.shmem!;
+  const index = vma.pageIndex(vpn);
+  if (index >= obj.size) return VmFault.sigbus; // beyond the object: SIGBUS, as for a file
+  if (access !== Access.write) faultAround(k, mm, vma, vpn);
+  if (!mm.pmap.pteNone(h)) return VmFault.done; // fault-around mapped it from the cache
+  let pfn = obj.pages.get(index);
+  if (pfn === undefined) {
+    pfn = k.allocZeroedPage();
+    if (pfn < 0) return VmFault.oom;
+    const f = k.phys.frames;
+    f.flags[pfn] |= PG.shmem;
+    f.owner[pfn] = obj.id;
+    f.setIndex(pfn, index);
+    obj.pages.set(index, pfn); // the page cache's reference is the allocation's
+    k.shmemPages++;
+  }
+  mapShared(k, mm, vma, h, pfn, access === Access.write ? PteAttr.dirty : 0);
+  return VmFault.done;
+}
+
+function mapShared(k: Kernel, mm: Mm, vma: Vma, h: number, pfn: number, extra: number): void {
+  const f = k.phys.frames;
+  f.refcount[pfn]++;
+  f.mapcount[pfn]++;
+  if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
+  mm.pmap.pteSet(h, pfn, basePteAttrs(vma.flags) | extra);
+  mm.addRss(MmCounter.SHMEMPAGES, 1);
+}
+
+/**
+ * do_fault_around / filemap_map_pages: map the already-cached pages around vpn, within a
+ * fault_around_bytes-aligned window clipped to the VMA and the PTE table.
+ */
+function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
+  const obj = vma.shmem!;
+  const winStart = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start, vpn - (vpn % 512));
+  const winEnd = Math.min(winStart + FAULT_AROUND_PAGES, vma.end, vpn - (vpn % 512) + 512);
+  for (let v = winStart; v < winEnd; v++) {
+    const index = vma.pageIndex(v);
+    if (index >= obj.size) break;
+    const pfn = obj.pages.get(index);
+    if (pfn === undefined) continue;
+    const h = mm.pmap.pteAlloc(v);
+    if (h < 0 || !mm.pmap.pteNone(h)) continue;
+    mapShared(k, mm, vma, h, pfn, 0);
+  }
+}

@@ -1,0 +1,187 @@
+// The kernel model's shared state: physical memory, page-table storage, CPUs and their
+// TLBs, processes, and the meters. Syscalls (mmap.ts, mprotect.ts, ...) and the fault path
+// (fault.ts, access.ts) are functions over it. A design supplies the page-table format.
+
+import type { Pmap } from '../arch/pmap.js';
+import { Tlb } from '../arch/tlb.js';
+import { TablePool } from '../arch/x86/table-pool.js';
+import { PG } from '../phys/frames.js';
+import { PhysMem } from '../phys/physmem.js';
+import { MetaMeter, Vmstat } from '../sim/meter.js';
+import type { TlbConfig } from '../workload/scenario.js';
+import { AnonVma, ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES } from './anon-vma.js';
+import { Mm, Task } from './mm.js';
+import { ShmemObject } from './shmem.js';
+import { VMA_BYTES, type Vma } from './vma.js';
+
+export interface KernelConfig {
+  readonly cpus: number;
+  readonly nodes: readonly number[];
+  readonly tlb: TlbConfig;
+  readonly maxMapCount: number;
+  /** Page-table levels of the CPU format (4 or 5). */
+  readonly levels: 4 | 5;
+}
+
+/** What a design provides to the core. */
+export interface PmapFactory {
+  /** A fresh, empty address-space page table, or null when memory is exhausted. */
+  create(k: Kernel): Pmap | null;
+}
+
+/** Pages above which a range flush becomes a full flush (tlb_single_page_flush_ceiling). */
+export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+/** mmap_min_addr default (65536), in pages. */
+export const MMAP_MIN_PAGE = 16;
+/** stack_guard_gap default: 256 pages. */
+export const STACK_GUARD_GAP = 256;
+
+export class Kernel {
+  readonly config: KernelConfig;
+  readonly phys: PhysMem;
+  readonly pool: TablePool;
+  readonly tlbs: Tlb[];
+  readonly vmstat = new Vmstat();
+  readonly meta = new MetaMeter();
+  readonly tasks = new Map<number, Task>();
+  private readonly pmaps: PmapFactory;
+  private nextPid = 1;
+  private nextObjId = 1;
+  /** Pages of anonymous memory mapped (meminfo AnonPages), shmem pages (Shmem), mlocked pages. */
+  anonPages = 0;
+  shmemPages = 0;
+  mlockedPages = 0;
+
+  constructor(config: KernelConfig, pmaps: PmapFactory) {
+    this.config = config;
+    this.phys = new PhysMem(config.nodes);
+    this.pool = new TablePool(this.phys);
+    this.tlbs = Array.from({ length: config.cpus }, () => new Tlb(config.tlb));
+    this.pmaps = pmaps;
+    this.meta.set('struct_page', this.phys.memmapBytes);
+  }
+
+  // ------------------------------------------------------------------ processes
+
+  /** Create a process with an empty address space; null when memory is exhausted. */
+  spawn(name: string, cpu: number): Task | null {
+    const pmap = this.pmaps.create(this);
+    if (pmap === null) return null;
+    const pid = this.nextPid++;
+    // Layout without randomisation (setarch -R): mmap_base = TASK_SIZE - max(128 MiB, stack gap),
+    // the heap after a notional executable at 0x555555554000 (mm/util.c mmap_base, arch_pick_mmap_layout).
+    const taskTop = 2 ** (47 - 12) - 1; // DEFAULT_MAP_WINDOW - PAGE_SIZE, in pages
+    const mmapBase = taskTop - (128 * 1024 * 1024) / 4096;
+    const mm = new Mm(pid, pmap, mmapBase, taskTop, 0x5555_5555_9000);
+    const task = new Task(pid, name, mm, cpu);
+    this.tasks.set(pid, task);
+    this.meta.set('page_table', this.pool.live * 4096);
+    return task;
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  newAnonVma(): AnonVma {
+    this.meta.add('anon_vma', ANON_VMA_BYTES);
+    return new AnonVma(this.nextObjId++);
+  }
+
+  /** Link a VMA to an anon_vma (one anon_vma_chain). */
+  linkAnonVma(vma: Vma, av: AnonVma): void {
+    vma.anonVma = av;
+    av.chains++;
+    this.meta.add('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
+  }
+
+  unlinkAnonVma(vma: Vma): void {
+    const av = vma.anonVma;
+    if (av === null) return;
+    vma.anonVma = null;
+    av.chains--;
+    this.meta.sub('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
+    if (av.chains === 0) this.meta.sub('anon_vma', ANON_VMA_BYTES);
+  }
+
+  newShmem(pages: number): ShmemObject {
+    return new ShmemObject(this.nextObjId++, pages);
+  }
+
+  /** A VMA stopped using its shmem object; the last user frees the object's pages. */
+  putShmem(obj: ShmemObject): void {
+    obj.users--;
+    if (obj.users > 0) return;
+    const f = this.phys.frames;
+    for (const pfn of obj.pages.values()) {
+      if (--f.refcount[pfn] !== 0) throw new Error(`putShmem: page ${pfn} still referenced`);
+      this.shmemPages--;
+      this.freePage(pfn);
+    }
+    obj.pages.clear();
+  }
+
+  vmaCreated(): void {
+    this.meta.add('vm_area_struct', VMA_BYTES);
+  }
+
+  vmaFreed(vma: Vma): void {
+    this.meta.sub('vm_area_struct', VMA_BYTES);
+    this.unlinkAnonVma(vma);
+    if (vma.shmem !== null) this.putShmem(vma.shmem);
+  }
+
+  // ------------------------------------------------------------------ pages
+
+  /** Allocate a zeroed order-0 page; -1 when memory is exhausted. */
+  allocZeroedPage(): number {
+    const pfn = this.phys.alloc(0);
+    if (pfn >= 0) this.phys.zero(pfn);
+    return pfn;
+  }
+
+  /** Return a page whose last reference is gone. */
+  freePage(pfn: number): void {
+    const f = this.phys.frames;
+    if (f.has(pfn, PG.mlocked)) this.mlockedPages--;
+    this.phys.free(pfn, 0);
+  }
+
+  /** Page-table memory changed: keep the meter current. */
+  tablesChanged(): void {
+    this.meta.set('page_table', this.pool.live * 4096);
+  }
+
+  // ------------------------------------------------------------------ TLB shootdown
+
+  /** The task now runs on cpu: the mm may be cached there. */
+  runOn(task: Task, cpu: number): void {
+    task.cpu = cpu;
+    if (task.mm !== null) task.mm.cpuMask |= 1n << BigInt(cpu);
+  }
+
+  /**
+   * flush_tlb_mm_range for pages [start, end) of mm, from the CPU `cpu`: the local TLB is
+   * flushed page by page up to the single-page ceiling and entirely above it; every other CPU
+   * in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one _received per target).
+   */
+  flushTlbRange(mm: Mm, cpu: number, start: number, end: number): void {
+    if (end <= start) return;
+    let remote = 0;
+    for (let c = 0; c < this.tlbs.length; c++) {
+      if ((mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
+      if (c !== cpu) remote++;
+      const tlb = this.tlbs[c];
+      if (end - start > TLB_SINGLE_PAGE_FLUSH_CEILING) tlb.flushAsid(mm.id);
+      else for (let v = start; v < end; v++) tlb.flushPage(mm.id, v);
+    }
+    if (remote > 0) {
+      this.vmstat.nr_tlb_remote_flush++;
+      this.vmstat.nr_tlb_remote_flush_received += remote;
+    }
+  }
+
+  /** Every translation of mm, everywhere (exit). Not counted as a shootdown: the mm is gone. */
+  dropTlbs(mm: Mm): void {
+    for (const tlb of this.tlbs) tlb.flushAsid(mm.id, false);
+    mm.cpuMask = 0n;
+  }
+}

@@ -1,0 +1,74 @@
+// mlock, mlock2(MLOCK_ONFAULT) and munlock (mm/mlock.c). The caller is assumed to hold
+// CAP_IPC_LOCK (RLIMIT_MEMLOCK is not enforced).
+
+import { PteAttr } from '../arch/pmap.js';
+import { err, ok, type SysResult } from '../lib/errno.js';
+import { PAGE_SIZE } from '../lib/units.js';
+import { PG } from '../phys/frames.js';
+import { mlockPage } from './fault.js';
+import type { Kernel } from './kernel.js';
+import type { Task } from './mm.js';
+import { mmPopulate } from './populate.js';
+import { VM } from './vma.js';
+import { modifyVmaFlags } from './vma-ops.js';
+
+/** mlock(addr, len) / mlock2(..., MLOCK_ONFAULT). The start need not be aligned. */
+export function sysMlock(k: Kernel, task: Task, addr: number, len: number, onfault: boolean): SysResult<0> {
+  const lockFlags = VM.LOCKED | (onfault ? VM.LOCKONFAULT : 0);
+  const r = applyLock(k, task, addr, len, lockFlags);
+  if (!r.ok) return r;
+  if (!onfault) {
+    const start = Math.floor(addr / PAGE_SIZE);
+    mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE));
+  }
+  return r;
+}
+
+export function sysMunlock(k: Kernel, task: Task, addr: number, len: number): SysResult<0> {
+  return applyLock(k, task, addr, len, 0);
+}
+
+/** apply_vma_lock_flags + mlock_fixup over the range; holes are ENOMEM. */
+function applyLock(k: Kernel, task: Task, addr: number, len: number, lockFlags: number): SysResult<0> {
+  const mm = task.mm!;
+  const start = Math.floor(addr / PAGE_SIZE);
+  const end = start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE);
+  if (end === start) return ok(0);
+  let vma = mm.findVma(start);
+  if (vma === undefined || vma.start > start) return err('ENOMEM');
+  let tmp = vma.start;
+  while (vma !== undefined && vma.start < end) {
+    if (vma.start !== tmp) return err('ENOMEM');
+    const next = mm.nextOf(vma);
+    const s = Math.max(start, vma.start);
+    tmp = Math.min(vma.end, end);
+    const newFlags = (vma.flags & ~VM.LOCKED_MASK) | lockFlags;
+    if (newFlags !== vma.flags) {
+      const wasLocked = (vma.flags & VM.LOCKED) !== 0;
+      const r = modifyVmaFlags(k, mm, vma, s, tmp, newFlags);
+      if (typeof r === 'string') return err(r);
+      const nowLocked = (newFlags & VM.LOCKED) !== 0;
+      if (nowLocked !== wasLocked) {
+        mm.lockedVm += (nowLocked ? 1 : -1) * (tmp - s);
+        markPages(k, task, s, tmp, nowLocked);
+      }
+    }
+    if (tmp >= end) break;
+    vma = next;
+  }
+  if (tmp < end) return err('ENOMEM');
+  return ok(0);
+}
+
+/** Mark the mapped pages of the range mlocked, or clear the mark (mlock_folio / munlock_folio). */
+function markPages(k: Kernel, task: Task, start: number, end: number, lock: boolean): void {
+  const f = k.phys.frames;
+  task.mm!.pmap.forEachLeaf(start, end, (_vpn, pfn, attrs) => {
+    if ((attrs & PteAttr.special) !== 0) return;
+    if (lock) mlockPage(k, pfn);
+    else if (f.has(pfn, PG.mlocked)) {
+      f.clear(pfn, PG.mlocked);
+      k.mlockedPages--;
+    }
+  });
+}

@@ -1,0 +1,108 @@
+// A process: its task counters and its address space (struct mm_struct), with the VMAs
+// in an ordered tree keyed by vm_start (the maple tree's role: O(log n) find_vma).
+
+import type { Pmap } from '../arch/pmap.js';
+import { OrderedMap } from '../lib/ordered-map.js';
+import type { Vma } from './vma.js';
+
+/** RSS counter slots (include/linux/mm_types_task.h). */
+export const enum MmCounter {
+  FILEPAGES = 0,
+  ANONPAGES = 1,
+  SWAPENTS = 2,
+  SHMEMPAGES = 3,
+}
+
+export class Mm {
+  /** Also the TLB's address-space id (PCID). */
+  readonly id: number;
+  readonly pmap: Pmap;
+  readonly vmas = new OrderedMap<Vma>();
+  /** mm->map_count */
+  mapCount = 0;
+  /** mm->total_vm, pages */
+  totalVm = 0;
+  /** mm->locked_vm, pages */
+  lockedVm = 0;
+  /** rss_stat, pages, by MmCounter */
+  readonly rss = new Float64Array(4);
+  /** Peak of file + anon + shmem RSS (hiwater_rss), pages. */
+  hiwaterRss = 0;
+  /** First page of the heap and the break, in bytes (mm->start_brk, mm->brk). */
+  startBrk: number;
+  brk: number;
+  /** mmap_base: top of the top-down allocation area, in pages. */
+  readonly mmapBase: number;
+  /** Highest user page + 1 for mappings without a high hint (DEFAULT_MAP_WINDOW). */
+  readonly mapWindow: number;
+  /** CPUs that may hold TLB entries of this mm (mm_cpumask). */
+  cpuMask = 0n;
+
+  constructor(id: number, pmap: Pmap, mmapBase: number, mapWindow: number, startBrk: number) {
+    this.id = id;
+    this.pmap = pmap;
+    this.mmapBase = mmapBase;
+    this.mapWindow = mapWindow;
+    this.startBrk = startBrk;
+    this.brk = startBrk;
+  }
+
+  /** find_vma: the first VMA with end > vpn (it may start above vpn). */
+  findVma(vpn: number): Vma | undefined {
+    const v = this.vmas.floor(vpn);
+    if (v !== undefined && v.end > vpn) return v;
+    return this.vmas.higher(vpn);
+  }
+
+  /** The VMA containing vpn, if any (vma_lookup). */
+  vmaAt(vpn: number): Vma | undefined {
+    const v = this.vmas.floor(vpn);
+    return v !== undefined && v.end > vpn ? v : undefined;
+  }
+
+  prevOf(v: Vma): Vma | undefined {
+    return this.vmas.lower(v.start);
+  }
+
+  nextOf(v: Vma): Vma | undefined {
+    return this.vmas.higher(v.start);
+  }
+
+  get rssPages(): number {
+    return this.rss[MmCounter.FILEPAGES] + this.rss[MmCounter.ANONPAGES] + this.rss[MmCounter.SHMEMPAGES];
+  }
+
+  addRss(counter: MmCounter, pages: number): void {
+    this.rss[counter] += pages;
+    if (pages > 0) {
+      const r = this.rssPages;
+      if (r > this.hiwaterRss) this.hiwaterRss = r;
+    }
+  }
+}
+
+/** A single-threaded process: a task and its mm. */
+export class Task {
+  readonly pid: number;
+  readonly name: string;
+  mm: Mm | null;
+  /** CPU the task last ran on. */
+  cpu: number;
+  minFlt = 0;
+  majFlt = 0;
+  sigsegv = 0;
+  sigbus = 0;
+  tlbHits = 0;
+  tlbMisses = 0;
+  pageWalks = 0;
+  walkLevels = 0;
+  /** Set when a fatal signal killed the task. */
+  killedBy: string | null = null;
+
+  constructor(pid: number, name: string, mm: Mm, cpu: number) {
+    this.pid = pid;
+    this.name = name;
+    this.mm = mm;
+    this.cpu = cpu;
+  }
+}

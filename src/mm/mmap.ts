@@ -1,0 +1,200 @@
+// mmap, munmap and brk (mm/mmap.c do_mmap, mmap_region, get_unmapped_area; mm/vma.c; sys_brk).
+// Addresses and lengths here are bytes, as the syscalls take them; the core works in pages.
+
+import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
+import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
+import { type Kernel, MMAP_MIN_PAGE, STACK_GUARD_GAP } from './kernel.js';
+import type { Mm, Task } from './mm.js';
+import { mmPopulate } from './populate.js';
+import { doMunmap } from './unmap.js';
+import { protToVmFlags, VM, Vma } from './vma.js';
+import { canMerge, insertVma, mergeInto, rangeFree } from './vma-ops.js';
+
+export interface MmapRequest {
+  readonly addr: number;
+  readonly len: number;
+  readonly prot: number;
+  readonly shared: boolean;
+  readonly fixed: boolean;
+  readonly fixedNoReplace: boolean;
+  readonly populate: boolean;
+  readonly locked: boolean;
+  readonly noreserve: boolean;
+}
+
+const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
+
+/** do_mmap for anonymous memory. Returns the address mapped. */
+export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<number> {
+  const mm = task.mm!;
+  if (req.len === 0) return err('EINVAL');
+  const pages = Math.ceil(req.len / PAGE_SIZE);
+  if (req.prot & ~7) return err('EINVAL');
+  const taskSize = mm.pmap.vpnLimit;
+  if (pages > taskSize) return err('ENOMEM');
+  if (mm.mapCount > k.config.maxMapCount) return err('ENOMEM');
+  let flags = protToVmFlags(req.prot) | VM.MAYREAD | VM.MAYWRITE | VM.MAYEXEC;
+  if (req.shared) flags |= VM.SHARED | VM.MAYSHARE;
+  if (req.locked) flags |= VM.LOCKED;
+  if (req.noreserve) flags |= VM.NORESERVE;
+  // accountable_mapping: private writable memory is charged (VM_ACCOUNT) unless MAP_NORESERVE.
+  if ((flags & (VM.NORESERVE | VM.SHARED | VM.WRITE)) === VM.WRITE) flags |= VM.ACCOUNT;
+
+  let start: number;
+  if (req.fixed || req.fixedNoReplace) {
+    if (req.addr % PAGE_SIZE !== 0) return err('EINVAL');
+    start = req.addr / PAGE_SIZE;
+    if (start + pages > taskSize) return err('ENOMEM');
+    if (start < MMAP_MIN_PAGE) return err('EPERM'); // security_mmap_addr
+    if (req.fixedNoReplace && !rangeFree(mm, start, start + pages)) return err('EEXIST');
+  } else {
+    const found = getUnmappedArea(mm, req.addr, pages, req.shared);
+    if (found < 0) return err('ENOMEM');
+    start = found;
+  }
+  const end = start + pages;
+  if (req.fixed) {
+    const e = doMunmap(k, mm, start, end, task.cpu);
+    if (e !== null) return err(e);
+  }
+  const vma = mmapRegion(k, mm, start, end, flags, req.shared);
+  if (typeof vma === 'string') return err(vma);
+  if (req.locked) mm.lockedVm += pages;
+  if (req.populate || req.locked) mmPopulate(k, task, start, end);
+  return ok(start * PAGE_SIZE);
+}
+
+/**
+ * mmap_region for [start, end) known to be free: merge with an adjacent compatible VMA
+ * (vma_merge_new_range) or insert a new one. Private anonymous areas get pgoff = start,
+ * shared ones a new shmem object at offset 0.
+ */
+function mmapRegion(k: Kernel, mm: Mm, start: number, end: number, flags: number, shared: boolean): Vma | Errno {
+  const shmem = shared ? k.newShmem(end - start) : null;
+  const cand = { flags, pgoff: shared ? 0 : start, start, end, anonVma: null, shmem };
+  mm.totalVm += end - start;
+  if (!shared) {
+    const prev = mm.vmas.lower(start);
+    const next = mm.vmas.ceiling(start);
+    const mPrev = prev !== undefined && prev.end === start && canMerge(prev, cand);
+    const mNext = next !== undefined && next.start === end && canMerge(cand, next);
+    if (mPrev && mNext && canMerge(prev, next)) {
+      prev.end = end;
+      mergeInto(k, mm, prev, next);
+      return prev;
+    }
+    if (mPrev) {
+      prev.end = end;
+      return prev;
+    }
+    if (mNext) {
+      mm.vmas.delete(next.start);
+      next.pgoff = start;
+      next.start = start;
+      mm.vmas.set(start, next);
+      return next;
+    }
+  }
+  if (mm.mapCount >= k.config.maxMapCount) {
+    mm.totalVm -= end - start;
+    return 'ENOMEM';
+  }
+  const vma = new Vma(start, end, flags, cand.pgoff, shmem);
+  insertVma(k, mm, vma);
+  return vma;
+}
+
+/**
+ * get_unmapped_area, top-down (arch_get_unmapped_area_topdown): a free hint is taken as it
+ * is; otherwise the highest gap below mmap_base. Private anonymous requests of a multiple of
+ * 2 MiB with no hint are aligned to 2 MiB (__get_unmapped_area -> thp_get_unmapped_area_vmflags,
+ * Linux 6.7+, limited to PMD-multiple lengths since 6.12). Returns a page number or -1.
+ */
+export function getUnmappedArea(mm: Mm, hint: number, pages: number, shared: boolean): number {
+  if (hint !== 0) {
+    let h = Math.floor(hint / PAGE_SIZE);
+    if (h < MMAP_MIN_PAGE) h = MMAP_MIN_PAGE; // round_hint_to_min
+    const limit = h + pages > mm.mapWindow ? mm.pmap.vpnLimit : mm.mapWindow;
+    if (h + pages <= limit && gapFits(mm, h, h + pages)) return h;
+  }
+  if (!shared && hint === 0 && pages % PMD_PAGES === 0) {
+    const padded = topDown(mm, pages + PMD_PAGES);
+    if (padded >= 0) {
+      const offSub = (PMD_PAGES - (padded % PMD_PAGES)) % PMD_PAGES;
+      // Top-down: an already aligned result moves up by one PMD (the padding is below it).
+      return offSub === 0 ? padded + PMD_PAGES : padded + offSub;
+    }
+  }
+  return topDown(mm, pages);
+}
+
+/** Whether [start, end) is free, keeping the stack guard gap below growsdown VMAs. */
+function gapFits(mm: Mm, start: number, end: number): boolean {
+  const next = mm.findVma(start);
+  if (next !== undefined) {
+    const gapStart = (next.flags & VM.GROWSDOWN) !== 0 ? next.start - STACK_GUARD_GAP : next.start;
+    if (end > gapStart) return false;
+  }
+  const prev = mm.vmas.lower(start);
+  return prev === undefined || prev.end <= start;
+}
+
+/** The highest free range of `pages` pages ending at or below mmap_base. */
+function topDown(mm: Mm, pages: number): number {
+  let high = mm.mmapBase;
+  // Walk VMAs downward from mmap_base, looking at the gap above each.
+  // O(VMAs above the gap found); Linux keeps gap sizes in the maple tree to make this O(log n).
+  for (const [, v] of mm.vmas.entriesDescending(high - 1)) {
+    if (v.end <= high) {
+      const top = high;
+      if (top - v.end >= pages) return top - pages;
+    }
+    high = Math.min(high, (v.flags & VM.GROWSDOWN) !== 0 ? v.start - STACK_GUARD_GAP : v.start);
+    if (high < MMAP_MIN_PAGE + pages) return -1;
+  }
+  return high - pages >= MMAP_MIN_PAGE ? high - pages : -1;
+}
+
+/** munmap(addr, len) */
+export function sysMunmap(k: Kernel, task: Task, addr: number, len: number): SysResult<0> {
+  if (addr % PAGE_SIZE !== 0 || len === 0) return err('EINVAL');
+  const start = addr / PAGE_SIZE;
+  const end = start + Math.ceil(len / PAGE_SIZE);
+  if (end > task.mm!.pmap.vpnLimit) return err('EINVAL');
+  const e = doMunmap(k, task.mm!, start, end, task.cpu);
+  return e === null ? ok(0) : err(e);
+}
+
+/**
+ * brk(addr): move the program break. Returns the new break; a request that cannot be met
+ * leaves the break where it was (the syscall returns the old value, which libc turns into ENOMEM).
+ */
+export function sysBrk(k: Kernel, task: Task, brk: number): SysResult<number> {
+  const mm = task.mm!;
+  if (brk < mm.startBrk) return err('ENOMEM');
+  const newEnd = Math.ceil(brk / PAGE_SIZE);
+  const oldEnd = Math.ceil(mm.brk / PAGE_SIZE);
+  if (newEnd === oldEnd) {
+    mm.brk = brk;
+    return ok(brk);
+  }
+  if (newEnd < oldEnd) {
+    const e = doMunmap(k, mm, newEnd, oldEnd, task.cpu);
+    if (e !== null) return err(e);
+    mm.brk = brk;
+    return ok(brk);
+  }
+  // The new heap end must stay a page and a guard gap below the next mapping.
+  const next = mm.findVma(oldEnd);
+  if (next !== undefined && newEnd + 1 > next.start - ((next.flags & VM.GROWSDOWN) !== 0 ? STACK_GUARD_GAP : 0)) {
+    return err('ENOMEM');
+  }
+  if (newEnd > mm.mapWindow) return err('ENOMEM');
+  if (mm.mapCount > k.config.maxMapCount) return err('ENOMEM');
+  // do_brk_flags: VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT; extend the heap VMA when it ends at the old break.
+  const flags = VM.READ | VM.WRITE | VM.MAYREAD | VM.MAYWRITE | VM.MAYEXEC | VM.ACCOUNT;
+  const r = mmapRegion(k, mm, oldEnd, newEnd, flags, false);
+  if (typeof r === 'string') return err(r);
+  mm.brk = brk;
+  return ok(brk);
+}

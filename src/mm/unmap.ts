@@ -1,0 +1,77 @@
+// Tearing down mappings: zap (unmap pages), free page tables, remove VMAs (mm/memory.c
+// unmap_page_range and free_pgtables, mm/vma.c do_vmi_munmap).
+
+import type { Errno } from '../lib/errno.js';
+import { PteAttr } from '../arch/pmap.js';
+import { dropMapping } from './fault.js';
+import type { Kernel } from './kernel.js';
+import type { Mm } from './mm.js';
+import { VM, type Vma } from './vma.js';
+import { removeVma, splitVma } from './vma-ops.js';
+
+/** Unmap the pages of [start, end) and flush the TLBs that may hold them (zap_page_range). */
+export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: number): void {
+  const zero = k.phys.zeroPfn;
+  let any = false;
+  mm.pmap.zapRange(start, end, (_vpn, pfn, attrs) => {
+    any = true;
+    if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
+    dropMapping(k, mm, pfn);
+  });
+  if (any) k.flushTlbRange(mm, cpu, start, end);
+}
+
+/**
+ * munmap of pages [start, end): split the VMAs at the ends, zap, free the page tables that
+ * only mapped the range (floor/ceiling at the neighbouring VMAs), remove the VMAs.
+ */
+export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: number): Errno | null {
+  let vma = mm.findVma(start);
+  if (vma === undefined || vma.start >= end) return null;
+  if (vma.start < start) {
+    // An unmap in the middle of one VMA needs one more VMA.
+    if (end < vma.end && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
+    const e = splitVma(k, mm, vma, start);
+    if (e !== null) return e;
+    vma = mm.vmaAt(start)!;
+  }
+  const last = mm.vmaAt(end - 1);
+  if (last !== undefined && last.end > end) {
+    const e = splitVma(k, mm, last, end);
+    if (e !== null) return e;
+  }
+  const doomed: Vma[] = [];
+  for (const v of mm.vmas.values(start)) {
+    if (v.start >= end) break;
+    doomed.push(v);
+  }
+  if (doomed.length === 0) return null;
+  const prev = mm.vmas.lower(start);
+  const next = mm.vmas.ceiling(end);
+  for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu);
+  mm.pmap.freeTables(doomed[0].start, doomed[doomed.length - 1].end, prev?.end ?? 0, next?.start ?? mm.pmap.vpnLimit);
+  k.tablesChanged();
+  for (const v of doomed) {
+    mm.totalVm -= v.pages;
+    if ((v.flags & VM.LOCKED) !== 0) mm.lockedVm -= v.pages;
+    removeVma(k, mm, v);
+  }
+  return null;
+}
+
+/** exit_mmap: unmap everything, free every table, flush. */
+export function exitMmap(k: Kernel, mm: Mm): void {
+  const all = [...mm.vmas.values()];
+  for (const v of all) {
+    mm.pmap.zapRange(v.start, v.end, (_vpn, pfn, attrs) => {
+      if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
+      dropMapping(k, mm, pfn);
+    });
+  }
+  for (const v of all) removeVma(k, mm, v);
+  mm.totalVm = 0;
+  mm.lockedVm = 0;
+  mm.pmap.destroy();
+  k.dropTlbs(mm);
+  k.tablesChanged();
+}

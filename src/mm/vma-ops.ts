@@ -1,0 +1,128 @@
+// Inserting, splitting, merging and removing VMAs (mm/vma.c).
+
+import { type Errno } from '../lib/errno.js';
+import type { Kernel } from './kernel.js';
+import type { Mm } from './mm.js';
+import { Vma } from './vma.js';
+
+/** Flags that do not prevent a merge (VM_SOFTDIRTY in Linux; none of ours). */
+const MERGE_IGNORED = 0;
+
+export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
+  mm.vmas.set(vma.start, vma);
+  mm.mapCount++;
+  k.vmaCreated();
+  if (vma.shmem !== null) vma.shmem.users++;
+  if (vma.anonVma !== null) k.linkAnonVma(vma, vma.anonVma);
+}
+
+/** Remove a VMA from the tree and free it (its pages and tables are the caller's business). */
+export function removeVma(k: Kernel, mm: Mm, vma: Vma): void {
+  mm.vmas.delete(vma.start);
+  mm.mapCount--;
+  k.vmaFreed(vma);
+}
+
+/**
+ * is_mergeable_vma + is_mergeable_anon_vma: can `a` (below) and `b` (above, a.end === b.start)
+ * be one VMA? Same flags, same object at contiguous offsets, compatible anon_vmas.
+ */
+export function canMerge(a: { flags: number; pgoff: number; start: number; end: number; anonVma: unknown; shmem: unknown }, b: typeof a): boolean {
+  if (((a.flags ^ b.flags) & ~MERGE_IGNORED) !== 0) return false;
+  if (a.shmem !== b.shmem) return false;
+  if (a.pgoff + (a.end - a.start) !== b.pgoff) return false;
+  return a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
+}
+
+/**
+ * __split_vma: split vma at page `at` (strictly inside). The lower part keeps the object;
+ * the upper part is a new VMA (anon_vma cloned, shmem referenced). Fails with ENOMEM at
+ * vm.max_map_count.
+ */
+export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number): Errno | null {
+  if (at <= vma.start || at >= vma.end) throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
+  if (mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
+  const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.shmem);
+  upper.anonVma = vma.anonVma;
+  vma.end = at;
+  insertVma(k, mm, upper);
+  return null;
+}
+
+/** Merge `b` into `a` (a.end === b.start, canMerge): a grows, b goes. */
+export function mergeInto(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
+  if (a.anonVma === null && b.anonVma !== null) k.linkAnonVma(a, b.anonVma);
+  a.end = b.end;
+  removeVma(k, mm, b);
+}
+
+/**
+ * Give pages [start, end) of vma the flags `newFlags` (vma_modify_flags): merge with a
+ * neighbour where possible, else split so that exactly the range changes. Returns the VMA
+ * now covering the range, or an errno (ENOMEM at max_map_count).
+ */
+export function modifyVmaFlags(k: Kernel, mm: Mm, vma: Vma, start: number, end: number, newFlags: number): Vma | Errno {
+  if (vma.flags === newFlags) return vma;
+  const prev = mm.prevOf(vma);
+  const next = mm.nextOf(vma);
+  const changed = { flags: newFlags, pgoff: vma.pgoff + (start - vma.start), start, end, anonVma: vma.anonVma, shmem: vma.shmem };
+  const mergePrev = prev !== undefined && prev.end === start && start === vma.start && canMerge(prev, changed);
+  const mergeNext = next !== undefined && next.start === end && end === vma.end && canMerge(changed, next);
+  if (mergePrev && mergeNext && canMerge(prev, next)) {
+    mergeInto(k, mm, prev, vma);
+    mergeInto(k, mm, prev, next);
+    return prev;
+  }
+  if (mergePrev) {
+    // The range joins prev: prev grows to end, vma shrinks from the bottom (or goes).
+    if (end === vma.end) {
+      mergeInto(k, mm, prev, vma);
+    } else {
+      moveStart(mm, vma, end);
+      prev.end = end;
+      if (prev.anonVma === null && vma.anonVma !== null) k.linkAnonVma(prev, vma.anonVma);
+    }
+    return prev;
+  }
+  if (mergeNext) {
+    if (start === vma.start) {
+      vma.flags = newFlags;
+      mergeInto(k, mm, vma, next);
+      return vma;
+    }
+    vma.end = start;
+    moveStart(mm, next, start);
+    if (next.anonVma === null && vma.anonVma !== null) k.linkAnonVma(next, vma.anonVma);
+    return next;
+  }
+  // Split both ends as needed; the middle part takes the new flags.
+  const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
+  if (splits === 2 && mm.mapCount + 1 >= k.config.maxMapCount) return 'ENOMEM';
+  let target = vma;
+  if (start > vma.start) {
+    const e = splitVma(k, mm, vma, start);
+    if (e !== null) return e;
+    target = mm.vmaAt(start)!;
+  }
+  if (end < target.end) {
+    const e = splitVma(k, mm, target, end);
+    if (e !== null) return e;
+  }
+  target.flags = newFlags;
+  return target;
+}
+
+/** Move a VMA's start within the tree (the key changes), adjusting pgoff. */
+export function moveStart(mm: Mm, vma: Vma, newStart: number): void {
+  mm.vmas.delete(vma.start);
+  vma.pgoff += newStart - vma.start;
+  vma.start = newStart;
+  mm.vmas.set(newStart, vma);
+}
+
+/** Whether no VMA intersects [start, end). */
+export function rangeFree(mm: Mm, start: number, end: number): boolean {
+  const v = mm.findVma(start);
+  return v === undefined || v.start >= end;
+}
+

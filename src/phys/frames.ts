@@ -1,0 +1,111 @@
+// Per-frame metadata: the struct page analogue, in typed arrays indexed by pfn
+// (STYLE.md: hot state packed into typed arrays, no object per frame).
+//
+// Layout, 24 host bytes a frame:
+//   flags    u32  - index_hi(12) order(4) page flags(16)
+//   refcount i32  - references (mappings, the page cache, pins); 0 when free
+//   mapcount i32  - page-table entries mapping the frame (Linux keeps _mapcount - 1; we keep the count)
+//   owner    u32  - anon_vma / shmem object id, page-table slot; buddy list `next` when free
+//   indexLo  u32  - low 32 bits of the page index (page->index); buddy list `prev` when free
+//   token    u32  - content token: 0 for zeroed memory, a fresh number for each write
+// As in struct page, the owner and index words form a union with the buddy list links:
+// a free frame has no owner, so the allocator keeps its free lists there at no extra cost.
+
+export const enum PG {
+  /** Head of a free buddy block; its order is in the order field. */
+  buddy = 1 << 0,
+  /** Never allocatable (the zero page). */
+  reserved = 1 << 1,
+  /** Mapped anonymous memory (PageAnon). */
+  anon = 1 << 2,
+  /** A page-table page (PageTable). */
+  pagetable = 1 << 3,
+  /** The shared zero page. */
+  zero = 1 << 4,
+  /** Shared anonymous (shmem) page, owned by a shmem object. */
+  shmem = 1 << 5,
+  /** PageAnonExclusive: this anon page is mapped by exactly one process and may be written in place. */
+  anonExclusive = 1 << 6,
+  /** PageMlocked */
+  mlocked = 1 << 7,
+  dirty = 1 << 8,
+  referenced = 1 << 9,
+}
+
+const FLAG_MASK = 0xffff;
+const ORDER_SHIFT = 16;
+const ORDER_MASK = 0xf << ORDER_SHIFT;
+const INDEX_HI_SHIFT = 20;
+const INDEX_HI_LIMIT = 1 << 12;
+const TWO32 = 0x1_0000_0000;
+
+/** Bytes the real kernel spends per frame on struct page (x86-64). */
+export const STRUCT_PAGE_BYTES = 64;
+/** Host bytes vmlab spends per frame on the arrays below. */
+export const FRAME_HOST_BYTES = 24;
+
+export class FrameTable {
+  readonly nframes: number;
+  readonly flags: Uint32Array;
+  readonly refcount: Int32Array;
+  readonly mapcount: Int32Array;
+  readonly owner: Uint32Array;
+  readonly indexLo: Uint32Array;
+  readonly token: Uint32Array;
+
+  constructor(nframes: number) {
+    this.nframes = nframes;
+    this.flags = new Uint32Array(nframes);
+    this.refcount = new Int32Array(nframes);
+    this.mapcount = new Int32Array(nframes);
+    this.owner = new Uint32Array(nframes);
+    this.indexLo = new Uint32Array(nframes);
+    this.token = new Uint32Array(nframes);
+  }
+
+  has(pfn: number, flag: PG): boolean {
+    return (this.flags[pfn] & flag) !== 0;
+  }
+
+  set(pfn: number, flag: PG): void {
+    this.flags[pfn] |= flag;
+  }
+
+  clear(pfn: number, flag: PG): void {
+    this.flags[pfn] &= ~flag;
+  }
+
+  /** Page flags only (without order and index bits). */
+  pageFlags(pfn: number): number {
+    return this.flags[pfn] & FLAG_MASK;
+  }
+
+  order(pfn: number): number {
+    return (this.flags[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
+  }
+
+  setOrder(pfn: number, order: number): void {
+    this.flags[pfn] = (this.flags[pfn] & ~ORDER_MASK) | (order << ORDER_SHIFT);
+  }
+
+  /** page->index: up to 2^44 (the 5-level user address space in pages). */
+  index(pfn: number): number {
+    return (this.flags[pfn] >>> INDEX_HI_SHIFT) * TWO32 + this.indexLo[pfn];
+  }
+
+  setIndex(pfn: number, index: number): void {
+    const hi = Math.floor(index / TWO32);
+    if (hi >= INDEX_HI_LIMIT) throw new Error(`FrameTable.setIndex: index ${index} exceeds 2^44`);
+    this.indexLo[pfn] = index >>> 0;
+    this.flags[pfn] = (this.flags[pfn] & (FLAG_MASK | ORDER_MASK)) | (hi << INDEX_HI_SHIFT);
+  }
+
+  /** Reset a frame to the state of a freshly allocated one (flags, counts, owner, index; content kept). */
+  resetMeta(pfn: number): void {
+    this.flags[pfn] = 0;
+    this.refcount[pfn] = 0;
+    this.mapcount[pfn] = 0;
+    this.owner[pfn] = 0;
+    this.indexLo[pfn] = 0;
+  }
+}

@@ -1,0 +1,36 @@
+// Meters: event counters kept by the kernel model, and metadata bytes by structure.
+// Reports read them; nothing here changes simulated state.
+
+import type { MetaStructure } from './counter-names.js';
+
+/** System-wide event counters with /proc/vmstat names. */
+export class Vmstat {
+  pgfault = 0;
+  pgmajfault = 0;
+  nr_tlb_remote_flush = 0;
+  nr_tlb_remote_flush_received = 0;
+}
+
+/** Live and peak bytes per metadata structure, as the real kernel would spend them. */
+export class MetaMeter {
+  readonly live = new Map<MetaStructure, number>();
+  readonly peak = new Map<MetaStructure, number>();
+
+  add(s: MetaStructure, bytes: number): void {
+    const v = (this.live.get(s) ?? 0) + bytes;
+    this.live.set(s, v);
+    if (v > (this.peak.get(s) ?? 0)) this.peak.set(s, v);
+  }
+
+  sub(s: MetaStructure, bytes: number): void {
+    const v = (this.live.get(s) ?? 0) - bytes;
+    if (v < 0) throw new Error(`MetaMeter.sub: ${s} would go negative`);
+    this.live.set(s, v);
+  }
+
+  /** Set a structure whose size is fixed or derived (struct_page, page tables). */
+  set(s: MetaStructure, bytes: number): void {
+    this.live.set(s, bytes);
+    if (bytes > (this.peak.get(s) ?? 0)) this.peak.set(s, bytes);
+  }
+}

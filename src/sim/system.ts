@@ -1,0 +1,256 @@
+// The System: one simulated machine running one design, with the calls a workload makes
+// (spawn, exit, the memory syscalls, CPU accesses) and the counters a report reads.
+// This is the typed library API's centre; scenario files drive it through workload/run.ts.
+
+import { Access } from '../arch/pmap.js';
+import { DESIGNS, type DesignName } from '../designs/index.js';
+import type { SysResult } from '../lib/errno.js';
+import { Rng } from '../lib/rng.js';
+import { PAGE_SIZE } from '../lib/units.js';
+import { access, AccessError } from '../mm/access.js';
+import { checkInvariants } from '../mm/check.js';
+import type { Kernel } from '../mm/kernel.js';
+import { type Advice, sysMadvise } from '../mm/madvise.js';
+import { MmCounter, type Task } from '../mm/mm.js';
+import { sysMlock, sysMunlock } from '../mm/mlock.js';
+import { doMmap, type MmapRequest, sysBrk, sysMunmap } from '../mm/mmap.js';
+import { sysMprotect } from '../mm/mprotect.js';
+import { type MremapRequest, sysMremap } from '../mm/mremap.js';
+import { exitMmap } from '../mm/unmap.js';
+import type { MachineSpec, TouchOp, TouchPattern } from '../workload/scenario.js';
+import { META_STRUCTURES, type MetaStructure, type ProcessCounter, type SystemCounter } from './counter-names.js';
+
+export interface SystemOptions {
+  readonly machine: MachineSpec;
+  readonly design: DesignName;
+  readonly seed: number;
+  /** Run the invariant checker after every call (VMLAB_CHECK=1 turns it on by default). */
+  readonly check?: boolean;
+}
+
+export interface TouchRequest {
+  readonly addr: number;
+  readonly length: number;
+  readonly op: TouchOp;
+  readonly pattern: TouchPattern;
+  readonly stride?: number;
+  readonly count?: number;
+  readonly cpu?: number;
+}
+
+/** Outcome of a touch: accesses made, and the failure that stopped it, if any. */
+export interface TouchResult {
+  readonly accesses: number;
+  readonly error?: 'SIGSEGV' | 'SIGBUS' | 'ENOMEM';
+  /** Address of the failing access. */
+  readonly faultAddr?: number;
+}
+
+export type ProcessCounters = Record<ProcessCounter, number>;
+export type SystemCounters = Record<SystemCounter, number> & Record<`meta.${MetaStructure}` | `meta_peak.${MetaStructure}`, number>;
+
+const OPS: Record<TouchOp, Access> = { read: Access.read, write: Access.write, exec: Access.exec };
+
+export class System {
+  readonly kernel: Kernel;
+  readonly machine: MachineSpec;
+  readonly rng: Rng;
+  private readonly checking: boolean;
+  /** Counters of tasks that have exited, kept for system totals. */
+  private readonly exited = { tlbHits: 0, tlbMisses: 0, pageWalks: 0, walkLevels: 0 };
+  oomEvents = 0;
+
+  constructor(opts: SystemOptions) {
+    this.machine = opts.machine;
+    this.kernel = DESIGNS[opts.design].create({
+      cpus: opts.machine.cpus,
+      nodes: opts.machine.nodes,
+      tlb: opts.machine.tlb,
+      maxMapCount: opts.machine.maxMapCount,
+      levels: opts.machine.paging === 'x86-64-5level' ? 5 : 4,
+    });
+    this.rng = new Rng(opts.seed);
+    this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
+  }
+
+  /** Create a process on `cpu`; null when memory for its page table ran out. */
+  spawn(name: string, cpu: number): Task | null {
+    const t = this.kernel.spawn(name, cpu);
+    if (t !== null) this.kernel.runOn(t, cpu);
+    this.afterCall('spawn');
+    return t;
+  }
+
+  /** The process exits: its address space is torn down. */
+  exit(task: Task): void {
+    if (task.mm === null) return;
+    exitMmap(this.kernel, task.mm);
+    task.mm = null;
+    this.exited.tlbHits += task.tlbHits;
+    this.exited.tlbMisses += task.tlbMisses;
+    this.exited.pageWalks += task.pageWalks;
+    this.exited.walkLevels += task.walkLevels;
+    this.kernel.tasks.delete(task.pid);
+    this.afterCall('exit');
+  }
+
+  mmap(task: Task, req: MmapRequest): SysResult<number> {
+    return this.afterCall('mmap', doMmap(this.kernel, task, req));
+  }
+
+  munmap(task: Task, addr: number, len: number): SysResult<0> {
+    return this.afterCall('munmap', sysMunmap(this.kernel, task, addr, len));
+  }
+
+  mprotect(task: Task, addr: number, len: number, prot: number): SysResult<0> {
+    return this.afterCall('mprotect', sysMprotect(this.kernel, task, addr, len, prot));
+  }
+
+  mremap(task: Task, req: MremapRequest): SysResult<number> {
+    return this.afterCall('mremap', sysMremap(this.kernel, task, req));
+  }
+
+  madvise(task: Task, addr: number, len: number, advice: Advice): SysResult<0> {
+    return this.afterCall('madvise', sysMadvise(this.kernel, task, addr, len, advice));
+  }
+
+  mlock(task: Task, addr: number, len: number, onfault = false): SysResult<0> {
+    return this.afterCall('mlock', sysMlock(this.kernel, task, addr, len, onfault));
+  }
+
+  munlock(task: Task, addr: number, len: number): SysResult<0> {
+    return this.afterCall('munlock', sysMunlock(this.kernel, task, addr, len));
+  }
+
+  brk(task: Task, addr: number): SysResult<number> {
+    return this.afterCall('brk', sysBrk(this.kernel, task, addr));
+  }
+
+  /**
+   * One access by the task on `cpu` (default: where it last ran). Returns the content token
+   * read or written (>= 0), or an AccessError.
+   */
+  access(task: Task, addr: number, op: TouchOp, cpu = task.cpu): number {
+    if (cpu !== task.cpu || (task.mm!.cpuMask & (1n << BigInt(cpu))) === 0n) this.kernel.runOn(task, cpu);
+    const r = access(this.kernel, task, cpu, Math.floor(addr / PAGE_SIZE), OPS[op]);
+    if (r === AccessError.OOM) this.oomEvents++;
+    if (this.checking) this.afterCall('access');
+    return r;
+  }
+
+  /** A run of accesses over [addr, addr + length) with a pattern; stops at the first failure. */
+  touch(task: Task, req: TouchRequest): TouchResult {
+    const cpu = req.cpu ?? task.cpu;
+    if (cpu !== task.cpu || (task.mm!.cpuMask & (1n << BigInt(cpu))) === 0n) this.kernel.runOn(task, cpu);
+    const k = this.kernel;
+    const kind = OPS[req.op];
+    const firstPage = Math.floor(req.addr / PAGE_SIZE);
+    const pages = Math.ceil((req.addr + req.length) / PAGE_SIZE) - firstPage;
+    const stride = req.stride ?? PAGE_SIZE;
+    const perRange = req.pattern === 'strided' ? Math.ceil(req.length / stride) : pages;
+    const count = req.count ?? perRange;
+    let done = 0;
+    let failed = 0;
+    let failAddr = 0;
+    for (; done < count; done++) {
+      let addr: number;
+      if (req.pattern === 'random') addr = (firstPage + this.rng.nextInt(pages)) * PAGE_SIZE;
+      else if (req.pattern === 'strided') addr = req.addr + ((done % perRange) * stride);
+      else addr = (firstPage + (done % pages)) * PAGE_SIZE;
+      const r = access(k, task, cpu, Math.floor(addr / PAGE_SIZE), kind);
+      if (r < 0) {
+        failed = r;
+        failAddr = addr;
+        break;
+      }
+    }
+    this.afterCall('touch');
+    if (failed === 0) return { accesses: done };
+    if (failed === AccessError.OOM) this.oomEvents++;
+    const error = failed === AccessError.SIGSEGV ? 'SIGSEGV' : failed === AccessError.SIGBUS ? 'SIGBUS' : 'ENOMEM';
+    return { accesses: done, error, faultAddr: failAddr };
+  }
+
+  /** The process's counters, with /proc's names; sizes in bytes. */
+  processCounters(task: Task): ProcessCounters {
+    const mm = task.mm;
+    const page = (n: number) => n * PAGE_SIZE;
+    return {
+      min_flt: task.minFlt,
+      maj_flt: task.majFlt,
+      VmSize: mm ? page(mm.totalVm) : 0,
+      VmRSS: mm ? page(mm.rssPages) : 0,
+      VmHWM: mm ? page(mm.hiwaterRss) : 0,
+      RssAnon: mm ? page(mm.rss[MmCounter.ANONPAGES]) : 0,
+      RssFile: mm ? page(mm.rss[MmCounter.FILEPAGES]) : 0,
+      RssShmem: mm ? page(mm.rss[MmCounter.SHMEMPAGES]) : 0,
+      VmPTE: mm ? mm.pmap.pgtablesBytes : 0,
+      VmLck: mm ? page(mm.lockedVm) : 0,
+      VmSwap: mm ? page(mm.rss[MmCounter.SWAPENTS]) : 0,
+      map_count: mm ? mm.mapCount : 0,
+      tlb_hits: task.tlbHits,
+      tlb_misses: task.tlbMisses,
+      page_walks: task.pageWalks,
+      walk_levels: task.walkLevels,
+      sigsegv: task.sigsegv,
+      sigbus: task.sigbus,
+    };
+  }
+
+  systemCounters(): SystemCounters {
+    const k = this.kernel;
+    const sum = { ...this.exited };
+    for (const t of k.tasks.values()) {
+      sum.tlbHits += t.tlbHits;
+      sum.tlbMisses += t.tlbMisses;
+      sum.pageWalks += t.pageWalks;
+      sum.walkLevels += t.walkLevels;
+    }
+    let flushAll = 0;
+    let flushOne = 0;
+    for (const tlb of k.tlbs) {
+      flushAll += tlb.flushAll;
+      flushOne += tlb.flushOne;
+    }
+    const out: Record<string, number> = {
+      pgfault: k.vmstat.pgfault,
+      pgmajfault: k.vmstat.pgmajfault,
+      pgalloc: k.phys.pgalloc,
+      pgfree: k.phys.pgfree,
+      MemTotal: k.phys.totalPages * PAGE_SIZE,
+      MemFree: k.phys.freePages * PAGE_SIZE,
+      AnonPages: k.anonPages * PAGE_SIZE,
+      Shmem: k.shmemPages * PAGE_SIZE,
+      PageTables: k.pool.live * PAGE_SIZE,
+      Mlocked: k.mlockedPages * PAGE_SIZE,
+      nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
+      nr_tlb_remote_flush_received: k.vmstat.nr_tlb_remote_flush_received,
+      nr_tlb_local_flush_all: flushAll,
+      nr_tlb_local_flush_one: flushOne,
+      tlb_hits: sum.tlbHits,
+      tlb_misses: sum.tlbMisses,
+      page_walks: sum.pageWalks,
+      walk_levels: sum.walkLevels,
+      oom_events: this.oomEvents,
+      processes: k.tasks.size,
+    };
+    for (const s of Object.keys(META_STRUCTURES) as MetaStructure[]) {
+      out[`meta.${s}`] = k.meta.live.get(s) ?? 0;
+      out[`meta_peak.${s}`] = k.meta.peak.get(s) ?? 0;
+    }
+    return out as SystemCounters;
+  }
+
+  /** Invariant violations now (empty when all hold). No side effects. */
+  check(): string[] {
+    return checkInvariants(this.kernel);
+  }
+
+  private afterCall<T>(what: string, r?: T): T {
+    if (this.checking) {
+      const v = checkInvariants(this.kernel);
+      if (v.length > 0) throw new Error(`invariant broken after ${what}:\n  ${v.join('\n  ')}`);
+    }
+    return r as T;
+  }
+}

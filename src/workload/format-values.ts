@@ -1,0 +1,66 @@
+// Scenario format v1: the value types its fields share (names, sizes, addresses, enums).
+// Each is `named`, so the JSON Schema defines it once under $defs.
+
+import { GUEST_ERRORS } from '../lib/errno.js';
+import type { MadviseAdvice, MmapFlag, MremapFlag, Paging, ProtName, TouchOp, TouchPattern } from './scenario.js';
+import { address, enumOf, integer, named, optional, size, string } from './schema-dsl.js';
+
+/** `values`, checked at compile time to list every member of the union T. */
+function every<T extends string>() {
+  return <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : never)): A => values;
+}
+
+export const PAGINGS = every<Paging>()(['x86-64-4level', 'x86-64-5level']);
+export const PROTS = every<ProtName>()(['none', 'r', 'w', 'x', 'rw', 'rx', 'wx', 'rwx']);
+export const MMAP_FLAGS = every<MmapFlag>()([
+  'private',
+  'shared',
+  'anonymous',
+  'populate',
+  'locked',
+  'noreserve',
+  'fixed_noreplace',
+]);
+export const MREMAP_FLAGS = every<MremapFlag>()(['maymove', 'fixed', 'dontunmap']);
+export const ADVICE = every<MadviseAdvice>()(['dontneed', 'normal', 'random', 'sequential', 'willneed']);
+export const TOUCH_OPS = every<TouchOp>()(['read', 'write', 'exec']);
+export const TOUCH_PATTERNS = every<TouchPattern>()(['sequential', 'random', 'strided']);
+
+/** CPUs a machine may have. */
+export const MAX_CPUS = 1024;
+
+/** Process and region names: something a table column and a command line can show unquoted. */
+const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*$';
+const NAME_FORM = 'letters, digits, _ . -, starting with a letter or _';
+
+export const processName = named(
+  'processName',
+  string({ pattern: NAME_PATTERN, expected: `a process name (${NAME_FORM})` }),
+  'A process, named by the spawn step that created it.',
+);
+
+export const regionName = named(
+  'regionName',
+  string({ pattern: NAME_PATTERN, expected: `a region name (${NAME_FORM})` }),
+  'A region: the name an earlier mmap or brk in the same process gave with `as`.',
+);
+
+const SIZE_DOC = 'Bytes: an integer, or a string such as "0x1000", "4KiB", "2 MiB", "1.5GiB" (K, KB, kB mean KiB).';
+export const byteSize = named('size', size(), SIZE_DOC);
+export const positiveSize = named('positiveSize', size({ min: 1 }), `${SIZE_DOC} At least 1.`);
+export const signedSize = named('signedSize', size({ signed: true }), `${SIZE_DOC} May be negative.`);
+export const virtualAddress = named('address', address());
+
+export const cpuIndex = named(
+  'cpuIndex',
+  integer({ min: 0, max: MAX_CPUS - 1 }),
+  'A CPU of the machine, from 0 to machine.cpus - 1.',
+);
+
+export const prot = named('prot', enumOf(PROTS), 'Protection: r, w and x in that order, or none.');
+
+/** `expect_error`, beside a step's key or inside its mapping. */
+export const expectError = optional(
+  named('guestError', enumOf(GUEST_ERRORS), 'An errno of a failed call, or a signal delivered on a fault.'),
+  'The step must fail with this errno or signal.',
+);

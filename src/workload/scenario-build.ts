@@ -1,0 +1,179 @@
+// Turns a decoded format-v1 document into the typed Scenario of scenario.ts, and checks what spans
+// steps: a process must be spawned before it is named in `in`, a region defined (mmap/brk `as` in the
+// same process) before it is used, a CPU index must exist, a process name is spawned once.
+// Every problem is reported to ctx with its position; nothing is thrown.
+
+import type { GuestError } from '../lib/errno.js';
+import { PAGE_SIZE } from '../lib/units.js';
+import { DEFAULT_TLB, type DecodedMachine, type DecodedScenario, type DecodedStep } from './format.js';
+import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
+import { AT, type DecodeCtx, INVALID, type Invalid, type Located, placeOf, type Where } from './schema-dsl.js';
+import { StepTracker } from './step-tracker.js';
+
+export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | Invalid {
+  const machine = buildMachine(d.machine);
+  const tracker = new StepTracker(ctx, machine.cpus);
+  const steps: Step[] = [];
+  d.steps.forEach((item, index) => {
+    steps.push(buildStep(item, index, tracker, ctx));
+  });
+  if (ctx.errors.length > 0) return INVALID;
+  return {
+    file: ctx.file,
+    name: d.name,
+    ...(d.description !== undefined && { description: d.description }),
+    seed: d.seed,
+    machine,
+    design: d.design,
+    steps,
+  };
+}
+
+function buildMachine(m: DecodedMachine): MachineSpec {
+  return {
+    cpus: m.cpus,
+    nodes: m.memory !== undefined ? [m.memory] : [...(m.nodes ?? [])],
+    paging: m.paging,
+    tlb: m.tlb === undefined ? { ...DEFAULT_TLB } : { entries: m.tlb.entries, ways: m.tlb.ways },
+    maxMapCount: m.max_map_count,
+  };
+}
+
+/** The fields every range-taking step has, as decoded. */
+interface DecodedRange extends Located {
+  readonly in: string;
+  readonly region?: string;
+  readonly addr?: number;
+  readonly offset?: number;
+  readonly length?: number;
+}
+
+function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: DecodeCtx): Step {
+  const expectError = expectErrorOf(item, ctx);
+  const base = { loc: locOf(ctx, item.where), index, ...(expectError !== undefined && { expectError }) };
+  const ranged = (v: DecodedRange) => {
+    t.process(v.in, placeOf(v, 'in'));
+    return { in: v.in, range: rangeOf(v, t) };
+  };
+  switch (item.key) {
+    case 'spawn': {
+      const v = item.value;
+      const name = typeof v === 'string' ? v : v.name;
+      t.spawn(name, typeof v === 'string' ? item.valueWhere : placeOf(v, 'name'), index);
+      if (typeof v === 'string' || v.cpu === undefined) return { ...base, kind: 'spawn', name };
+      t.cpu(v.cpu, placeOf(v, 'cpu'));
+      return { ...base, kind: 'spawn', name, cpu: v.cpu };
+    }
+    case 'exit': {
+      const v = item.value;
+      const name = typeof v === 'string' ? v : v.in;
+      t.process(name, typeof v === 'string' ? item.valueWhere : placeOf(v, 'in'));
+      return { ...base, kind: 'exit', in: name };
+    }
+    case 'mmap': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      if (v.as !== undefined) t.defineRegion(v.in, v.as);
+      return {
+        ...base,
+        kind: 'mmap',
+        in: v.in,
+        ...(v.as !== undefined && { as: v.as }),
+        size: v.size,
+        prot: v.prot,
+        flags: [...v.flags],
+        ...(v.addr !== undefined && { addr: v.addr }),
+        fixed: v.fixed,
+      };
+    }
+    case 'munmap':
+    case 'munlock':
+      return { ...base, kind: item.key, ...ranged(item.value) };
+    case 'mprotect':
+      return { ...base, kind: 'mprotect', ...ranged(item.value), prot: item.value.prot };
+    case 'madvise':
+      return { ...base, kind: 'madvise', ...ranged(item.value), advice: item.value.advice };
+    case 'mlock':
+      return { ...base, kind: 'mlock', ...ranged(item.value), onfault: item.value.onfault };
+    case 'mremap': {
+      const v = item.value;
+      const newAddr = v.new_addr;
+      return {
+        ...base,
+        kind: 'mremap',
+        ...ranged(v),
+        newSize: v.new_size,
+        flags: [...v.flags],
+        ...(newAddr !== undefined && { newAddr }),
+      };
+    }
+    case 'brk': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      if (v.as !== undefined) t.defineRegion(v.in, v.as);
+      return {
+        ...base,
+        kind: 'brk',
+        in: v.in,
+        ...(v.delta !== undefined && { delta: v.delta }),
+        ...(v.addr !== undefined && { addr: v.addr }),
+        ...(v.as !== undefined && { as: v.as }),
+      };
+    }
+    case 'touch': {
+      const v = item.value;
+      if (v.cpu !== undefined) t.cpu(v.cpu, placeOf(v, 'cpu'));
+      return {
+        ...base,
+        kind: 'touch',
+        ...ranged(v),
+        op: v.op,
+        pattern: v.pattern,
+        ...(v.pattern === 'strided' && { stride: v.stride ?? PAGE_SIZE }),
+        ...(v.count !== undefined && { count: v.count }),
+        ...(v.cpu !== undefined && { cpu: v.cpu }),
+      };
+    }
+    case 'expect': {
+      const { known, extra } = item.value;
+      if (known.in !== undefined) t.process(known.in, placeOf(known, 'in'));
+      const values: Record<string, ExpectValue> = {};
+      const valueLocs: Record<string, SourceLoc> = {};
+      for (const e of extra) {
+        values[e.key] = typeof e.value === 'number' ? e.value : boundsOf(e.value);
+        valueLocs[e.key] = locOf(ctx, e.keyWhere);
+      }
+      return { ...base, kind: 'expect', ...(known.in !== undefined && { in: known.in }), values, valueLocs };
+    }
+  }
+}
+
+/** `expect_error` beside the step key or inside its mapping; both at once is an error. */
+function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefined {
+  const outer = item.siblings.expect_error;
+  const v: unknown = item.value;
+  const inner =
+    typeof v === 'object' && v !== null && AT in v ? (v as { expect_error?: GuestError }).expect_error : undefined;
+  if (outer !== undefined && inner !== undefined) {
+    ctx.report(placeOf(item.siblings, 'expect_error'), `expect_error is given twice: here and inside '${item.key}'`);
+  }
+  return outer ?? inner;
+}
+
+function rangeOf(v: DecodedRange, t: StepTracker): RangeRef {
+  if (v.region !== undefined) t.region(v.in, v.region, placeOf(v, 'region'));
+  return {
+    ...(v.region !== undefined && { region: v.region }),
+    ...(v.addr !== undefined && { addr: v.addr }),
+    ...(v.offset !== undefined && { offset: v.offset }),
+    ...(v.length !== undefined && { length: v.length }),
+  };
+}
+
+function boundsOf(b: { readonly min?: number; readonly max?: number }): ExpectValue {
+  return { ...(b.min !== undefined && { min: b.min }), ...(b.max !== undefined && { max: b.max }) };
+}
+
+function locOf(ctx: DecodeCtx, w: Where): SourceLoc {
+  return { file: ctx.file, line: w.line, column: w.column };
+}

@@ -1,0 +1,73 @@
+// What the steps so far have created, for the checks that span steps: which processes exist, which
+// regions each has named, how many CPUs there are. Problems go to the DecodeCtx with their position.
+// Deliberately simple: a name stays known after `exit`, and a region after munmap (the runner
+// reports what then fails, as the kernel would).
+
+import type { DecodeCtx, Where } from './schema-dsl.js';
+import { byCloseness, didYouMean } from './suggest.js';
+
+interface ProcessEntry {
+  /** Where the spawn step named it. */
+  readonly spawnedAt: Where;
+  readonly spawnIndex: number;
+  /** Region names defined by mmap/brk `as`. */
+  readonly regions: Set<string>;
+}
+
+export class StepTracker {
+  private readonly processes = new Map<string, ProcessEntry>();
+
+  constructor(
+    private readonly ctx: DecodeCtx,
+    private readonly cpus: number,
+  ) {}
+
+  /** A spawn step creates `name`; a name may be spawned only once. */
+  spawn(name: string, at: Where, index: number): void {
+    const earlier = this.processes.get(name);
+    if (earlier !== undefined) {
+      const { spawnIndex, spawnedAt } = earlier;
+      this.ctx.report(at, `process '${name}' is already spawned by steps[${spawnIndex}] (line ${spawnedAt.line})`);
+      return;
+    }
+    this.processes.set(name, { spawnedAt: at, spawnIndex: index, regions: new Set() });
+  }
+
+  /** A step names process `name` in `in`: an earlier step must have spawned it. */
+  process(name: string, at: Where): boolean {
+    if (this.processes.has(name)) return true;
+    const known = [...this.processes.keys()];
+    this.ctx.report(
+      at,
+      `process '${name}' has not been spawned${didYouMean(name, known)}`,
+      known.length === 0 ? 'a process spawned by an earlier step (none yet)' : `one of ${byCloseness(name, known).join(', ')}`,
+    );
+    return false;
+  }
+
+  /** An mmap or brk names its result `region` in process `proc`. A later `as` may reuse a name. */
+  defineRegion(proc: string, region: string): void {
+    this.processes.get(proc)?.regions.add(region);
+  }
+
+  /** A step uses `region` of process `proc`; unknown processes were reported already. */
+  region(proc: string, region: string, at: Where): void {
+    const regions = this.processes.get(proc)?.regions;
+    if (regions === undefined || regions.has(region)) return;
+    const known = [...regions];
+    this.ctx.report(
+      at,
+      `region '${region}' is not defined in process '${proc}'${didYouMean(region, known)}`,
+      known.length === 0
+        ? `a region named by an earlier mmap or brk 'as' in ${proc} (it has none yet)`
+        : `one of ${byCloseness(region, known).join(', ')}`,
+    );
+  }
+
+  /** A step names CPU `cpu`: the machine must have it. */
+  cpu(cpu: number, at: Where): void {
+    if (cpu < this.cpus) return;
+    const expected = this.cpus === 1 ? '0' : `an integer from 0 to ${this.cpus - 1}`;
+    this.ctx.report(at, `cpu ${cpu} does not exist: the machine has ${this.cpus} CPU${this.cpus === 1 ? '' : 's'}`, expected);
+  }
+}
