@@ -9,15 +9,17 @@ const EMPTY = -1;
 export class Tlb {
   readonly sets: number;
   readonly ways: number;
-  private readonly setMask: number;
+  // The arrays are public for the access loop's inlined hit path (mm/access.ts); others use methods.
+  readonly setMask: number;
   /** Tag: virtual page number, or -1 when the slot is empty. */
-  private readonly vpn: Float64Array;
-  private readonly asid: Int32Array;
-  private readonly pfn: Float64Array;
+  readonly vpn: Float64Array;
+  readonly asid: Int32Array;
+  readonly pfn: Float64Array;
   /** TlbPerm bits. */
-  private readonly perm: Uint8Array;
-  private readonly stamp: Uint32Array;
-  private clock = 0;
+  readonly perm: Uint8Array;
+  /** LRU stamps; `clock` is the last one given. */
+  readonly stamp: Uint32Array;
+  clock = 0;
   /** Slots filled since the last full flush (may hold slots emptied since). */
   private filled: number[] = [];
   private readonly inFilled: Uint8Array;
@@ -26,10 +28,6 @@ export class Tlb {
   misses = 0;
   flushAll = 0;
   flushOne = 0;
-
-  /** Last hit's translation. */
-  outPfn = 0;
-  outPerm = 0;
 
   constructor(cfg: TlbConfig) {
     this.ways = cfg.ways;
@@ -47,20 +45,13 @@ export class Tlb {
     this.inFilled = new Uint8Array(n);
   }
 
-  /** Look up a translation; on a hit outPfn/outPerm are set. Counts the hit or miss. */
-  lookup(asid: number, vpn: number): boolean {
+  /** The slot caching (asid, vpn), or -1. Counts nothing and leaves the LRU order alone. */
+  probe(asid: number, vpn: number): number {
     const base = (vpn & this.setMask) * this.ways;
     for (let s = base, end = base + this.ways; s < end; s++) {
-      if (this.vpn[s] === vpn && this.asid[s] === asid) {
-        this.stamp[s] = ++this.clock;
-        this.outPfn = this.pfn[s];
-        this.outPerm = this.perm[s];
-        this.hits++;
-        return true;
-      }
+      if (this.vpn[s] === vpn && this.asid[s] === asid) return s;
     }
-    this.misses++;
-    return false;
+    return -1;
   }
 
   /** Insert (or refresh) a translation after a walk. */
@@ -118,14 +109,5 @@ export class Tlb {
     let n = 0;
     for (const s of this.filled) if (this.vpn[s] !== EMPTY) n++;
     return n;
-  }
-
-  /** Whether a translation for (asid, vpn) is cached, without counting or touching LRU state. */
-  peek(asid: number, vpn: number): number {
-    const base = (vpn & this.setMask) * this.ways;
-    for (let s = base, end = base + this.ways; s < end; s++) {
-      if (this.vpn[s] === vpn && this.asid[s] === asid) return this.pfn[s];
-    }
-    return -1;
   }
 }

@@ -17,11 +17,9 @@ function rotl(x: number, k: number): number {
 }
 
 export class Rng {
-  // xoshiro128** state: four 32-bit words, never all zero.
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  // xoshiro128** state: four 32-bit words, never all zero. Held in an Int32Array so that the
+  // hot path stores raw words instead of boxing numbers above 2^30.
+  private readonly st = new Int32Array(4);
 
   /** Seeds from the low 32 bits of the integer `seed`; equal seeds give equal streams. */
   constructor(seed: number) {
@@ -35,13 +33,13 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
       return (z ^ (z >>> 15)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    this.st[0] = next();
+    this.st[1] = next();
+    this.st[2] = next();
+    this.st[3] = next();
     // splitmix32 is a bijection of distinct inputs, so four zero words cannot occur; the guard
     // keeps that reasoning out of the generator's correctness.
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    if ((this.st[0] | this.st[1] | this.st[2] | this.st[3]) === 0) this.st[0] = 1;
   }
 
   /** A generator with the exact xoshiro128** state given (for test vectors and snapshots).
@@ -49,24 +47,31 @@ export class Rng {
   static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
     if (((s0 | s1 | s2 | s3) >>> 0) === 0) throw new RangeError('Rng.fromState: state is all zero');
     const r = new Rng(0);
-    r.s0 = s0 >>> 0;
-    r.s1 = s1 >>> 0;
-    r.s2 = s2 >>> 0;
-    r.s3 = s3 >>> 0;
+    r.st[0] = s0 >>> 0;
+    r.st[1] = s1 >>> 0;
+    r.st[2] = s2 >>> 0;
+    r.st[3] = s3 >>> 0;
     return r;
+  }
+
+  /** The four state words, unsigned (for snapshots and tests); fromState restores them. */
+  state(): [number, number, number, number] {
+    const st = this.st;
+    return [st[0] >>> 0, st[1] >>> 0, st[2] >>> 0, st[3] >>> 0];
   }
 
   /** Uniform integer in [0, 2^32). */
   nextU32(): number {
-    const s0 = this.s0;
-    const s1 = this.s1;
-    const s2 = this.s2 ^ s0;
-    const s3 = this.s3 ^ s1;
+    const st = this.st;
+    const s0 = st[0];
+    const s1 = st[1];
+    const s2 = st[2] ^ s0;
+    const s3 = st[3] ^ s1;
     const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    this.s0 = (s0 ^ s3) >>> 0;
-    this.s1 = (s1 ^ s2) >>> 0;
-    this.s2 = (s2 ^ (s1 << 9)) >>> 0;
-    this.s3 = rotl(s3, 11) >>> 0;
+    st[0] = s0 ^ s3;
+    st[1] = s1 ^ s2;
+    st[2] = s2 ^ (s1 << 9);
+    st[3] = rotl(s3, 11);
     return result;
   }
 
@@ -106,7 +111,7 @@ export class Rng {
    *  so the two never produce overlapping sequences. Deterministic: the same history of
    *  draws and forks gives the same streams. */
   fork(): Rng {
-    const child = Rng.fromState(this.s0, this.s1, this.s2, this.s3);
+    const child = Rng.fromState(this.st[0], this.st[1], this.st[2], this.st[3]);
     this.jump();
     return child;
   }
@@ -121,17 +126,17 @@ export class Rng {
     for (const word of JUMP) {
       for (let bit = 0; bit < 32; bit++) {
         if ((word >>> bit) & 1) {
-          a ^= this.s0;
-          b ^= this.s1;
-          c ^= this.s2;
-          d ^= this.s3;
+          a ^= this.st[0];
+          b ^= this.st[1];
+          c ^= this.st[2];
+          d ^= this.st[3];
         }
         this.nextU32();
       }
     }
-    this.s0 = a >>> 0;
-    this.s1 = b >>> 0;
-    this.s2 = c >>> 0;
-    this.s3 = d >>> 0;
+    this.st[0] = a >>> 0;
+    this.st[1] = b >>> 0;
+    this.st[2] = c >>> 0;
+    this.st[3] = d >>> 0;
   }
 }

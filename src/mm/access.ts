@@ -1,8 +1,12 @@
-// A CPU access by a task: TLB, then the hardware page walk, then the page-fault handler
+// CPU accesses by a task: TLB, then the hardware page walk, then the page-fault handler
 // (arch/x86/mm/fault.c do_user_addr_fault), then the access is retried as the CPU re-executes
 // the instruction. Reads return the page's content token; writes store a fresh one.
+//
+// accessRun is the hot loop: its TLB-hit path is written out inline (v86's lesson: the hit
+// path is a load, a compare and a mask), and everything else goes through accessSlow.
 
 import { Access, TlbPerm, WalkStatus } from '../arch/pmap.js';
+import type { Tlb } from '../arch/tlb.js';
 import { accessAllowed, handleMmFault, VmFault } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
@@ -15,23 +19,120 @@ export const enum AccessError {
   OOM = -3,
 }
 
+export const enum Pattern {
+  sequential = 0,
+  random = 1,
+  strided = 2,
+}
+
+/** A run of accesses: which pages, in which order, how many. */
+export interface RunSpec {
+  readonly pattern: Pattern;
+  /** First page of the range and its length in pages (sequential, random). */
+  readonly firstVpn: number;
+  readonly pages: number;
+  /** Strided: first byte address, stride in bytes, accesses per pass over the range. */
+  readonly addr: number;
+  readonly stride: number;
+  readonly perPass: number;
+  /** Accesses to make (passes wrap around the range). */
+  readonly count: number;
+  /** Random: draws a page index in [0, n). */
+  readonly draw: (n: number) => number;
+}
+
+export interface RunResult {
+  done: number;
+  /** 0 or an AccessError. */
+  error: number;
+  /** Page of the failed access. */
+  failVpn: number;
+}
+
+/** Make the accesses of `spec` on `cpu`; stops at the first that fails. */
+export function accessRun(k: Kernel, task: Task, cpu: number, kind: Access, spec: RunSpec, out: RunResult): void {
+  const mm = task.mm!;
+  const asid = mm.id;
+  const tlb = k.tlbs[cpu];
+  const tv = tlb.vpn;
+  const ta = tlb.asid;
+  const tp = tlb.perm;
+  const tpfn = tlb.pfn;
+  const stamp = tlb.stamp;
+  const mask = tlb.setMask;
+  const ways = tlb.ways;
+  const token = k.phys.frames.token;
+  const phys = k.phys;
+  // Accesses allowed by a cached translation: reads always; writes need W and D; exec needs X.
+  const need = kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
+  let hits = 0;
+  let seq = 0;
+  let done = 0;
+  out.error = 0;
+  for (; done < spec.count; done++) {
+    let vpn: number;
+    if (spec.pattern === Pattern.sequential) {
+      vpn = spec.firstVpn + seq;
+      if (++seq === spec.pages) seq = 0;
+    } else if (spec.pattern === Pattern.random) {
+      vpn = spec.firstVpn + spec.draw(spec.pages);
+    } else {
+      vpn = Math.floor((spec.addr + seq * spec.stride) / 4096);
+      if (++seq === spec.perPass) seq = 0;
+    }
+    const base = (vpn & mask) * ways;
+    let s = base;
+    const end = base + ways;
+    while (s < end && (tv[s] !== vpn || ta[s] !== asid)) s++;
+    if (s < end && (tp[s] & need) === need) {
+      stamp[s] = ++tlb.clock;
+      hits++;
+      const pfn = tpfn[s];
+      if (kind === Access.write) token[pfn] = ++phys.lastToken;
+      continue;
+    }
+    const r = accessSlow(k, task, tlb, cpu, vpn, kind, s < end);
+    if (r < 0) {
+      out.error = r;
+      out.failVpn = vpn;
+      break;
+    }
+  }
+  tlb.hits += hits;
+  task.tlbHits += hits;
+  out.done = done;
+}
+
 /**
- * Access the page holding `vpn` on `cpu`. Returns the content token read or written (>= 0),
+ * One access of the page `vpn` on `cpu`. Returns the content token read or written (>= 0),
  * or an AccessError. The caller has moved the task to `cpu` (Kernel.runOn).
  */
 export function access(k: Kernel, task: Task, cpu: number, vpn: number, kind: Access): number {
-  const mm = task.mm!;
   const tlb = k.tlbs[cpu];
-  if (tlb.lookup(mm.id, vpn)) {
+  const s = tlb.probe(task.mm!.id, vpn);
+  const need = kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
+  if (s >= 0 && (tlb.perm[s] & need) === need) {
+    tlb.stamp[s] = ++tlb.clock;
+    tlb.hits++;
     task.tlbHits++;
-    const perm = tlb.outPerm;
-    const ok =
-      kind === Access.read ||
-      (kind === Access.write ? (perm & (TlbPerm.write | TlbPerm.dirty)) === (TlbPerm.write | TlbPerm.dirty) : (perm & TlbPerm.exec) !== 0);
-    if (ok) return complete(k, tlb.outPfn, kind);
-    // A write through a clean entry walks to set D; a forbidden access walks and faults.
+    return complete(k, tlb.pfn[s], kind);
+  }
+  return accessSlow(k, task, tlb, cpu, vpn, kind, s >= 0);
+}
+
+/**
+ * The access after the TLB could not serve it: `cached` says whether an entry existed (a hit
+ * whose permissions fell short: a write through a clean entry walks to set D; a forbidden
+ * access walks and faults) or not (a miss).
+ */
+function accessSlow(k: Kernel, task: Task, tlb: Tlb, cpu: number, vpn: number, kind: Access, cached: boolean): number {
+  const mm = task.mm!;
+  if (cached) {
+    task.tlbHits++;
+    tlb.hits++;
   } else {
     task.tlbMisses++;
+    tlb.misses++;
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     task.pageWalks++;

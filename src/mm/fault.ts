@@ -36,7 +36,6 @@ export function handleMmFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, access: 
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
   const h = pmap.pteAlloc(vpn);
-  k.tablesChanged();
   if (h < 0) return VmFault.oom;
   if (pmap.pteNone(h)) {
     if (vma.shmem !== null) return sharedFault(k, mm, vma, vpn, h, access);

@@ -75,7 +75,6 @@ export class Kernel {
     const mm = new Mm(pid, pmap, mmapBase, taskTop, 0x5555_5555_9000);
     const task = new Task(pid, name, mm, cpu);
     this.tasks.set(pid, task);
-    this.meta.set('page_table', this.pool.live * 4096);
     return task;
   }
 
@@ -143,11 +142,6 @@ export class Kernel {
     const f = this.phys.frames;
     if (f.has(pfn, PG.mlocked)) this.mlockedPages--;
     this.phys.free(pfn, 0);
-  }
-
-  /** Page-table memory changed: keep the meter current. */
-  tablesChanged(): void {
-    this.meta.set('page_table', this.pool.live * 4096);
   }
 
   // ------------------------------------------------------------------ TLB shootdown

@@ -47,10 +47,7 @@ function adviseVma(k: Kernel, task: Task, vma: Vma, start: number, end: number, 
       if ((vma.flags & VM.LOCKED) !== 0) return 'EINVAL';
       zapRange(k, mm, start, end, task.cpu);
       // CONFIG_PT_RECLAIM (6.14+): a zap of at least a PMD's span frees PTE tables left empty.
-      if (end - start >= PTRS_PER_TABLE) {
-        mm.pmap.reclaimEmptyPteTables(start, end);
-        k.tablesChanged();
-      }
+      if (end - start >= PTRS_PER_TABLE) mm.pmap.reclaimEmptyPteTables(start, end);
       return null;
     }
     case 'willneed':

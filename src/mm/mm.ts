@@ -35,6 +35,7 @@ export class Mm {
   readonly mmapBase: number;
   /** Highest user page + 1 for mappings without a high hint (DEFAULT_MAP_WINDOW). */
   readonly mapWindow: number;
+  private lastVma: Vma | null = null;
   /** CPUs that may hold TLB entries of this mm (mm_cpumask). */
   cpuMask = 0n;
 
@@ -56,8 +57,16 @@ export class Mm {
 
   /** The VMA containing vpn, if any (vma_lookup). */
   vmaAt(vpn: number): Vma | undefined {
+    // A one-entry cache, as Linux's per-thread vmacache had: a removed VMA is marked dead,
+    // and a live one's bounds are always current, so the check below is exact.
+    const c = this.lastVma;
+    if (c !== null && !c.dead && c.start <= vpn && vpn < c.end) return c;
     const v = this.vmas.floor(vpn);
-    return v !== undefined && v.end > vpn ? v : undefined;
+    if (v !== undefined && v.end > vpn) {
+      this.lastVma = v;
+      return v;
+    }
+    return undefined;
   }
 
   prevOf(v: Vma): Vma | undefined {

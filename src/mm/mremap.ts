@@ -106,7 +106,6 @@ function moveVma(k: Kernel, task: Task, vma: Vma, start: number, oldPages: numbe
   }
   mm.totalVm += newPages;
   if (!mm.pmap.moveRange(start, dst, oldPages)) return err('ENOMEM');
-  k.tablesChanged();
   k.flushTlbRange(mm, task.cpu, start, start + oldPages);
   const locked = (vma.flags & VM.LOCKED) !== 0;
   if (locked) mm.lockedVm += newPages;

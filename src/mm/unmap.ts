@@ -50,7 +50,6 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   const next = mm.vmas.ceiling(end);
   for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu);
   mm.pmap.freeTables(doomed[0].start, doomed[doomed.length - 1].end, prev?.end ?? 0, next?.start ?? mm.pmap.vpnLimit);
-  k.tablesChanged();
   for (const v of doomed) {
     mm.totalVm -= v.pages;
     if ((v.flags & VM.LOCKED) !== 0) mm.lockedVm -= v.pages;
@@ -73,5 +72,4 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   mm.lockedVm = 0;
   mm.pmap.destroy();
   k.dropTlbs(mm);
-  k.tablesChanged();
 }

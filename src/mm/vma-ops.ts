@@ -20,6 +20,7 @@ export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
 export function removeVma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.vmas.delete(vma.start);
   mm.mapCount--;
+  vma.dead = true;
   k.vmaFreed(vma);
 }
 

@@ -41,6 +41,8 @@ export class Vma {
   anonVma: AnonVma | null = null;
   /** The shmem object backing a shared anonymous area. */
   shmem: ShmemObject | null;
+  /** Set when the VMA has been removed from its mm. */
+  dead = false;
 
   constructor(start: number, end: number, flags: number, pgoff: number, shmem: ShmemObject | null) {
     this.start = start;

@@ -22,7 +22,8 @@ export class PhysMem {
   pgfree = 0;
   /** Allocations that found no memory. */
   allocFailures = 0;
-  private lastToken = 0;
+  /** The last content token handed out (tokens are 1, 2, ...; 0 means zero-filled). */
+  lastToken = 0;
 
   /** `nodeBytes`: the size of each node, each a multiple of 4 MiB. */
   constructor(nodeBytes: readonly number[]) {
@@ -101,11 +102,10 @@ export class PhysMem {
     this.frames.token[pfn] = 0;
   }
 
-  /** A fresh content token, for a write. Tokens are never reused; 0 means zero-filled. */
+  /** A fresh content token, for a write. Tokens are never reused; 0 means zero-filled.
+   * The token array holds 32 bits: a run of more than 2^32 writes would wrap (none does). */
   newToken(): number {
-    this.lastToken = (this.lastToken + 1) >>> 0;
-    if (this.lastToken === 0) this.lastToken = 1;
-    return this.lastToken;
+    return ++this.lastToken;
   }
 
   /** Visit free blocks of every node, for invariant checks. */

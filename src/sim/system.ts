@@ -7,7 +7,7 @@ import { DESIGNS, type DesignName } from '../designs/index.js';
 import type { SysResult } from '../lib/errno.js';
 import { Rng } from '../lib/rng.js';
 import { PAGE_SIZE } from '../lib/units.js';
-import { access, AccessError } from '../mm/access.js';
+import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
 import { checkInvariants } from '../mm/check.js';
 import type { Kernel } from '../mm/kernel.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
@@ -50,6 +50,11 @@ export type ProcessCounters = Record<ProcessCounter, number>;
 export type SystemCounters = Record<SystemCounter, number> & Record<`meta.${MetaStructure}` | `meta_peak.${MetaStructure}`, number>;
 
 const OPS: Record<TouchOp, Access> = { read: Access.read, write: Access.write, exec: Access.exec };
+const PATTERNS: Record<TouchPattern, Pattern> = {
+  sequential: Pattern.sequential,
+  random: Pattern.random,
+  strided: Pattern.strided,
+};
 
 export class System {
   readonly kernel: Kernel;
@@ -142,33 +147,28 @@ export class System {
   touch(task: Task, req: TouchRequest): TouchResult {
     const cpu = req.cpu ?? task.cpu;
     if (cpu !== task.cpu || (task.mm!.cpuMask & (1n << BigInt(cpu))) === 0n) this.kernel.runOn(task, cpu);
-    const k = this.kernel;
-    const kind = OPS[req.op];
-    const firstPage = Math.floor(req.addr / PAGE_SIZE);
-    const pages = Math.ceil((req.addr + req.length) / PAGE_SIZE) - firstPage;
+    const firstVpn = Math.floor(req.addr / PAGE_SIZE);
+    const pages = Math.ceil((req.addr + req.length) / PAGE_SIZE) - firstVpn;
     const stride = req.stride ?? PAGE_SIZE;
-    const perRange = req.pattern === 'strided' ? Math.ceil(req.length / stride) : pages;
-    const count = req.count ?? perRange;
-    let done = 0;
-    let failed = 0;
-    let failAddr = 0;
-    for (; done < count; done++) {
-      let addr: number;
-      if (req.pattern === 'random') addr = (firstPage + this.rng.nextInt(pages)) * PAGE_SIZE;
-      else if (req.pattern === 'strided') addr = req.addr + ((done % perRange) * stride);
-      else addr = (firstPage + (done % pages)) * PAGE_SIZE;
-      const r = access(k, task, cpu, Math.floor(addr / PAGE_SIZE), kind);
-      if (r < 0) {
-        failed = r;
-        failAddr = addr;
-        break;
-      }
-    }
+    const perPass = req.pattern === 'strided' ? Math.ceil(req.length / stride) : pages;
+    const rng = this.rng;
+    const spec: RunSpec = {
+      pattern: PATTERNS[req.pattern],
+      firstVpn,
+      pages,
+      addr: req.addr,
+      stride,
+      perPass,
+      count: req.count ?? perPass,
+      draw: (n) => rng.nextInt(n),
+    };
+    const out: RunResult = { done: 0, error: 0, failVpn: 0 };
+    accessRun(this.kernel, task, cpu, OPS[req.op], spec, out);
     this.afterCall('touch');
-    if (failed === 0) return { accesses: done };
-    if (failed === AccessError.OOM) this.oomEvents++;
-    const error = failed === AccessError.SIGSEGV ? 'SIGSEGV' : failed === AccessError.SIGBUS ? 'SIGBUS' : 'ENOMEM';
-    return { accesses: done, error, faultAddr: failAddr };
+    if (out.error === 0) return { accesses: out.done };
+    if (out.error === AccessError.OOM) this.oomEvents++;
+    const error = out.error === AccessError.SIGSEGV ? 'SIGSEGV' : out.error === AccessError.SIGBUS ? 'SIGBUS' : 'ENOMEM';
+    return { accesses: out.done, error, faultAddr: out.failVpn * PAGE_SIZE };
   }
 
   /** The process's counters, with /proc's names; sizes in bytes. */
@@ -238,6 +238,9 @@ export class System {
       out[`meta.${s}`] = k.meta.live.get(s) ?? 0;
       out[`meta_peak.${s}`] = k.meta.peak.get(s) ?? 0;
     }
+    // Page tables are metered by their pool.
+    out['meta.page_table'] = k.pool.live * PAGE_SIZE;
+    out['meta_peak.page_table'] = k.pool.peak * PAGE_SIZE;
     return out as SystemCounters;
   }
 

@@ -26,6 +26,10 @@ export class X86PageTable implements Pmap {
   private readonly pool: TablePool;
   private readonly owner: Uint32Array;
   private topPfn: number;
+  // Host-side cache of the last PTE table reached (not a model of the MMU's paging-structure
+  // caches: walks still count every level). Dropped whenever a table is freed.
+  private cacheBase = -1;
+  private cacheSlot = 0;
 
   /** Create with a fresh top-level table; check `ok` (false when memory is exhausted). */
   constructor(pool: TablePool, owner: Uint32Array, levels: 4 | 5) {
@@ -50,6 +54,12 @@ export class X86PageTable implements Pmap {
 
   walk(vpn: number, access: Access): WalkStatus {
     const w = this.pool.words;
+    const off = vpn - this.cacheBase;
+    if (this.cacheBase >= 0 && off >= 0 && off < 512) {
+      const i = this.cacheSlot * 1024 + off * 2;
+      if ((w[i] & X86.P) === 0) return this.miss(this.levels);
+      return this.leaf(w, i, access, 0, this.levels);
+    }
     const owner = this.owner;
     const lo27 = vpn % TWO27;
     const hi = (vpn - lo27) / TWO27;
@@ -76,6 +86,8 @@ export class X86PageTable implements Pmap {
     if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 511, levels);
     slot = owner[entryPfn(w[i], w[i + 1])];
     levels++;
+    this.cacheBase = vpn - (lo27 & 511);
+    this.cacheSlot = slot;
     i = slot * 1024 + (lo27 & 511) * 2; // PTE
     if ((w[i] & X86.P) === 0) return this.miss(levels);
     return this.leaf(w, i, access, 0, levels);
@@ -112,6 +124,8 @@ export class X86PageTable implements Pmap {
   }
 
   pteLookup(vpn: number): number {
+    const off = vpn - this.cacheBase;
+    if (this.cacheBase >= 0 && off >= 0 && off < 512) return this.cacheSlot * 512 + off;
     const w = this.pool.words;
     let slot = this.owner[this.topPfn];
     for (let level = this.levels - 1; level >= 1; level--) {
@@ -119,10 +133,19 @@ export class X86PageTable implements Pmap {
       if ((w[i] & X86.P) === 0 || (w[i] & X86.PSE) !== 0) return -1;
       slot = this.slotOfEntry(w, i);
     }
-    return slot * 512 + (vpn % 512);
+    return this.remember(vpn, slot);
+  }
+
+  private remember(vpn: number, slot: number): number {
+    const off = vpn % 512;
+    this.cacheBase = vpn - off;
+    this.cacheSlot = slot;
+    return slot * 512 + off;
   }
 
   pteAlloc(vpn: number): number {
+    const off = vpn - this.cacheBase;
+    if (this.cacheBase >= 0 && off >= 0 && off < 512) return this.cacheSlot * 512 + off;
     let slot = this.owner[this.topPfn];
     for (let level = this.levels - 1; level >= 1; level--) {
       const i = slot * 1024 + this.index(vpn, level) * 2;
@@ -139,7 +162,7 @@ export class X86PageTable implements Pmap {
       }
       slot = this.slotOfEntry(w, i);
     }
-    return slot * 512 + (vpn % 512);
+    return this.remember(vpn, slot);
   }
 
   /** A table page at `level` was allocated (+1) or freed (-1). */
@@ -320,6 +343,7 @@ export class X86PageTable implements Pmap {
     const w = this.pool.words;
     w[i] = 0;
     w[i + 1] = 0;
+    this.cacheBase = -1;
     this.pool.free(pfn);
     this.accountTable(level, -1);
   }
@@ -360,6 +384,7 @@ export class X86PageTable implements Pmap {
   destroy(): void {
     if (this.topPfn < 0) return;
     this.destroyTable(this.owner[this.topPfn], this.levels - 1);
+    this.cacheBase = -1;
     this.pool.free(this.topPfn);
     this.tablePages--;
     this.topPfn = -1;

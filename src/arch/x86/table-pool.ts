@@ -13,8 +13,9 @@ export class TablePool {
   private readonly phys: PhysMem;
   private freeSlots: number[] = [];
   private nextSlot = 0;
-  /** Tables in use, all processes. */
+  /** Tables in use, all processes, and the most ever in use. */
   live = 0;
+  peak = 0;
 
   constructor(phys: PhysMem, initialSlots = 64) {
     this.phys = phys;
@@ -39,7 +40,7 @@ export class TablePool {
     const f = this.phys.frames;
     f.flags[pfn] = PG.pagetable;
     f.owner[pfn] = slot;
-    this.live++;
+    if (++this.live > this.peak) this.peak = this.live;
     return pfn;
   }
 

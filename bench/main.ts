@@ -1,0 +1,83 @@
+// `npm run bench`: the core's speed and memory figures. Prints medians over repeated runs.
+// Record results in BENCHMARKS.md with the command that produced them.
+
+import { System } from '../src/sim/system.js';
+import type { MachineSpec } from '../src/workload/scenario.js';
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const BASE = 0x4000_0000_0000;
+
+function machine(bytes: number, cpus = 2): MachineSpec {
+  return { cpus, nodes: [bytes], paging: 'x86-64-4level', tlb: { entries: 1536, ways: 12 }, maxMapCount: 65530 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function anonMap(s: System, len: number) {
+  const t = s.spawn('bench', 0)!;
+  const r = s.mmap(t, { addr: BASE, len, prot: 3, shared: false, fixed: true, fixedNoReplace: false, populate: false, locked: false, noreserve: false });
+  if (!r.ok) throw new Error(`mmap failed: ${r.errno}`);
+  return t;
+}
+
+/** Anonymous write faults per host second: every page of 1 GiB written once. */
+function faultRate(): number {
+  const s = new System({ machine: machine(4 * GiB), design: 'linux', seed: 1, check: false });
+  const t = anonMap(s, GiB);
+  const t0 = performance.now();
+  const r = s.touch(t, { addr: BASE, length: GiB, op: 'write', pattern: 'sequential' });
+  const dt = (performance.now() - t0) / 1000;
+  const faults = s.processCounters(t).min_flt;
+  if (faults !== 262144 || r.error) throw new Error(`unexpected: ${faults} faults, ${r.error}`);
+  s.exit(t);
+  return faults / dt;
+}
+
+/** TLB-hit accesses per host second: random reads over 1024 resident pages (fits the TLB). */
+function tlbHitRate(): number {
+  const s = new System({ machine: machine(GiB), design: 'linux', seed: 1, check: false });
+  const t = anonMap(s, 4 * MiB);
+  s.touch(t, { addr: BASE, length: 4 * MiB, op: 'write', pattern: 'sequential' });
+  s.touch(t, { addr: BASE, length: 4 * MiB, op: 'read', pattern: 'sequential' });
+  const n = 5_000_000;
+  const before = s.processCounters(t).tlb_hits;
+  const t0 = performance.now();
+  s.touch(t, { addr: BASE, length: 4 * MiB, op: 'read', pattern: 'random', count: n });
+  const dt = (performance.now() - t0) / 1000;
+  const hits = s.processCounters(t).tlb_hits - before;
+  if (hits !== n) throw new Error(`expected ${n} TLB hits, got ${hits}`);
+  return n / dt;
+}
+
+/** A 64 GiB machine: start-up time and host bytes per simulated frame. */
+function bigMachine(): { seconds: number; bytesPerFrame: number; hostBytes: number } {
+  globalThis.gc?.();
+  const before = process.memoryUsage();
+  const t0 = performance.now();
+  const s = new System({ machine: machine(64 * GiB), design: 'linux', seed: 1, check: false });
+  const seconds = (performance.now() - t0) / 1000;
+  globalThis.gc?.();
+  const after = process.memoryUsage();
+  const hostBytes = after.arrayBuffers - before.arrayBuffers + (after.heapUsed - before.heapUsed);
+  const frames = s.kernel.phys.totalPages;
+  return { seconds, bytesPerFrame: hostBytes / frames, hostBytes };
+}
+
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const faults: number[] = [];
+const hits: number[] = [];
+for (let i = 0; i < runs; i++) {
+  faults.push(faultRate());
+  hits.push(tlbHitRate());
+}
+const big = bigMachine();
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+console.log(`vmlab bench (node ${process.version}, ${runs} runs, medians)`);
+console.log(`anonymous write faults per second   ${fmt(median(faults))}   (target >= 2,000,000)`);
+console.log(`TLB-hit accesses per second         ${fmt(median(hits))}   (target >= 30,000,000)`);
+console.log(`host bytes per simulated frame      ${big.bytesPerFrame.toFixed(1)}   (target <= 24)`);
+console.log(`64 GiB machine: start-up ${(big.seconds * 1000).toFixed(0)} ms, host memory ${(big.hostBytes / MiB).toFixed(0)} MiB   (targets < 1000 ms, < 2048 MiB)`);
