@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The vmlab command line. Exit status: 0 ok, 1 an expectation or undeclared error failed,
+// 2 bad input (a scenario that does not parse or validate, a bad command line).
+
+import { readFileSync } from 'node:fs';
+import { DESIGNS } from '../designs/index.js';
+import { reportJson, reportText } from '../report/format.js';
+import { scenarioJsonSchema } from '../workload/json-schema.js';
+import { formatScenarioError, parseScenario } from '../workload/parse.js';
+import { runScenario } from '../workload/run.js';
+import type { Scenario } from '../workload/scenario.js';
+
+const USAGE = `usage:
+  vmlab run FILE [--json] [--seed N] [--check]   run a scenario and print its report
+  vmlab check FILE                               validate a scenario without running it
+  vmlab schema                                   print the scenario format's JSON Schema
+  vmlab designs                                  list the designs
+  vmlab help                                     this text
+
+exit status: 0 ok, 1 an expectation or an undeclared error failed, 2 bad input`;
+
+class Usage extends Error {}
+
+function load(file: string): Scenario | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    process.stderr.write(`vmlab: ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    return null;
+  }
+  const r = parseScenario(text, file);
+  if (r.ok) return r.scenario;
+  for (const e of r.errors) process.stderr.write(`${formatScenarioError(e)}\n`);
+  return null;
+}
+
+function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run': {
+      let json = false;
+      let check = false;
+      let seed: number | undefined;
+      let file: string | undefined;
+      for (let i = 0; i < rest.length; i++) {
+        const a = rest[i];
+        if (a === '--json') json = true;
+        else if (a === '--check') check = true;
+        else if (a === '--seed') {
+          const v = rest[++i];
+          if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1) throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
+          seed = Number(v);
+        } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
+        else if (file === undefined) file = a;
+        else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
+      }
+      if (file === undefined) throw new Usage('run needs a scenario FILE');
+      const sc = load(file);
+      if (sc === null) return 2;
+      const report = runScenario(sc, { seed, check: check || undefined });
+      process.stdout.write(json ? reportJson(report) : reportText(report));
+      if (!report.ok && json) {
+        for (const e of report.events) if (e.failure) process.stderr.write(`${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}\n`);
+      }
+      return report.ok ? 0 : 1;
+    }
+    case 'check': {
+      if (rest.length !== 1) throw new Usage('check takes exactly one FILE');
+      const sc = load(rest[0]);
+      if (sc === null) return 2;
+      process.stdout.write(`${rest[0]}: ok (${sc.steps.length} steps, design ${sc.design})\n`);
+      return 0;
+    }
+    case 'schema':
+      process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+      return 0;
+    case 'designs':
+      for (const [name, d] of Object.entries(DESIGNS)) process.stdout.write(`${name.padEnd(10)} ${d.summary}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      throw new Usage(cmd === undefined ? 'no command given' : `unknown command ${cmd}`);
+  }
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof Usage) {
+    process.stderr.write(`vmlab: ${e.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,316 @@
+// The scenario runner: executes a validated scenario's steps on a System, checks declared
+// errors and expectations, and gathers what the report shows. Guest failures are results;
+// the runner decides from the scenario what counts as expected.
+
+import { type GuestError } from '../lib/errno.js';
+import { PAGE_SIZE } from '../lib/units.js';
+import type { Task } from '../mm/mm.js';
+import { protFromName } from '../mm/vma.js';
+import { PROCESS_COUNTERS } from '../sim/counter-names.js';
+import { type ProcessCounters, System, type SystemCounters } from '../sim/system.js';
+import type { ExpectValue, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
+
+export type EventKind = 'expected-error' | 'error' | 'killed' | 'expect-failed' | 'oom';
+
+export interface RunEvent {
+  readonly step: number;
+  readonly loc: SourceLoc;
+  readonly kind: EventKind;
+  readonly message: string;
+  /** Whether this event makes the run fail (exit status 1). */
+  readonly failure: boolean;
+}
+
+export interface ProcessReport {
+  readonly name: string;
+  readonly pid: number;
+  readonly state: 'running' | 'exited' | 'killed';
+  readonly killedBy?: string;
+  /** The counters now, or when the process ended. */
+  readonly counters: ProcessCounters;
+}
+
+export interface RunReport {
+  readonly scenario: { readonly name: string; readonly file: string; readonly design: string; readonly seed: number };
+  readonly machine: Scenario['machine'];
+  readonly processes: readonly ProcessReport[];
+  readonly system: SystemCounters;
+  readonly events: readonly RunEvent[];
+  /** Steps executed (a run stops early at an undeclared error). */
+  readonly stepsRun: number;
+  readonly ok: boolean;
+}
+
+export interface RunOptions {
+  /** Overrides the scenario's seed. */
+  readonly seed?: number;
+  /** Check invariants after every step (default: VMLAB_CHECK=1). */
+  readonly check?: boolean;
+}
+
+interface Region {
+  addr: number;
+  length: number;
+}
+
+interface Proc {
+  readonly name: string;
+  readonly task: Task;
+  state: 'running' | 'exited' | 'killed';
+  killedBy?: string;
+  final?: ProcessCounters;
+  readonly regions: Map<string, Region>;
+  heapRegion?: string;
+}
+
+/** A step's outcome: nothing went wrong, or the guest error it met (with a detail). */
+type Outcome = { error?: GuestError; detail?: string };
+
+class StopRun extends Error {}
+
+export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
+  const seed = opts.seed ?? sc.seed;
+  const sys = new System({ machine: sc.machine, design: sc.design as 'linux', seed, check: opts.check });
+  const procs = new Map<string, Proc>();
+  const order: Proc[] = [];
+  const events: RunEvent[] = [];
+  let stepsRun = 0;
+
+  const event = (step: Step, kind: EventKind, message: string, failure: boolean) =>
+    events.push({ step: step.index, loc: step.loc, kind, message, failure });
+
+  const proc = (step: Step, name: string): Proc => {
+    const p = procs.get(name);
+    if (p === undefined) throw new Error(`runScenario: process ${name} was not spawned (the parser should have caught it)`);
+    if (p.state !== 'running') {
+      event(step, 'error', `${describe(step)}: process ${name} has ${p.state === 'killed' ? `been killed by ${p.killedBy}` : 'exited'}`, true);
+      throw new StopRun();
+    }
+    return p;
+  };
+
+  const range = (p: Proc, r: RangeRef, step: Step): { addr: number; length: number } => {
+    if (r.region !== undefined) {
+      const reg = p.regions.get(r.region);
+      if (reg === undefined) {
+        event(step, 'error', `${describe(step)}: region ${r.region} is not defined in process ${p.name}`, true);
+        throw new StopRun();
+      }
+      const off = r.offset ?? 0;
+      return { addr: reg.addr + off, length: r.length ?? Math.max(0, reg.length - off) };
+    }
+    return { addr: (r.addr ?? 0) + (r.offset ?? 0), length: r.length ?? 0 };
+  };
+
+  const settle = (step: Step, out: Outcome): void => {
+    const declared = step.expectError;
+    if (out.error === undefined) {
+      if (declared !== undefined) {
+        event(step, 'error', `${describe(step)}: expected ${declared}, but the step succeeded`, true);
+        throw new StopRun();
+      }
+      return;
+    }
+    if (out.error === declared) {
+      event(step, 'expected-error', `${describe(step)}: ${out.error} as declared${out.detail ? ` (${out.detail})` : ''}`, false);
+      return;
+    }
+    const want = declared === undefined ? '' : ` (expected ${declared})`;
+    event(step, 'error', `${describe(step)}: failed with ${out.error}${out.detail ? ` (${out.detail})` : ''}${want}`, true);
+    throw new StopRun();
+  };
+
+  const kill = (step: Step, p: Proc, sig: string, detail: string): void => {
+    p.final = sys.processCounters(p.task);
+    sys.exit(p.task);
+    p.state = 'killed';
+    p.killedBy = sig;
+    event(step, 'killed', `${describe(step)}: process ${p.name} killed by ${sig} (${detail})`, true);
+  };
+
+  try {
+    for (const step of sc.steps) {
+      stepsRun++;
+      runStep(step);
+    }
+  } catch (e) {
+    if (!(e instanceof StopRun)) throw e;
+  }
+
+  function runStep(step: Step): void {
+    switch (step.kind) {
+      case 'spawn': {
+        const cpu = step.cpu ?? order.length % sc.machine.cpus;
+        const task = sys.spawn(step.name, cpu);
+        if (task === null) return settle(step, { error: 'ENOMEM', detail: 'no memory for the page-table root' });
+        const p: Proc = { name: step.name, task, state: 'running', regions: new Map() };
+        procs.set(step.name, p);
+        order.push(p);
+        return settle(step, {});
+      }
+      case 'exit': {
+        const p = proc(step, step.in);
+        p.final = sys.processCounters(p.task);
+        sys.exit(p.task);
+        p.state = 'exited';
+        return settle(step, {});
+      }
+      case 'mmap': {
+        const p = proc(step, step.in);
+        const r = sys.mmap(p.task, {
+          addr: step.addr ?? 0,
+          len: step.size,
+          prot: protFromName(step.prot),
+          shared: step.flags.includes('shared'),
+          fixed: step.fixed,
+          fixedNoReplace: step.flags.includes('fixed_noreplace'),
+          populate: step.flags.includes('populate'),
+          locked: step.flags.includes('locked'),
+          noreserve: step.flags.includes('noreserve'),
+        });
+        if (!r.ok) return settle(step, { error: r.errno });
+        if (step.as !== undefined) p.regions.set(step.as, { addr: r.value, length: Math.ceil(step.size / PAGE_SIZE) * PAGE_SIZE });
+        return settle(step, {});
+      }
+      case 'munmap': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.munmap(p.task, addr, length);
+        return settle(step, r.ok ? {} : { error: r.errno });
+      }
+      case 'mprotect': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.mprotect(p.task, addr, length, protFromName(step.prot));
+        return settle(step, r.ok ? {} : { error: r.errno });
+      }
+      case 'mremap': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.mremap(p.task, {
+          addr,
+          oldLen: length,
+          newLen: step.newSize,
+          maymove: step.flags.includes('maymove'),
+          fixed: step.flags.includes('fixed'),
+          dontunmap: step.flags.includes('dontunmap'),
+          newAddr: step.newAddr ?? 0,
+        });
+        if (!r.ok) return settle(step, { error: r.errno });
+        // A region follows its mapping: the one starting at the old address now starts at the new one.
+        for (const reg of p.regions.values()) {
+          if (reg.addr === addr) {
+            reg.addr = r.value;
+            reg.length = Math.ceil(step.newSize / PAGE_SIZE) * PAGE_SIZE;
+          }
+        }
+        return settle(step, {});
+      }
+      case 'madvise': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.madvise(p.task, addr, length, step.advice);
+        return settle(step, r.ok ? {} : { error: r.errno });
+      }
+      case 'mlock': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.mlock(p.task, addr, length, step.onfault);
+        return settle(step, r.ok ? {} : { error: r.errno });
+      }
+      case 'munlock': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.munlock(p.task, addr, length);
+        return settle(step, r.ok ? {} : { error: r.errno });
+      }
+      case 'brk': {
+        const p = proc(step, step.in);
+        const mm = p.task.mm!;
+        const target = step.addr ?? mm.brk + (step.delta ?? 0);
+        const r = sys.brk(p.task, target);
+        if (step.as !== undefined) p.heapRegion = step.as;
+        if (p.heapRegion !== undefined) {
+          p.regions.set(p.heapRegion, { addr: mm.startBrk, length: Math.ceil(mm.brk / PAGE_SIZE) * PAGE_SIZE - mm.startBrk });
+        }
+        return settle(step, r.ok ? {} : { error: r.errno });
+      }
+      case 'touch': {
+        const p = proc(step, step.in);
+        const { addr, length } = range(p, step.range, step);
+        const r = sys.touch(p.task, { addr, length, op: step.op, pattern: step.pattern, stride: step.stride, count: step.count, cpu: step.cpu });
+        if (r.error === undefined) return settle(step, {});
+        const detail = `at 0x${(r.faultAddr ?? 0).toString(16)} after ${r.accesses} accesses`;
+        if (r.error === 'ENOMEM') event(step, 'oom', `${describe(step)}: out of memory ${detail}`, false);
+        if ((r.error === 'SIGSEGV' || r.error === 'SIGBUS') && step.expectError !== r.error) {
+          // An unexpected fatal signal kills the process (the default action); the run goes on.
+          return kill(step, p, r.error, detail);
+        }
+        return settle(step, { error: r.error, detail });
+      }
+      case 'expect': {
+        let actual: Record<string, number>;
+        let who: string;
+        if (step.in !== undefined) {
+          const p = procs.get(step.in)!;
+          actual = p.state === 'running' ? sys.processCounters(p.task) : p.final!;
+          who = `process ${step.in}`;
+        } else {
+          actual = sys.systemCounters();
+          who = 'system';
+        }
+        for (const [name, want] of Object.entries(step.values)) {
+          const got = actual[name];
+          if (!matches(want, got)) {
+            const loc = step.valueLocs[name] ?? step.loc;
+            const unitBytes = step.in !== undefined && name in PROCESS_COUNTERS && PROCESS_COUNTERS[name as keyof typeof PROCESS_COUNTERS].unit === 'bytes';
+            events.push({
+              step: step.index,
+              loc,
+              kind: 'expect-failed',
+              message: `${describe(step)}: ${who} ${name}: expected ${showWant(want)}, actual ${got}${unitBytes ? ` (${got / 1024} kB)` : ''}`,
+              failure: true,
+            });
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  const processes: ProcessReport[] = order.map((p) => ({
+    name: p.name,
+    pid: p.task.pid,
+    state: p.state,
+    ...(p.killedBy !== undefined ? { killedBy: p.killedBy } : {}),
+    counters: p.state === 'running' ? sys.processCounters(p.task) : p.final!,
+  }));
+  return {
+    scenario: { name: sc.name, file: sc.file, design: sc.design, seed },
+    machine: sc.machine,
+    processes,
+    system: sys.systemCounters(),
+    events,
+    stepsRun,
+    ok: !events.some((e) => e.failure),
+  };
+}
+
+function matches(want: ExpectValue, got: number | undefined): boolean {
+  if (got === undefined) return false;
+  if (typeof want === 'number') return got === want;
+  return (want.min === undefined || got >= want.min) && (want.max === undefined || got <= want.max);
+}
+
+function showWant(want: ExpectValue): string {
+  if (typeof want === 'number') return String(want);
+  const parts = [];
+  if (want.min !== undefined) parts.push(`>= ${want.min}`);
+  if (want.max !== undefined) parts.push(`<= ${want.max}`);
+  return parts.join(' and ');
+}
+
+/** "step 4 (mmap)": the position is printed beside it. */
+export function describe(step: Step): string {
+  return `step ${step.index + 1} (${step.kind})`;
+}
