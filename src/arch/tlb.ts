@@ -26,8 +26,6 @@ export class Tlb {
 
   hits = 0;
   misses = 0;
-  flushAll = 0;
-  flushOne = 0;
 
   constructor(cfg: TlbConfig) {
     this.ways = cfg.ways;
@@ -85,7 +83,6 @@ export class Tlb {
 
   /** invlpg: drop one page of one address space. */
   flushPage(asid: number, vpn: number): void {
-    this.flushOne++;
     const base = (vpn & this.setMask) * this.ways;
     for (let s = base, end = base + this.ways; s < end; s++) {
       if (this.vpn[s] === vpn && this.asid[s] === asid) this.vpn[s] = EMPTY;
@@ -93,8 +90,7 @@ export class Tlb {
   }
 
   /** Drop every translation of one address space (a full flush of that PCID). */
-  flushAsid(asid: number, counted = true): void {
-    if (counted) this.flushAll++;
+  flushAsid(asid: number): void {
     const kept: number[] = [];
     for (const s of this.filled) {
       if (this.vpn[s] !== EMPTY && this.asid[s] === asid) this.vpn[s] = EMPTY;

@@ -1,8 +1,8 @@
-#!/usr/bin/env node
 // The vmlab command line. Exit status: 0 ok, 1 an expectation or undeclared error failed,
 // 2 bad input (a scenario that does not parse or validate, a bad command line).
 
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { DESIGNS } from '../designs/index.js';
 import { reportJson, reportText } from '../report/format.js';
 import { scenarioJsonSchema } from '../workload/json-schema.js';
@@ -21,21 +21,38 @@ exit status: 0 ok, 1 an expectation or an undeclared error failed, 2 bad input`;
 
 class Usage extends Error {}
 
-function load(file: string): Scenario | null {
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  readonly stdout: Pick<Writable, 'write'>;
+  readonly stderr: Pick<Writable, 'write'>;
+}
+
+/** Run the command line `argv` (without node and the script); returns the exit status. */
+export function runCli(argv: readonly string[], io: CliIo = process): number {
+  try {
+    return main(argv, io);
+  } catch (e) {
+    if (!(e instanceof Usage)) throw e;
+    io.stderr.write(`vmlab: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+}
+
+function load(file: string, io: CliIo): Scenario | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    process.stderr.write(`vmlab: ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    io.stderr.write(`vmlab: ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
     return null;
   }
   const r = parseScenario(text, file);
   if (r.ok) return r.scenario;
-  for (const e of r.errors) process.stderr.write(`${formatScenarioError(e)}\n`);
+  for (const e of r.errors) io.stderr.write(`${formatScenarioError(e)}\n`);
   return null;
 }
 
-function main(argv: string[]): number {
+function main(argv: readonly string[], io: CliIo): number {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'run': {
@@ -56,45 +73,34 @@ function main(argv: string[]): number {
         else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
       }
       if (file === undefined) throw new Usage('run needs a scenario FILE');
-      const sc = load(file);
+      const sc = load(file, io);
       if (sc === null) return 2;
       const report = runScenario(sc, { seed, check: check || undefined });
-      process.stdout.write(json ? reportJson(report) : reportText(report));
+      io.stdout.write(json ? reportJson(report) : reportText(report));
       if (!report.ok && json) {
-        for (const e of report.events) if (e.failure) process.stderr.write(`${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}\n`);
+        for (const e of report.events) if (e.failure) io.stderr.write(`${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}\n`);
       }
       return report.ok ? 0 : 1;
     }
     case 'check': {
       if (rest.length !== 1) throw new Usage('check takes exactly one FILE');
-      const sc = load(rest[0]);
+      const sc = load(rest[0], io);
       if (sc === null) return 2;
-      process.stdout.write(`${rest[0]}: ok (${sc.steps.length} steps, design ${sc.design})\n`);
+      io.stdout.write(`${rest[0]}: ok (${sc.steps.length} steps, design ${sc.design})\n`);
       return 0;
     }
     case 'schema':
-      process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
       return 0;
     case 'designs':
-      for (const [name, d] of Object.entries(DESIGNS)) process.stdout.write(`${name.padEnd(10)} ${d.summary}\n`);
+      for (const [name, d] of Object.entries(DESIGNS)) io.stdout.write(`${name.padEnd(10)} ${d.summary}\n`);
       return 0;
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      io.stdout.write(`${USAGE}\n`);
       return 0;
     default:
       throw new Usage(cmd === undefined ? 'no command given' : `unknown command ${cmd}`);
-  }
-}
-
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof Usage) {
-    process.stderr.write(`vmlab: ${e.message}\n${USAGE}\n`);
-    process.exitCode = 2;
-  } else {
-    throw e;
   }
 }

@@ -28,12 +28,14 @@
 
 export interface OrderedMapOptions {
   /** Most entries per node (keys in a leaf, children in a branch); an integer >= 3. Small orders
-   *  exist to make splits and merges happen in tests; the default suits a few thousand to a few
-   *  hundred thousand keys. */
+   *  exist to make splits and merges happen in tests. */
   order?: number;
 }
 
-const DEFAULT_ORDER = 32;
+// 64 keeps a full address space (65530 VMAs) three levels deep. Measured on random floor()
+// probes over 65530 keys, 64 took about 0.7x the time of 32 and 128 was no better; nearby
+// probes cost the same at any order from 8 up.
+const DEFAULT_ORDER = 64;
 
 class Leaf<V> {
   /** Ascending keys; `vals[i]` belongs to `keys[i]`. */
@@ -283,7 +285,7 @@ export class OrderedMap<V> {
    * by returning `false`; any other result continues. `fn` must not mutate the map.
    * Allocates nothing itself.
    */
-  forEachInRange(from: number, to: number, fn: (value: V, key: number) => boolean | undefined | void): void {
+  forEachInRange(from: number, to: number, fn: (value: V, key: number) => unknown): void {
     let i = this.posCeiling(from);
     if (i < 0) return;
     let leaf: Leaf<V> | null = this.at;
@@ -302,7 +304,7 @@ export class OrderedMap<V> {
 
   /** Inserts `key`, or replaces its value if present. */
   set(key: number, value: V): void {
-    if (key !== key) throw new RangeError('OrderedMap.set: key is NaN');
+    if (Number.isNaN(key)) throw new RangeError('OrderedMap.set: key is NaN');
     const right = this.insert(this.root, this.height, key, value);
     if (right !== null) {
       this.root = new Branch<V>([this.splitKey], [this.root, right]);

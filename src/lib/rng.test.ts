@@ -80,7 +80,16 @@ describe('Rng', () => {
 
   it('keeps nextInt(n) below n, and uses the whole range, for large n', () => {
     const r = new Rng(5);
-    for (const n of [1, 2 ** 31 + 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 3 * 2 ** 40 + 1, 2 ** 53 - 1, 2 ** 53]) {
+    for (const n of [
+      1,
+      2 ** 31 + 1,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 1,
+      3 * 2 ** 40 + 1,
+      2 ** 53 - 1,
+      2 ** 53,
+    ]) {
       let max = 0;
       let outOfRange = 0;
       for (let i = 0; i < 5000; i++) {

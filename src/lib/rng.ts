@@ -45,7 +45,7 @@ export class Rng {
   /** A generator with the exact xoshiro128** state given (for test vectors and snapshots).
    *  The words are taken mod 2^32 and must not all be zero. */
   static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
-    if (((s0 | s1 | s2 | s3) >>> 0) === 0) throw new RangeError('Rng.fromState: state is all zero');
+    if ((s0 | s1 | s2 | s3) >>> 0 === 0) throw new RangeError('Rng.fromState: state is all zero');
     const r = new Rng(0);
     r.st[0] = s0 >>> 0;
     r.st[1] = s1 >>> 0;

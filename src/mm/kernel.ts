@@ -153,20 +153,24 @@ export class Kernel {
   }
 
   /**
-   * flush_tlb_mm_range for pages [start, end) of mm, from the CPU `cpu`: the local TLB is
-   * flushed page by page up to the single-page ceiling and entirely above it; every other CPU
-   * in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one _received per target).
+   * flush_tlb_mm_range for pages [start, end) of mm, from the CPU `cpu` where the mm is loaded:
+   * each TLB is flushed page by page up to the single-page ceiling and entirely above it; every
+   * other CPU in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one _received per target).
+   * The nr_tlb_local_* counters count the initiating CPU's flush (flush_tlb_func, `local`).
    */
   flushTlbRange(mm: Mm, cpu: number, start: number, end: number): void {
     if (end <= start) return;
+    const all = end - start > TLB_SINGLE_PAGE_FLUSH_CEILING;
     let remote = 0;
     for (let c = 0; c < this.tlbs.length; c++) {
-      if ((mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
+      if (c !== cpu && (mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
       if (c !== cpu) remote++;
       const tlb = this.tlbs[c];
-      if (end - start > TLB_SINGLE_PAGE_FLUSH_CEILING) tlb.flushAsid(mm.id);
+      if (all) tlb.flushAsid(mm.id);
       else for (let v = start; v < end; v++) tlb.flushPage(mm.id, v);
     }
+    if (all) this.vmstat.nr_tlb_local_flush_all++;
+    else this.vmstat.nr_tlb_local_flush_one += end - start;
     if (remote > 0) {
       this.vmstat.nr_tlb_remote_flush++;
       this.vmstat.nr_tlb_remote_flush_received += remote;
@@ -175,7 +179,7 @@ export class Kernel {
 
   /** Every translation of mm, everywhere (exit). Not counted as a shootdown: the mm is gone. */
   dropTlbs(mm: Mm): void {
-    for (const tlb of this.tlbs) tlb.flushAsid(mm.id, false);
+    for (const tlb of this.tlbs) tlb.flushAsid(mm.id);
     mm.cpuMask = 0n;
   }
 }

@@ -8,7 +8,7 @@ import type { Mm, Task } from './mm.js';
 import { mmPopulate } from './populate.js';
 import { doMunmap } from './unmap.js';
 import { protToVmFlags, VM, Vma } from './vma.js';
-import { canMerge, insertVma, mergeInto, rangeFree } from './vma-ops.js';
+import { anonCompatible, canMerge, insertVma, mergeInto, rangeFree } from './vma-ops.js';
 
 export interface MmapRequest {
   readonly addr: number;
@@ -78,7 +78,7 @@ function mmapRegion(k: Kernel, mm: Mm, start: number, end: number, flags: number
     const next = mm.vmas.ceiling(start);
     const mPrev = prev !== undefined && prev.end === start && canMerge(prev, cand);
     const mNext = next !== undefined && next.start === end && canMerge(cand, next);
-    if (mPrev && mNext && canMerge(prev, next)) {
+    if (mPrev && mNext && anonCompatible(prev, next)) {
       prev.end = end;
       mergeInto(k, mm, prev, next);
       return prev;

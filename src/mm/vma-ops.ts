@@ -32,6 +32,14 @@ export function canMerge(a: { flags: number; pgoff: number; start: number; end: 
   if (((a.flags ^ b.flags) & ~MERGE_IGNORED) !== 0) return false;
   if (a.shmem !== b.shmem) return false;
   if (a.pgoff + (a.end - a.start) !== b.pgoff) return false;
+  return anonCompatible(a, b);
+}
+
+/**
+ * When a range joins both neighbours, prev and next become one VMA: their anon_vmas must
+ * agree too (vma_merge's check of prev->anon_vma against next->anon_vma).
+ */
+export function anonCompatible(a: { anonVma: unknown }, b: { anonVma: unknown }): boolean {
   return a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
 }
 
@@ -69,7 +77,7 @@ export function modifyVmaFlags(k: Kernel, mm: Mm, vma: Vma, start: number, end: 
   const changed = { flags: newFlags, pgoff: vma.pgoff + (start - vma.start), start, end, anonVma: vma.anonVma, shmem: vma.shmem };
   const mergePrev = prev !== undefined && prev.end === start && start === vma.start && canMerge(prev, changed);
   const mergeNext = next !== undefined && next.start === end && end === vma.end && canMerge(changed, next);
-  if (mergePrev && mergeNext && canMerge(prev, next)) {
+  if (mergePrev && mergeNext && anonCompatible(prev, next)) {
     mergeInto(k, mm, prev, vma);
     mergeInto(k, mm, prev, next);
     return prev;

@@ -9,6 +9,8 @@ export class Vmstat {
   pgmajfault = 0;
   nr_tlb_remote_flush = 0;
   nr_tlb_remote_flush_received = 0;
+  nr_tlb_local_flush_all = 0;
+  nr_tlb_local_flush_one = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

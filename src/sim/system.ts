@@ -206,12 +206,6 @@ export class System {
       sum.pageWalks += t.pageWalks;
       sum.walkLevels += t.walkLevels;
     }
-    let flushAll = 0;
-    let flushOne = 0;
-    for (const tlb of k.tlbs) {
-      flushAll += tlb.flushAll;
-      flushOne += tlb.flushOne;
-    }
     const out: Record<string, number> = {
       pgfault: k.vmstat.pgfault,
       pgmajfault: k.vmstat.pgmajfault,
@@ -225,8 +219,8 @@ export class System {
       Mlocked: k.mlockedPages * PAGE_SIZE,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
       nr_tlb_remote_flush_received: k.vmstat.nr_tlb_remote_flush_received,
-      nr_tlb_local_flush_all: flushAll,
-      nr_tlb_local_flush_one: flushOne,
+      nr_tlb_local_flush_all: k.vmstat.nr_tlb_local_flush_all,
+      nr_tlb_local_flush_one: k.vmstat.nr_tlb_local_flush_one,
       tlb_hits: sum.tlbHits,
       tlb_misses: sum.tlbMisses,
       page_walks: sum.pageWalks,

@@ -55,12 +55,12 @@ export class DecodeCtx {
   }
 
   /**
-   * Where `node` stands, under `path`. An empty value (`key:` with nothing after it) or a node
-   * without a range stands at `near` (its key) when given.
+   * Where `node` stands, under `path`. A node without a range, or an empty value (`key:` with
+   * nothing after it), stands at `near` (its key) when given.
    */
   place(node: unknown, path: string, near?: Where): Where {
     const range = isNodeLike(node) ? node.range : undefined;
-    if ((range == null || isEmptyScalar(node)) && near !== undefined) return { ...near, path };
+    if (near !== undefined && (range == null || isEmptyScalar(node))) return { ...near, path };
     return { path, ...this.position(range?.[0] ?? 0) };
   }
 

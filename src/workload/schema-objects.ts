@@ -16,7 +16,7 @@ import {
   type Where,
   wrongType,
 } from './schema-core.js';
-import { byCloseness, didYouMean } from './suggest.js';
+import { byCloseness, closestMatch, didYouMean } from './suggest.js';
 
 /** Key of the place record on decoded objects (a symbol, so no field name can clash with it). */
 export const AT: unique symbol = Symbol('at');
@@ -344,9 +344,11 @@ function checkExtraName(key: string, at: Where, extra: ExtraKeys<unknown>, given
   const names = given ? extra.whenGiven : extra.otherwise;
   if (names.includes(key)) return true;
   const other = given ? extra.otherwise : extra.whenGiven;
-  const message = other.includes(key)
-    ? `${extra.noun} '${key}' ${given ? 'cannot be used with' : 'needs'} '${extra.when}'`
-    : `unknown ${extra.noun} '${key}'${didYouMean(key, names)}`;
+  const rule = given ? `cannot be used with '${extra.when}'` : `needs '${extra.when}'`;
+  const near = closestMatch(key, names) ?? closestMatch(key, other);
+  const hint =
+    near === undefined ? '' : names.includes(near) ? `; did you mean '${near}'?` : `; did you mean '${near}' (which ${rule})?`;
+  const message = other.includes(key) ? `${extra.noun} '${key}' ${rule}` : `unknown ${extra.noun} '${key}'${hint}`;
   ctx.report(at, message, `one of ${byCloseness(key, names).join(', ')}`);
   return false;
 }

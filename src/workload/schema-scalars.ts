@@ -227,7 +227,7 @@ export function listOf<T>(item: Schema<T>, opts: ListOptions = {}): Schema<T[]> 
       const out: T[] = [];
       let ok = true;
       node.items.forEach((itemNode, i) => {
-        const at = ctx.place(itemNode, `${where.path}[${i}]`, where);
+        const at = ctx.place(itemNode, `${where.path}[${i}]`);
         const v = ctx.decode(item, itemNode, at);
         if (v === INVALID) {
           ok = false;

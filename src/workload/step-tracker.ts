@@ -40,7 +40,7 @@ export class StepTracker {
     this.ctx.report(
       at,
       `process '${name}' has not been spawned${didYouMean(name, known)}`,
-      known.length === 0 ? 'a process spawned by an earlier step (none yet)' : `one of ${byCloseness(name, known).join(', ')}`,
+      `a process spawned by an earlier step: ${known.length === 0 ? 'none yet' : byCloseness(name, known).join(', ')}`,
     );
     return false;
   }
@@ -58,9 +58,7 @@ export class StepTracker {
     this.ctx.report(
       at,
       `region '${region}' is not defined in process '${proc}'${didYouMean(region, known)}`,
-      known.length === 0
-        ? `a region named by an earlier mmap or brk 'as' in ${proc} (it has none yet)`
-        : `one of ${byCloseness(region, known).join(', ')}`,
+      `a region named by an earlier mmap or brk 'as' in ${proc}: ${known.length === 0 ? 'none yet' : byCloseness(region, known).join(', ')}`,
     );
   }
 
