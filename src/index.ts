@@ -1,18 +1,36 @@
 // vmlab's library API.
 
+export { runCli } from './cli/main.js';
 export { DESIGN_NAMES, DESIGNS, type DesignName } from './designs/index.js';
 export type { Errno, GuestError, Signal, SysResult } from './lib/errno.js';
 export { parseSize } from './lib/sizes.js';
-export { PROCESS_COUNTERS, SYSTEM_COUNTERS, META_STRUCTURES } from './sim/counter-names.js';
-export type { ProcessCounter, SystemCounter, MetaStructure } from './sim/counter-names.js';
-export { System, type SystemOptions, type TouchRequest, type TouchResult, type ProcessCounters, type SystemCounters } from './sim/system.js';
-export type { MmapRequest } from './mm/mmap.js';
-export type { MremapRequest } from './mm/mremap.js';
 export type { Advice } from './mm/madvise.js';
 export type { Task } from './mm/mm.js';
-export { parseScenario, formatScenarioError, type ScenarioError, type ParseResult } from './workload/parse.js';
+export type { MmapRequest } from './mm/mmap.js';
+export type { MremapRequest } from './mm/mremap.js';
+export { reportJson, reportText } from './report/format.js';
+export type { MetaStructure, ProcessCounter, SystemCounter } from './sim/counter-names.js';
+export { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from './sim/counter-names.js';
+export {
+  type ProcessCounters,
+  System,
+  type SystemCounters,
+  type SystemOptions,
+  type TouchRequest,
+  type TouchResult,
+} from './sim/system.js';
 export { scenarioJsonSchema } from './workload/json-schema.js';
-export type { Scenario, Step, MachineSpec } from './workload/scenario.js';
-export { runScenario, type RunReport, type RunEvent, type ProcessReport, type RunOptions } from './workload/run.js';
-export { reportText, reportJson } from './report/format.js';
-export { runCli } from './cli/main.js';
+export {
+  formatScenarioError,
+  type ParseResult,
+  parseScenario,
+  type ScenarioError,
+} from './workload/parse.js';
+export {
+  type ProcessReport,
+  type RunEvent,
+  type RunOptions,
+  type RunReport,
+  runScenario,
+} from './workload/run.js';
+export type { MachineSpec, Scenario, Step } from './workload/scenario.js';

@@ -11,13 +11,17 @@ const dirs = ['test/scenarios', 'examples'];
 
 for (const dir of dirs) {
   describe(dir, () => {
-    for (const f of readdirSync(dir).filter((n) => /\.(ya?ml|json)$/.test(n)).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((n) => /\.(ya?ml|json)$/.test(n))
+      .sort()) {
       it(f, () => {
         const file = join(dir, f);
         const parsed = parseScenario(readFileSync(file, 'utf8'), file);
         if (!parsed.ok) throw new Error(parsed.errors.map(formatScenarioError).join('\n'));
         const report = runScenario(parsed.scenario, { check: true });
-        const failures = report.events.filter((e) => e.failure).map((e) => `${e.loc.file}:${e.loc.line}: ${e.message}`);
+        const failures = report.events
+          .filter((e) => e.failure)
+          .map((e) => `${e.loc.file}:${e.loc.line}: ${e.message}`);
         expect(failures).toEqual([]);
         expect(report.stepsRun).toBe(parsed.scenario.steps.length);
       });

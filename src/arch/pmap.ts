@@ -55,10 +55,8 @@ export const enum PteAttr {
 }
 
 /** A leaf entry that a range walk found. */
-export interface LeafVisitor {
-  /** `order`: 0 for a PTE, 9 for a PMD leaf, 18 for a PUD leaf. */
-  (vpn: number, pfn: number, attrs: number, order: number): void;
-}
+/** `order`: 0 for a PTE, 9 for a PMD leaf, 18 for a PUD leaf. */
+export type LeafVisitor = (vpn: number, pfn: number, attrs: number, order: number) => void;
 
 export interface Pmap {
   /** Levels of the radix tree (4 or 5). */

@@ -32,9 +32,13 @@ export function runCli(argv: readonly string[], io: CliIo = process): number {
   try {
     return main(argv, io);
   } catch (e) {
-    if (!(e instanceof Usage)) throw e;
-    io.stderr.write(`vmlab: ${e.message}\n${USAGE}\n`);
-    return 2;
+    if (e instanceof Usage) {
+      io.stderr.write(`vmlab: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    // Not the input's fault: a broken invariant or another bug in vmlab.
+    io.stderr.write(`vmlab: internal error (a bug in vmlab, please report it): ${(e as Error).message}\n`);
+    return 70;
   }
 }
 
@@ -66,7 +70,8 @@ function main(argv: readonly string[], io: CliIo): number {
         else if (a === '--check') check = true;
         else if (a === '--seed') {
           const v = rest[++i];
-          if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1) throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
+          if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
+            throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
           seed = Number(v);
         } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
         else if (file === undefined) file = a;
@@ -78,7 +83,8 @@ function main(argv: readonly string[], io: CliIo): number {
       const report = runScenario(sc, { seed, check: check || undefined });
       io.stdout.write(json ? reportJson(report) : reportText(report));
       if (!report.ok && json) {
-        for (const e of report.events) if (e.failure) io.stderr.write(`${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}\n`);
+        for (const e of report.events)
+          if (e.failure) io.stderr.write(`${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}\n`);
       }
       return report.ok ? 0 : 1;
     }

@@ -6,9 +6,10 @@ import type { DesignName } from './names.js';
 
 export { DESIGN_NAMES, type DesignName } from './names.js';
 
-export const DESIGNS: Record<DesignName, { readonly summary: string; create(config: KernelConfig): Kernel }> = {
-  linux: {
-    summary: 'Linux 6.x, x86-64: radix page tables, anon_vma rmap, struct page per frame',
-    create: createLinuxKernel,
-  },
-};
+export const DESIGNS: Record<DesignName, { readonly summary: string; create(config: KernelConfig): Kernel }> =
+  {
+    linux: {
+      summary: 'Linux 6.x, x86-64: radix page tables, anon_vma rmap, struct page per frame',
+      create: createLinuxKernel,
+    },
+  };

@@ -1,7 +1,23 @@
 // Guest-visible failures: errno values of failed calls and signals delivered on faults.
 // These are results, never exceptions (DESIGN.md principle 4).
 
-export const ERRNOS = ['EPERM', 'ENOENT', 'EINTR', 'EAGAIN', 'ENOMEM', 'EACCES', 'EFAULT', 'EBUSY', 'EEXIST', 'EINVAL', 'ENFILE', 'EMFILE', 'EFBIG', 'ENOSPC', 'EOVERFLOW'] as const;
+export const ERRNOS = [
+  'EPERM',
+  'ENOENT',
+  'EINTR',
+  'EAGAIN',
+  'ENOMEM',
+  'EACCES',
+  'EFAULT',
+  'EBUSY',
+  'EEXIST',
+  'EINVAL',
+  'ENFILE',
+  'EMFILE',
+  'EFBIG',
+  'ENOSPC',
+  'EOVERFLOW',
+] as const;
 export type Errno = (typeof ERRNOS)[number];
 
 export const SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGKILL'] as const;

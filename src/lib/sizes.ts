@@ -5,7 +5,9 @@
 
 import { GiB, KiB, MiB, TiB } from './units.js';
 
-export type SizeResult = { readonly ok: true; readonly value: number } | { readonly ok: false; readonly error: string };
+export type SizeResult =
+  | { readonly ok: true; readonly value: number }
+  | { readonly ok: false; readonly error: string };
 
 /** Bytes per unit suffix. */
 const UNIT_BYTES: Readonly<Record<string, number>> = {

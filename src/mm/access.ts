@@ -50,7 +50,14 @@ export interface RunResult {
 }
 
 /** Make the accesses of `spec` on `cpu`; stops at the first that fails. */
-export function accessRun(k: Kernel, task: Task, cpu: number, kind: Access, spec: RunSpec, out: RunResult): void {
+export function accessRun(
+  k: Kernel,
+  task: Task,
+  cpu: number,
+  kind: Access,
+  spec: RunSpec,
+  out: RunResult,
+): void {
   const mm = task.mm!;
   const asid = mm.id;
   const tlb = k.tlbs[cpu];
@@ -64,7 +71,8 @@ export function accessRun(k: Kernel, task: Task, cpu: number, kind: Access, spec
   const token = k.phys.frames.token;
   const phys = k.phys;
   // Accesses allowed by a cached translation: reads always; writes need W and D; exec needs X.
-  const need = kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
+  const need =
+    kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
   let hits = 0;
   let seq = 0;
   let done = 0;
@@ -110,7 +118,8 @@ export function accessRun(k: Kernel, task: Task, cpu: number, kind: Access, spec
 export function access(k: Kernel, task: Task, cpu: number, vpn: number, kind: Access): number {
   const tlb = k.tlbs[cpu];
   const s = tlb.probe(task.mm!.id, vpn);
-  const need = kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
+  const need =
+    kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
   if (s >= 0 && (tlb.perm[s] & need) === need) {
     tlb.stamp[s] = ++tlb.clock;
     tlb.hits++;
@@ -125,7 +134,15 @@ export function access(k: Kernel, task: Task, cpu: number, vpn: number, kind: Ac
  * whose permissions fell short: a write through a clean entry walks to set D; a forbidden
  * access walks and faults) or not (a miss).
  */
-function accessSlow(k: Kernel, task: Task, tlb: Tlb, cpu: number, vpn: number, kind: Access, cached: boolean): number {
+function accessSlow(
+  k: Kernel,
+  task: Task,
+  tlb: Tlb,
+  cpu: number,
+  vpn: number,
+  kind: Access,
+  cached: boolean,
+): number {
   const mm = task.mm!;
   if (cached) {
     task.tlbHits++;

@@ -32,7 +32,14 @@ export function accessAllowed(vma: Vma, access: Access): boolean {
  * handle_mm_fault for a 4 KiB page of vma. The caller checked the access against the VMA
  * and accounts the fault to the task (mm_account_fault). Counts vmstat pgfault.
  */
-export function handleMmFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, access: Access, cpu: number): VmFault {
+export function handleMmFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  vpn: number,
+  access: Access,
+  cpu: number,
+): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
   const h = pmap.pteAlloc(vpn);

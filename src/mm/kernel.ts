@@ -9,7 +9,7 @@ import { PG } from '../phys/frames.js';
 import { PhysMem } from '../phys/physmem.js';
 import { MetaMeter, Vmstat } from '../sim/meter.js';
 import type { TlbConfig } from '../workload/scenario.js';
-import { AnonVma, ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES } from './anon-vma.js';
+import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
 import { Mm, Task } from './mm.js';
 import { ShmemObject } from './shmem.js';
 import { VMA_BYTES, type Vma } from './vma.js';

@@ -39,7 +39,14 @@ export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, adv
   return unmapped ? err('ENOMEM') : ok(0);
 }
 
-function adviseVma(k: Kernel, task: Task, vma: Vma, start: number, end: number, advice: Advice): 'EINVAL' | 'ENOMEM' | null {
+function adviseVma(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  end: number,
+  advice: Advice,
+): 'EINVAL' | 'ENOMEM' | null {
   const mm = task.mm!;
   switch (advice) {
     case 'dontneed': {

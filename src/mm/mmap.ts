@@ -69,7 +69,14 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
  * (vma_merge_new_range) or insert a new one. Private anonymous areas get pgoff = start,
  * shared ones a new shmem object at offset 0.
  */
-function mmapRegion(k: Kernel, mm: Mm, start: number, end: number, flags: number, shared: boolean): Vma | Errno {
+function mmapRegion(
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  flags: number,
+  shared: boolean,
+): Vma | Errno {
   const shmem = shared ? k.newShmem(end - start) : null;
   const cand = { flags, pgoff: shared ? 0 : start, start, end, anonVma: null, shmem };
   mm.totalVm += end - start;
@@ -186,7 +193,10 @@ export function sysBrk(k: Kernel, task: Task, brk: number): SysResult<number> {
   }
   // The new heap end must stay a page and a guard gap below the next mapping.
   const next = mm.findVma(oldEnd);
-  if (next !== undefined && newEnd + 1 > next.start - ((next.flags & VM.GROWSDOWN) !== 0 ? STACK_GUARD_GAP : 0)) {
+  if (
+    next !== undefined &&
+    newEnd + 1 > next.start - ((next.flags & VM.GROWSDOWN) !== 0 ? STACK_GUARD_GAP : 0)
+  ) {
     return err('ENOMEM');
   }
   if (newEnd > mm.mapWindow) return err('ENOMEM');

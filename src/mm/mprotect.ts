@@ -49,7 +49,14 @@ function accountFlags(vma: Vma, newFlags: number): number {
   return newFlags;
 }
 
-function mprotectFixup(k: Kernel, task: Task, vma: Vma, start: number, end: number, newFlags: number): 'ENOMEM' | null {
+function mprotectFixup(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  end: number,
+  newFlags: number,
+): 'ENOMEM' | null {
   const oldFlags = vma.flags;
   if (newFlags === oldFlags) return null;
   const r = modifyVmaFlags(k, task.mm!, vma, start, end, newFlags);
@@ -75,7 +82,8 @@ export function changeProtection(k: Kernel, mm: Mm, vma: Vma, start: number, end
   let changed = false;
   pmap.forEachLeaf(start, end, (vpn, pfn, attrs) => {
     let a = (attrs & (PteAttr.dirty | PteAttr.accessed | PteAttr.special)) | base;
-    if (tryWrite && (a & PteAttr.special) === 0 && f.has(pfn, PG.anon) && f.has(pfn, PG.anonExclusive)) a |= PteAttr.write;
+    if (tryWrite && (a & PteAttr.special) === 0 && f.has(pfn, PG.anon) && f.has(pfn, PG.anonExclusive))
+      a |= PteAttr.write;
     if (a !== attrs) {
       pmap.pteSet(pmap.pteLookup(vpn), pfn, a);
       changed = true;

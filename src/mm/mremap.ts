@@ -62,7 +62,12 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   const vma = vmaToResize(task, start, oldPages);
   if (typeof vma === 'string') return err(vma);
   // Grow in place when the area ends the VMA and the space above is free.
-  if (!req.dontunmap && start + oldPages === vma.end && start + newPages <= mm.mapWindow && rangeFree(mm, vma.end, start + newPages)) {
+  if (
+    !req.dontunmap &&
+    start + oldPages === vma.end &&
+    start + newPages <= mm.mapWindow &&
+    rangeFree(mm, vma.end, start + newPages)
+  ) {
     const delta = newPages - oldPages;
     vma.end += delta;
     mm.totalVm += delta;
@@ -89,7 +94,16 @@ function vmaToResize(task: Task, start: number, pages: number): Vma | 'EFAULT' {
  * move_vma: a new VMA at dst (merged with a neighbour when compatible), the entries of the
  * old range moved into it, the old range unmapped (or, with DONTUNMAP, left mapped and empty).
  */
-function moveVma(k: Kernel, task: Task, vma: Vma, start: number, oldPages: number, newPages: number, dst: number, dontunmap: boolean): SysResult<number> {
+function moveVma(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  oldPages: number,
+  newPages: number,
+  dst: number,
+  dontunmap: boolean,
+): SysResult<number> {
   const mm = task.mm!;
   if (mm.mapCount >= k.config.maxMapCount - 3) return err('ENOMEM');
   // copy_vma: an anonymous area never faulted takes the new address as its offset.

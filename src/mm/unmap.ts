@@ -1,8 +1,8 @@
 // Tearing down mappings: zap (unmap pages), free page tables, remove VMAs (mm/memory.c
 // unmap_page_range and free_pgtables, mm/vma.c do_vmi_munmap).
 
-import type { Errno } from '../lib/errno.js';
 import { PteAttr } from '../arch/pmap.js';
+import type { Errno } from '../lib/errno.js';
 import { dropMapping } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
@@ -49,7 +49,12 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   const prev = mm.vmas.lower(start);
   const next = mm.vmas.ceiling(end);
   for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu);
-  mm.pmap.freeTables(doomed[0].start, doomed[doomed.length - 1].end, prev?.end ?? 0, next?.start ?? mm.pmap.vpnLimit);
+  mm.pmap.freeTables(
+    doomed[0].start,
+    doomed[doomed.length - 1].end,
+    prev?.end ?? 0,
+    next?.start ?? mm.pmap.vpnLimit,
+  );
   for (const v of doomed) {
     mm.totalVm -= v.pages;
     if ((v.flags & VM.LOCKED) !== 0) mm.lockedVm -= v.pages;

@@ -1,6 +1,6 @@
 // Inserting, splitting, merging and removing VMAs (mm/vma.c).
 
-import { type Errno } from '../lib/errno.js';
+import type { Errno } from '../lib/errno.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { Vma } from './vma.js';
@@ -28,7 +28,10 @@ export function removeVma(k: Kernel, mm: Mm, vma: Vma): void {
  * is_mergeable_vma + is_mergeable_anon_vma: can `a` (below) and `b` (above, a.end === b.start)
  * be one VMA? Same flags, same object at contiguous offsets, compatible anon_vmas.
  */
-export function canMerge(a: { flags: number; pgoff: number; start: number; end: number; anonVma: unknown; shmem: unknown }, b: typeof a): boolean {
+export function canMerge(
+  a: { flags: number; pgoff: number; start: number; end: number; anonVma: unknown; shmem: unknown },
+  b: typeof a,
+): boolean {
   if (((a.flags ^ b.flags) & ~MERGE_IGNORED) !== 0) return false;
   if (a.shmem !== b.shmem) return false;
   if (a.pgoff + (a.end - a.start) !== b.pgoff) return false;
@@ -49,7 +52,8 @@ export function anonCompatible(a: { anonVma: unknown }, b: { anonVma: unknown })
  * vm.max_map_count.
  */
 export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number): Errno | null {
-  if (at <= vma.start || at >= vma.end) throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
+  if (at <= vma.start || at >= vma.end)
+    throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
   if (mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
   const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.shmem);
   upper.anonVma = vma.anonVma;
@@ -70,12 +74,27 @@ export function mergeInto(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
  * neighbour where possible, else split so that exactly the range changes. Returns the VMA
  * now covering the range, or an errno (ENOMEM at max_map_count).
  */
-export function modifyVmaFlags(k: Kernel, mm: Mm, vma: Vma, start: number, end: number, newFlags: number): Vma | Errno {
+export function modifyVmaFlags(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+  newFlags: number,
+): Vma | Errno {
   if (vma.flags === newFlags) return vma;
   const prev = mm.prevOf(vma);
   const next = mm.nextOf(vma);
-  const changed = { flags: newFlags, pgoff: vma.pgoff + (start - vma.start), start, end, anonVma: vma.anonVma, shmem: vma.shmem };
-  const mergePrev = prev !== undefined && prev.end === start && start === vma.start && canMerge(prev, changed);
+  const changed = {
+    flags: newFlags,
+    pgoff: vma.pgoff + (start - vma.start),
+    start,
+    end,
+    anonVma: vma.anonVma,
+    shmem: vma.shmem,
+  };
+  const mergePrev =
+    prev !== undefined && prev.end === start && start === vma.start && canMerge(prev, changed);
   const mergeNext = next !== undefined && next.start === end && end === vma.end && canMerge(changed, next);
   if (mergePrev && mergeNext && anonCompatible(prev, next)) {
     mergeInto(k, mm, prev, vma);
@@ -134,4 +153,3 @@ export function rangeFree(mm: Mm, start: number, end: number): boolean {
   const v = mm.findVma(start);
   return v === undefined || v.start >= end;
 }
-

@@ -68,7 +68,9 @@ export class Vma {
 
 /** calc_vm_prot_bits */
 export function protToVmFlags(prot: number): number {
-  return (prot & Prot.read ? VM.READ : 0) | (prot & Prot.write ? VM.WRITE : 0) | (prot & Prot.exec ? VM.EXEC : 0);
+  return (
+    (prot & Prot.read ? VM.READ : 0) | (prot & Prot.write ? VM.WRITE : 0) | (prot & Prot.exec ? VM.EXEC : 0)
+  );
 }
 
 /**

@@ -31,7 +31,8 @@ export class PhysMem {
     let pfn = 0;
     const nodes: NodeInfo[] = [];
     for (const [id, bytes] of nodeBytes.entries()) {
-      if (bytes <= 0 || bytes % block !== 0) throw new Error(`PhysMem: node ${id} size ${bytes} is not a positive multiple of 4 MiB`);
+      if (bytes <= 0 || bytes % block !== 0)
+        throw new Error(`PhysMem: node ${id} size ${bytes} is not a positive multiple of 4 MiB`);
       nodes.push({ id, startPfn: pfn, nframes: bytes / 4096 });
       pfn += bytes / 4096;
     }

@@ -1,7 +1,12 @@
 // Reports read a finished run and print it: a readable table or JSON (sizes in bytes).
 // They never change state.
 
-import { PROCESS_COUNTERS, type ProcessCounter, SYSTEM_COUNTERS, type SystemCounter } from '../sim/counter-names.js';
+import {
+  PROCESS_COUNTERS,
+  type ProcessCounter,
+  SYSTEM_COUNTERS,
+  type SystemCounter,
+} from '../sim/counter-names.js';
 import type { RunReport } from '../workload/run.js';
 
 /** The run as JSON: every counter, sizes in bytes, events with their file positions. */
@@ -17,7 +22,14 @@ function show(unit: 'bytes' | 'count', v: number): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function reportText(r: RunReport): string {
@@ -33,7 +45,13 @@ export function reportText(r: RunReport): string {
   out.push('');
   if (r.processes.length > 0) {
     out.push('Processes');
-    const head = ['counter', ...r.processes.map((p) => `${p.name} (pid ${p.pid}${p.state === 'running' ? '' : `, ${p.killedBy ? `killed by ${p.killedBy}` : p.state}`})`)];
+    const head = [
+      'counter',
+      ...r.processes.map(
+        (p) =>
+          `${p.name} (pid ${p.pid}${p.state === 'running' ? '' : `, ${p.killedBy ? `killed by ${p.killedBy}` : p.state}`})`,
+      ),
+    ];
     const rows = [head];
     for (const name of Object.keys(PROCESS_COUNTERS) as ProcessCounter[]) {
       rows.push([name, ...r.processes.map((p) => show(PROCESS_COUNTERS[name].unit, p.counters[name]))]);
@@ -60,9 +78,14 @@ export function reportText(r: RunReport): string {
   if (r.events.length > 0) {
     out.push('');
     out.push('Events');
-    for (const e of r.events) out.push(`  ${e.failure ? 'FAIL' : 'ok  '} ${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}`);
+    for (const e of r.events)
+      out.push(`  ${e.failure ? 'FAIL' : 'ok  '} ${e.loc.file}:${e.loc.line}:${e.loc.column}: ${e.message}`);
   }
   out.push('');
-  out.push(r.ok ? `ok: ${r.stepsRun} steps` : `FAILED: ${r.events.filter((e) => e.failure).length} failure(s) in ${r.stepsRun} steps run`);
+  out.push(
+    r.ok
+      ? `ok: ${r.stepsRun} steps`
+      : `FAILED: ${r.events.filter((e) => e.failure).length} failure(s) in ${r.stepsRun} steps run`,
+  );
   return `${out.join('\n')}\n`;
 }

@@ -11,14 +11,19 @@ import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec }
 import { checkInvariants } from '../mm/check.js';
 import type { Kernel } from '../mm/kernel.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
-import { MmCounter, type Task } from '../mm/mm.js';
 import { sysMlock, sysMunlock } from '../mm/mlock.js';
+import { MmCounter, type Task } from '../mm/mm.js';
 import { doMmap, type MmapRequest, sysBrk, sysMunmap } from '../mm/mmap.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { type MremapRequest, sysMremap } from '../mm/mremap.js';
 import { exitMmap } from '../mm/unmap.js';
 import type { MachineSpec, TouchOp, TouchPattern } from '../workload/scenario.js';
-import { META_STRUCTURES, type MetaStructure, type ProcessCounter, type SystemCounter } from './counter-names.js';
+import {
+  META_STRUCTURES,
+  type MetaStructure,
+  type ProcessCounter,
+  type SystemCounter,
+} from './counter-names.js';
 
 export interface SystemOptions {
   readonly machine: MachineSpec;
@@ -47,7 +52,8 @@ export interface TouchResult {
 }
 
 export type ProcessCounters = Record<ProcessCounter, number>;
-export type SystemCounters = Record<SystemCounter, number> & Record<`meta.${MetaStructure}` | `meta_peak.${MetaStructure}`, number>;
+export type SystemCounters = Record<SystemCounter, number> &
+  Record<`meta.${MetaStructure}` | `meta_peak.${MetaStructure}`, number>;
 
 const OPS: Record<TouchOp, Access> = { read: Access.read, write: Access.write, exec: Access.exec };
 const PATTERNS: Record<TouchPattern, Pattern> = {
@@ -167,7 +173,8 @@ export class System {
     this.afterCall('touch');
     if (out.error === 0) return { accesses: out.done };
     if (out.error === AccessError.OOM) this.oomEvents++;
-    const error = out.error === AccessError.SIGSEGV ? 'SIGSEGV' : out.error === AccessError.SIGBUS ? 'SIGBUS' : 'ENOMEM';
+    const error =
+      out.error === AccessError.SIGSEGV ? 'SIGSEGV' : out.error === AccessError.SIGBUS ? 'SIGBUS' : 'ENOMEM';
     return { accesses: out.done, error, faultAddr: out.failVpn * PAGE_SIZE };
   }
 

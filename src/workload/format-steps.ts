@@ -2,9 +2,8 @@
 // shape below; `expect_error` may stand beside the key or inside the mapping.
 // Checks that need earlier steps (was the process spawned? is the region defined?) are in scenario-build.ts.
 
-import { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from '../sim/counter-names.js';
 import { PAGE_SIZE } from '../lib/units.js';
-import type { StepKind } from './scenario.js';
+import { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from '../sim/counter-names.js';
 import {
   ADVICE,
   byteSize,
@@ -21,22 +20,23 @@ import {
   TOUCH_PATTERNS,
   virtualAddress,
 } from './format-values.js';
+import type { StepKind } from './scenario.js';
 import {
   boolean,
   enumOf,
   exactlyOne,
   has,
   integer,
-  listOf,
   type Located,
+  listOf,
   named,
   object,
   oneKeyOf,
   openObject,
   optional,
+  type Rule,
   required,
   requires,
-  type Rule,
   type Schema,
   scalarOrMap,
   withDefault,
@@ -79,25 +79,41 @@ const mmap = object(
     as: optional(regionName, 'Name the mapping as a region for later steps.'),
     size: required(positiveSize, 'Length of the mapping.'),
     prot: required(prot),
-    flags: withDefault(listOf(enumOf(MMAP_FLAGS), { unique: true }), ['private', 'anonymous'], 'MAP_* flags.'),
+    flags: withDefault(
+      listOf(enumOf(MMAP_FLAGS), { unique: true }),
+      ['private', 'anonymous'],
+      'MAP_* flags.',
+    ),
     addr: optional(virtualAddress, 'Address hint, or the exact address with fixed.'),
     fixed: withDefault(boolean(), false, 'MAP_FIXED: map exactly at addr, replacing what is there.'),
     expect_error: expectError,
   },
   {
     rules: [
-      fieldRule('flags', { oneOf: [{ contains: { const: 'private' } }, { contains: { const: 'shared' } }] }, (v, report) => {
-        const n = v.flags.filter((f) => f === 'private' || f === 'shared').length;
-        if (n !== 1) report('flags', n === 0 ? "flags need 'private' or 'shared'" : "'private' and 'shared' exclude each other");
-      }),
+      fieldRule(
+        'flags',
+        { oneOf: [{ contains: { const: 'private' } }, { contains: { const: 'shared' } }] },
+        (v, report) => {
+          const n = v.flags.filter((f) => f === 'private' || f === 'shared').length;
+          if (n !== 1)
+            report(
+              'flags',
+              n === 0 ? "flags need 'private' or 'shared'" : "'private' and 'shared' exclude each other",
+            );
+        },
+      ),
       fieldRule('flags', { contains: { const: 'anonymous' } }, (v, report) => {
-        if (!v.flags.includes('anonymous')) report('flags', "file mappings are not supported yet: add 'anonymous'");
+        if (!v.flags.includes('anonymous'))
+          report('flags', "file mappings are not supported yet: add 'anonymous'");
       }),
       {
         check(v, report) {
           if (v.fixed && !has(v, 'addr')) report('fixed', "'fixed: true' needs 'addr'");
         },
-        json: { if: { properties: { fixed: { const: true } }, required: ['fixed'] }, then: { required: ['addr'] } },
+        json: {
+          if: { properties: { fixed: { const: true } }, required: ['fixed'] },
+          then: { required: ['addr'] },
+        },
       },
     ],
   },
@@ -105,7 +121,10 @@ const mmap = object(
 
 const munmap = object({ in: inProcess, ...RANGE, expect_error: expectError }, { rules: RANGE_RULES });
 
-const mprotect = object({ in: inProcess, ...RANGE, prot: required(prot), expect_error: expectError }, { rules: RANGE_RULES });
+const mprotect = object(
+  { in: inProcess, ...RANGE, prot: required(prot), expect_error: expectError },
+  { rules: RANGE_RULES },
+);
 
 const mremap = object(
   {
@@ -179,9 +198,14 @@ const touch = object(
       ...RANGE_RULES,
       {
         check(v, report) {
-          if (has(v, 'stride') && v.pattern !== 'strided') report('stride', "'stride' needs 'pattern: strided'");
+          if (has(v, 'stride') && v.pattern !== 'strided')
+            report('stride', "'stride' needs 'pattern: strided'");
         },
-        json: { dependentSchemas: { stride: { required: ['pattern'], properties: { pattern: { const: 'strided' } } } } },
+        json: {
+          dependentSchemas: {
+            stride: { required: ['pattern'], properties: { pattern: { const: 'strided' } } },
+          },
+        },
       },
     ],
   },
@@ -193,13 +217,17 @@ const expectValue = named(
   scalarOrMap(
     byteSize,
     object(
-      { min: optional(byteSize, 'Smallest value allowed.'), max: optional(byteSize, 'Largest value allowed.') },
+      {
+        min: optional(byteSize, 'Smallest value allowed.'),
+        max: optional(byteSize, 'Largest value allowed.'),
+      },
       {
         rules: [
           {
             check(v, report) {
               if (!has(v, 'min') && !has(v, 'max')) report('min', "give 'min', 'max' or both");
-              if (v.min !== undefined && v.max !== undefined && v.min > v.max) report('max', 'max is below min');
+              if (v.min !== undefined && v.max !== undefined && v.min > v.max)
+                report('max', 'max is below min');
             },
             json: { minProperties: 1 },
           },

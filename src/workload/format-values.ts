@@ -2,7 +2,15 @@
 // Each is `named`, so the JSON Schema defines it once under $defs.
 
 import { GUEST_ERRORS } from '../lib/errno.js';
-import type { MadviseAdvice, MmapFlag, MremapFlag, Paging, ProtName, TouchOp, TouchPattern } from './scenario.js';
+import type {
+  MadviseAdvice,
+  MmapFlag,
+  MremapFlag,
+  Paging,
+  ProtName,
+  TouchOp,
+  TouchPattern,
+} from './scenario.js';
 import { address, enumOf, integer, named, optional, size, string } from './schema-dsl.js';
 
 /** `values`, checked at compile time to list every member of the union T. */
@@ -45,7 +53,8 @@ export const regionName = named(
   'A region: the name an earlier mmap or brk in the same process gave with `as`.',
 );
 
-const SIZE_DOC = 'Bytes: an integer, or a string such as "0x1000", "4KiB", "2 MiB", "1.5GiB" (K, KB, kB mean KiB).';
+const SIZE_DOC =
+  'Bytes: an integer, or a string such as "0x1000", "4KiB", "2 MiB", "1.5GiB" (K, KB, kB mean KiB).';
 export const byteSize = named('size', size(), SIZE_DOC);
 export const positiveSize = named('positiveSize', size({ min: 1 }), `${SIZE_DOC} At least 1.`);
 export const signedSize = named('signedSize', size({ signed: true }), `${SIZE_DOC} May be negative.`);

@@ -4,8 +4,8 @@
 
 import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
-import { MAX_CPUS, PAGINGS } from './format-values.js';
 import { step } from './format-steps.js';
+import { MAX_CPUS, PAGINGS } from './format-values.js';
 import {
   enumOf,
   exactlyOne,
@@ -35,7 +35,11 @@ const nodeSize = named(
 
 const tlb = object(
   {
-    entries: withDefault(integer({ min: 1, max: 1 << 20 }), DEFAULT_TLB.entries, "Entries in each CPU's data TLB."),
+    entries: withDefault(
+      integer({ min: 1, max: 1 << 20 }),
+      DEFAULT_TLB.entries,
+      "Entries in each CPU's data TLB.",
+    ),
     ways: withDefault(integer({ min: 1, max: 1 << 20 }), DEFAULT_TLB.ways, 'Ways per set.'),
   },
   {
@@ -44,8 +48,10 @@ const tlb = object(
         check(v, report) {
           const sets = v.entries / v.ways;
           const expected = 'entries = ways x a power of two';
-          if (!Number.isInteger(sets)) report('entries', `${v.entries} entries do not divide into ${v.ways} ways`, expected);
-          else if ((sets & (sets - 1)) !== 0) report('entries', `${v.entries} / ${v.ways} ways = ${sets} sets, not a power of two`, expected);
+          if (!Number.isInteger(sets))
+            report('entries', `${v.entries} entries do not divide into ${v.ways} ways`, expected);
+          else if ((sets & (sets - 1)) !== 0)
+            report('entries', `${v.entries} / ${v.ways} ways = ${sets} sets, not a power of two`, expected);
         },
       },
     ],
@@ -56,26 +62,30 @@ const machine = object(
   {
     cpus: required(integer({ min: 1, max: MAX_CPUS }), 'Number of CPUs.'),
     memory: optional(nodeSize, 'Memory of a machine with one node (or give nodes).'),
-    nodes: optional(listOf(nodeSize, { minItems: 1, maxItems: 1024 }), 'Memory of each node (or give memory).'),
+    nodes: optional(
+      listOf(nodeSize, { minItems: 1, maxItems: 1024 }),
+      'Memory of each node (or give memory).',
+    ),
     paging: withDefault(enumOf(PAGINGS), 'x86-64-4level', 'Page-table format.'),
-    tlb: optional(tlb, `Data TLB of each CPU; default ${DEFAULT_TLB.entries} entries, ${DEFAULT_TLB.ways} ways.`),
+    tlb: optional(
+      tlb,
+      `Data TLB of each CPU; default ${DEFAULT_TLB.entries} entries, ${DEFAULT_TLB.ways} ways.`,
+    ),
     max_map_count: withDefault(integer({ min: 1, max: 2 ** 31 - 1 }), 65530, 'vm.max_map_count.'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );
 
-export const scenarioFormat = object(
-  {
-    $schema: optional(string(), "Editors: where this file's JSON Schema is. Ignored."),
-    vmlab: required(literal(1, 'format version'), 'Format version of this file: 1.'),
-    name: required(string(), 'Name of the scenario.'),
-    description: optional(string(), 'What the scenario shows.'),
-    seed: withDefault(integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), 1, 'Seed of the random generator.'),
-    machine: required(machine, 'The simulated machine.'),
-    design: required(enumOf(DESIGN_NAMES), 'The design to run: a preset of designs/.'),
-    steps: required(listOf(step), 'What happens, in order.'),
-  },
-);
+export const scenarioFormat = object({
+  $schema: optional(string(), "Editors: where this file's JSON Schema is. Ignored."),
+  vmlab: required(literal(1, 'format version'), 'Format version of this file: 1.'),
+  name: required(string(), 'Name of the scenario.'),
+  description: optional(string(), 'What the scenario shows.'),
+  seed: withDefault(integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), 1, 'Seed of the random generator.'),
+  machine: required(machine, 'The simulated machine.'),
+  design: required(enumOf(DESIGN_NAMES), 'The design to run: a preset of designs/.'),
+  steps: required(listOf(step), 'What happens, in order.'),
+});
 
 export type DecodedScenario = Infer<typeof scenarioFormat>;
 export type DecodedMachine = DecodedScenario['machine'];

@@ -31,6 +31,7 @@ export function parseScenario(text: string, file: string): ParseResult {
   }
   const decoded = ctx.decode(scenarioFormat, doc.contents, root);
   const scenario = decoded === INVALID ? INVALID : buildScenario(decoded, ctx);
-  if (scenario === INVALID || ctx.errors.length > 0) return { ok: false, errors: sortScenarioErrors(ctx.errors) };
+  if (scenario === INVALID || ctx.errors.length > 0)
+    return { ok: false, errors: sortScenarioErrors(ctx.errors) };
   return { ok: true, scenario };
 }

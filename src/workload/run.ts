@@ -2,7 +2,7 @@
 // errors and expectations, and gathers what the report shows. Guest failures are results;
 // the runner decides from the scenario what counts as expected.
 
-import { type GuestError } from '../lib/errno.js';
+import type { GuestError } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import type { Task } from '../mm/mm.js';
 import { protFromName } from '../mm/vma.js';
@@ -31,7 +31,12 @@ export interface ProcessReport {
 }
 
 export interface RunReport {
-  readonly scenario: { readonly name: string; readonly file: string; readonly design: string; readonly seed: number };
+  readonly scenario: {
+    readonly name: string;
+    readonly file: string;
+    readonly design: string;
+    readonly seed: number;
+  };
   readonly machine: Scenario['machine'];
   readonly processes: readonly ProcessReport[];
   readonly system: SystemCounters;
@@ -81,9 +86,15 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
 
   const proc = (step: Step, name: string): Proc => {
     const p = procs.get(name);
-    if (p === undefined) throw new Error(`runScenario: process ${name} was not spawned (the parser should have caught it)`);
+    if (p === undefined)
+      throw new Error(`runScenario: process ${name} was not spawned (the parser should have caught it)`);
     if (p.state !== 'running') {
-      event(step, 'error', `${describe(step)}: process ${name} has ${p.state === 'killed' ? `been killed by ${p.killedBy}` : 'exited'}`, true);
+      event(
+        step,
+        'error',
+        `${describe(step)}: process ${name} has ${p.state === 'killed' ? `been killed by ${p.killedBy}` : 'exited'}`,
+        true,
+      );
       throw new StopRun();
     }
     return p;
@@ -93,7 +104,12 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     if (r.region !== undefined) {
       const reg = p.regions.get(r.region);
       if (reg === undefined) {
-        event(step, 'error', `${describe(step)}: region ${r.region} is not defined in process ${p.name}`, true);
+        event(
+          step,
+          'error',
+          `${describe(step)}: region ${r.region} is not defined in process ${p.name}`,
+          true,
+        );
         throw new StopRun();
       }
       const off = r.offset ?? 0;
@@ -112,11 +128,21 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
       return;
     }
     if (out.error === declared) {
-      event(step, 'expected-error', `${describe(step)}: ${out.error} as declared${out.detail ? ` (${out.detail})` : ''}`, false);
+      event(
+        step,
+        'expected-error',
+        `${describe(step)}: ${out.error} as declared${out.detail ? ` (${out.detail})` : ''}`,
+        false,
+      );
       return;
     }
     const want = declared === undefined ? '' : ` (expected ${declared})`;
-    event(step, 'error', `${describe(step)}: failed with ${out.error}${out.detail ? ` (${out.detail})` : ''}${want}`, true);
+    event(
+      step,
+      'error',
+      `${describe(step)}: failed with ${out.error}${out.detail ? ` (${out.detail})` : ''}${want}`,
+      true,
+    );
     throw new StopRun();
   };
 
@@ -142,18 +168,23 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
       case 'spawn': {
         const cpu = step.cpu ?? order.length % sc.machine.cpus;
         const task = sys.spawn(step.name, cpu);
-        if (task === null) return settle(step, { error: 'ENOMEM', detail: 'no memory for the page-table root' });
+        if (task === null) {
+          settle(step, { error: 'ENOMEM', detail: 'no memory for the page-table root' });
+          return;
+        }
         const p: Proc = { name: step.name, task, state: 'running', regions: new Map() };
         procs.set(step.name, p);
         order.push(p);
-        return settle(step, {});
+        settle(step, {});
+        return;
       }
       case 'exit': {
         const p = proc(step, step.in);
         p.final = sys.processCounters(p.task);
         sys.exit(p.task);
         p.state = 'exited';
-        return settle(step, {});
+        settle(step, {});
+        return;
       }
       case 'mmap': {
         const p = proc(step, step.in);
@@ -168,21 +199,28 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           locked: step.flags.includes('locked'),
           noreserve: step.flags.includes('noreserve'),
         });
-        if (!r.ok) return settle(step, { error: r.errno });
-        if (step.as !== undefined) p.regions.set(step.as, { addr: r.value, length: Math.ceil(step.size / PAGE_SIZE) * PAGE_SIZE });
-        return settle(step, {});
+        if (!r.ok) {
+          settle(step, { error: r.errno });
+          return;
+        }
+        if (step.as !== undefined)
+          p.regions.set(step.as, { addr: r.value, length: Math.ceil(step.size / PAGE_SIZE) * PAGE_SIZE });
+        settle(step, {});
+        return;
       }
       case 'munmap': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
         const r = sys.munmap(p.task, addr, length);
-        return settle(step, r.ok ? {} : { error: r.errno });
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
       }
       case 'mprotect': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
         const r = sys.mprotect(p.task, addr, length, protFromName(step.prot));
-        return settle(step, r.ok ? {} : { error: r.errno });
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
       }
       case 'mremap': {
         const p = proc(step, step.in);
@@ -196,7 +234,10 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           dontunmap: step.flags.includes('dontunmap'),
           newAddr: step.newAddr ?? 0,
         });
-        if (!r.ok) return settle(step, { error: r.errno });
+        if (!r.ok) {
+          settle(step, { error: r.errno });
+          return;
+        }
         // A region follows its mapping: the one starting at the old address now starts at the new one.
         for (const reg of p.regions.values()) {
           if (reg.addr === addr) {
@@ -204,25 +245,29 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
             reg.length = Math.ceil(step.newSize / PAGE_SIZE) * PAGE_SIZE;
           }
         }
-        return settle(step, {});
+        settle(step, {});
+        return;
       }
       case 'madvise': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
         const r = sys.madvise(p.task, addr, length, step.advice);
-        return settle(step, r.ok ? {} : { error: r.errno });
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
       }
       case 'mlock': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
         const r = sys.mlock(p.task, addr, length, step.onfault);
-        return settle(step, r.ok ? {} : { error: r.errno });
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
       }
       case 'munlock': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
         const r = sys.munlock(p.task, addr, length);
-        return settle(step, r.ok ? {} : { error: r.errno });
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
       }
       case 'brk': {
         const p = proc(step, step.in);
@@ -231,22 +276,39 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         const r = sys.brk(p.task, target);
         if (step.as !== undefined) p.heapRegion = step.as;
         if (p.heapRegion !== undefined) {
-          p.regions.set(p.heapRegion, { addr: mm.startBrk, length: Math.ceil(mm.brk / PAGE_SIZE) * PAGE_SIZE - mm.startBrk });
+          p.regions.set(p.heapRegion, {
+            addr: mm.startBrk,
+            length: Math.ceil(mm.brk / PAGE_SIZE) * PAGE_SIZE - mm.startBrk,
+          });
         }
-        return settle(step, r.ok ? {} : { error: r.errno });
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
       }
       case 'touch': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
-        const r = sys.touch(p.task, { addr, length, op: step.op, pattern: step.pattern, stride: step.stride, count: step.count, cpu: step.cpu });
-        if (r.error === undefined) return settle(step, {});
+        const r = sys.touch(p.task, {
+          addr,
+          length,
+          op: step.op,
+          pattern: step.pattern,
+          stride: step.stride,
+          count: step.count,
+          cpu: step.cpu,
+        });
+        if (r.error === undefined) {
+          settle(step, {});
+          return;
+        }
         const detail = `at 0x${(r.faultAddr ?? 0).toString(16)} after ${r.accesses} accesses`;
         if (r.error === 'ENOMEM') event(step, 'oom', `${describe(step)}: out of memory ${detail}`, false);
         if ((r.error === 'SIGSEGV' || r.error === 'SIGBUS') && step.expectError !== r.error) {
           // An unexpected fatal signal kills the process (the default action); the run goes on.
-          return kill(step, p, r.error, detail);
+          kill(step, p, r.error, detail);
+          return;
         }
-        return settle(step, { error: r.error, detail });
+        settle(step, { error: r.error, detail });
+        return;
       }
       case 'expect': {
         let actual: Record<string, number>;
@@ -263,7 +325,10 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           const got = actual[name];
           if (!matches(want, got)) {
             const loc = step.valueLocs[name] ?? step.loc;
-            const unitBytes = step.in !== undefined && name in PROCESS_COUNTERS && PROCESS_COUNTERS[name as keyof typeof PROCESS_COUNTERS].unit === 'bytes';
+            const unitBytes =
+              step.in !== undefined &&
+              name in PROCESS_COUNTERS &&
+              PROCESS_COUNTERS[name as keyof typeof PROCESS_COUNTERS].unit === 'bytes';
             events.push({
               step: step.index,
               loc,

@@ -7,7 +7,15 @@ import type { GuestError } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { DEFAULT_TLB, type DecodedMachine, type DecodedScenario, type DecodedStep } from './format.js';
 import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
-import { AT, type DecodeCtx, INVALID, type Invalid, type Located, placeOf, type Where } from './schema-dsl.js';
+import {
+  AT,
+  type DecodeCtx,
+  INVALID,
+  type Invalid,
+  type Located,
+  placeOf,
+  type Where,
+} from './schema-dsl.js';
 import { StepTracker } from './step-tracker.js';
 
 export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | Invalid {
@@ -153,9 +161,14 @@ function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefine
   const outer = item.siblings.expect_error;
   const v: unknown = item.value;
   const inner =
-    typeof v === 'object' && v !== null && AT in v ? (v as { expect_error?: GuestError }).expect_error : undefined;
+    typeof v === 'object' && v !== null && AT in v
+      ? (v as { expect_error?: GuestError }).expect_error
+      : undefined;
   if (outer !== undefined && inner !== undefined) {
-    ctx.report(placeOf(item.siblings, 'expect_error'), `expect_error is given twice: here and inside '${item.key}'`);
+    ctx.report(
+      placeOf(item.siblings, 'expect_error'),
+      `expect_error is given twice: here and inside '${item.key}'`,
+    );
   }
   return outer ?? inner;
 }

@@ -48,7 +48,14 @@ interface StepBase {
   readonly expectError?: GuestError;
 }
 
-export type MmapFlag = 'private' | 'shared' | 'anonymous' | 'populate' | 'locked' | 'noreserve' | 'fixed_noreplace';
+export type MmapFlag =
+  | 'private'
+  | 'shared'
+  | 'anonymous'
+  | 'populate'
+  | 'locked'
+  | 'noreserve'
+  | 'fixed_noreplace';
 export type MremapFlag = 'maymove' | 'fixed' | 'dontunmap';
 export type MadviseAdvice = 'dontneed' | 'normal' | 'random' | 'sequential' | 'willneed';
 export type TouchOp = 'read' | 'write' | 'exec';
@@ -69,7 +76,12 @@ export type Step =
       readonly fixed: boolean;
     })
   | (StepBase & { readonly kind: 'munmap'; readonly in: string; readonly range: RangeRef })
-  | (StepBase & { readonly kind: 'mprotect'; readonly in: string; readonly range: RangeRef; readonly prot: ProtName })
+  | (StepBase & {
+      readonly kind: 'mprotect';
+      readonly in: string;
+      readonly range: RangeRef;
+      readonly prot: ProtName;
+    })
   | (StepBase & {
       readonly kind: 'mremap';
       readonly in: string;
@@ -78,8 +90,18 @@ export type Step =
       readonly flags: readonly MremapFlag[];
       readonly newAddr?: number;
     })
-  | (StepBase & { readonly kind: 'madvise'; readonly in: string; readonly range: RangeRef; readonly advice: MadviseAdvice })
-  | (StepBase & { readonly kind: 'mlock'; readonly in: string; readonly range: RangeRef; readonly onfault: boolean })
+  | (StepBase & {
+      readonly kind: 'madvise';
+      readonly in: string;
+      readonly range: RangeRef;
+      readonly advice: MadviseAdvice;
+    })
+  | (StepBase & {
+      readonly kind: 'mlock';
+      readonly in: string;
+      readonly range: RangeRef;
+      readonly onfault: boolean;
+    })
   | (StepBase & { readonly kind: 'munlock'; readonly in: string; readonly range: RangeRef })
   | (StepBase & {
       readonly kind: 'brk';

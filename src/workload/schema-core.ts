@@ -2,7 +2,16 @@
 // A Schema<T> does two things from one definition: decode a parsed `yaml` node into a T, reporting
 // every problem with its exact position, and emit the JSON Schema (draft 2020-12) for the same values.
 
-import { type Alias, type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+} from 'yaml';
 import type { ScenarioError } from './scenario-error.js';
 
 /** Where a value stood: its dotted field path and 1-based position. */

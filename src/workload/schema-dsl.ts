@@ -8,7 +8,10 @@ export * from './schema-objects.js';
 export * from './schema-scalars.js';
 
 /** A complete JSON Schema document for `root`, with named sub-schemas under `$defs`. */
-export function jsonSchemaDocument(root: Schema<unknown>, head: { title: string; description: string }): JsonSchema {
+export function jsonSchemaDocument(
+  root: Schema<unknown>,
+  head: { title: string; description: string },
+): JsonSchema {
   const defs = new JsonDefs();
   const body = root.json(defs);
   return {

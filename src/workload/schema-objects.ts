@@ -8,8 +8,8 @@ import {
   childPath,
   type DecodeCtx,
   describeNode,
-  type Infer,
   INVALID,
+  type Infer,
   type JsonDefs,
   type JsonSchema,
   type Schema,
@@ -111,7 +111,10 @@ export interface ObjectOptions<O> {
   readonly description?: string;
 }
 
-export function object<F extends Fields>(fields: F, opts: ObjectOptions<ObjectOf<F>> = {}): Schema<ObjectOf<F>> {
+export function object<F extends Fields>(
+  fields: F,
+  opts: ObjectOptions<ObjectOf<F>> = {},
+): Schema<ObjectOf<F>> {
   const keys = Object.keys(fields);
   const expected = `a mapping with keys ${keys.join(', ')}`;
   return {
@@ -163,7 +166,11 @@ export function openObject<F extends Fields, V>(
     expected,
     decode(node, where, ctx) {
       if (!isMap(node)) return wrongType(ctx, node, where, expected);
-      const m = decodeMembers(node, where, ctx, { fields, allowed: keys, extra: extra as ExtraKeys<unknown> });
+      const m = decodeMembers(node, where, ctx, {
+        fields,
+        allowed: keys,
+        extra: extra as ExtraKeys<unknown>,
+      });
       if (!m.ok) return INVALID;
       const known = { ...m.values, [AT]: { self: where, fields: m.places } } as ObjectOf<F>;
       if (!checkRules(known, opts.rules ?? [], ctx)) return INVALID;
@@ -238,7 +245,11 @@ export function oneKeyOf<S extends Record<string, Schema<unknown>>, F extends Fi
       }
       if (found.length > 1) {
         const second = ctx.place(found[1].pair.key, childPath(where.path, found[1].k), where);
-        ctx.report(second, `one ${opts.noun} per list item, but '${found[0].k}' and '${found[1].k}' share one`, expected);
+        ctx.report(
+          second,
+          `one ${opts.noun} per list item, but '${found[0].k}' and '${found[1].k}' share one`,
+          expected,
+        );
         return INVALID;
       }
       const { k, pair } = found[0];
@@ -300,7 +311,10 @@ function decodeMembers(map: YAMLMap, where: Where, ctx: DecodeCtx, spec: MemberS
   for (const pair of map.items) {
     const key = keyText(pair.key);
     if (key === undefined) {
-      ctx.report(ctx.place(pair.key, where.path, where), `a key must be a plain name, not ${describeKey(pair.key)}`);
+      ctx.report(
+        ctx.place(pair.key, where.path, where),
+        `a key must be a plain name, not ${describeKey(pair.key)}`,
+      );
       ok = false;
       continue;
     }
@@ -319,7 +333,11 @@ function decodeMembers(map: YAMLMap, where: Where, ctx: DecodeCtx, spec: MemberS
       if (v === INVALID) ok = false;
       else extra.push({ key, value: v, keyWhere, where: valueWhere });
     } else {
-      ctx.report(keyWhere, `unknown key '${key}'${didYouMean(key, spec.allowed)}`, `one of ${spec.allowed.join(', ')}`);
+      ctx.report(
+        keyWhere,
+        `unknown key '${key}'${didYouMean(key, spec.allowed)}`,
+        `one of ${spec.allowed.join(', ')}`,
+      );
       ok = false;
       unknownKeys = true;
     }
@@ -327,28 +345,48 @@ function decodeMembers(map: YAMLMap, where: Where, ctx: DecodeCtx, spec: MemberS
   for (const [key, field] of Object.entries(spec.fields)) {
     if (Object.hasOwn(places, key)) continue;
     if (field.presence === 'required') {
-      ctx.report({ ...where, path: childPath(where.path, key) }, `missing required key '${key}'`, field.schema.expected);
+      ctx.report(
+        { ...where, path: childPath(where.path, key) },
+        `missing required key '${key}'`,
+        field.schema.expected,
+      );
       ok = false;
     } else if (field.presence === 'default') {
       values[key] = field.fallback;
     }
   }
   if (spec.extra !== undefined && ok && extra.length < spec.extra.minCount) {
-    ctx.report(where, `no ${spec.extra.noun} given`, `at least ${spec.extra.minCount} ${spec.extra.noun} name`);
+    ctx.report(
+      where,
+      `no ${spec.extra.noun} given`,
+      `at least ${spec.extra.minCount} ${spec.extra.noun} name`,
+    );
     ok = false;
   }
   return { ok, unknownKeys, values, places, extra };
 }
 
-function checkExtraName(key: string, at: Where, extra: ExtraKeys<unknown>, given: boolean, ctx: DecodeCtx): boolean {
+function checkExtraName(
+  key: string,
+  at: Where,
+  extra: ExtraKeys<unknown>,
+  given: boolean,
+  ctx: DecodeCtx,
+): boolean {
   const names = given ? extra.whenGiven : extra.otherwise;
   if (names.includes(key)) return true;
   const other = given ? extra.otherwise : extra.whenGiven;
   const rule = given ? `cannot be used with '${extra.when}'` : `needs '${extra.when}'`;
   const near = closestMatch(key, names) ?? closestMatch(key, other);
   const hint =
-    near === undefined ? '' : names.includes(near) ? `; did you mean '${near}'?` : `; did you mean '${near}' (which ${rule})?`;
-  const message = other.includes(key) ? `${extra.noun} '${key}' ${rule}` : `unknown ${extra.noun} '${key}'${hint}`;
+    near === undefined
+      ? ''
+      : names.includes(near)
+        ? `; did you mean '${near}'?`
+        : `; did you mean '${near}' (which ${rule})?`;
+  const message = other.includes(key)
+    ? `${extra.noun} '${key}' ${rule}`
+    : `unknown ${extra.noun} '${key}'${hint}`;
   ctx.report(at, message, `one of ${byCloseness(key, names).join(', ')}`);
   return false;
 }

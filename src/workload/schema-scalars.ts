@@ -30,7 +30,13 @@ export function string(opts: StringOptions = {}): Schema<string> {
       if (!isScalar(node) || typeof node.value !== 'string') {
         const v = isScalar(node) ? node.value : undefined;
         const quotable = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean';
-        return wrongType(ctx, node, where, expected, quotable ? `; quote it to make it a string: "${shown(node)}"` : '');
+        return wrongType(
+          ctx,
+          node,
+          where,
+          expected,
+          quotable ? `; quote it to make it a string: "${shown(node)}"` : '',
+        );
       }
       const problem =
         node.value === ''
@@ -72,7 +78,10 @@ export function enumOf<const V extends string>(values: readonly V[]): Schema<V> 
 /** An exact integer read from a scalar, or a message saying why it is not one. */
 function integerOf(node: Node): number | string {
   const v = isScalar(node) ? node.value : undefined;
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : `${v} is too large`;
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : `${v} is too large`;
   if (typeof v === 'number') return Number.isSafeInteger(v) ? v : `${shown(node)} is not an integer`;
   return `wrong type: ${describeNode(node)}`;
 }
@@ -204,8 +213,15 @@ export function boolean(): Schema<boolean> {
     expected,
     decode(node, where, ctx) {
       if (isScalar(node) && typeof node.value === 'boolean') return node.value;
-      const yes = isScalar(node) && typeof node.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(node.value);
-      return wrongType(ctx, node, where, expected, yes ? ' (YAML 1.2 reads only true and false as booleans)' : '');
+      const yes =
+        isScalar(node) && typeof node.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(node.value);
+      return wrongType(
+        ctx,
+        node,
+        where,
+        expected,
+        yes ? ' (YAML 1.2 reads only true and false as booleans)' : '',
+      );
     },
     json: () => ({ type: 'boolean' }),
   };
@@ -240,7 +256,11 @@ export function listOf<T>(item: Schema<T>, opts: ListOptions = {}): Schema<T[]> 
       });
       const n = node.items.length;
       if (opts.minItems !== undefined && n < opts.minItems) {
-        ctx.report(where, n === 0 ? 'the list is empty' : `the list has ${n} items, fewer than ${opts.minItems}`, expected);
+        ctx.report(
+          where,
+          n === 0 ? 'the list is empty' : `the list has ${n} items, fewer than ${opts.minItems}`,
+          expected,
+        );
         ok = false;
       }
       if (opts.maxItems !== undefined && n > opts.maxItems) {

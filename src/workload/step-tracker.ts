@@ -27,7 +27,10 @@ export class StepTracker {
     const earlier = this.processes.get(name);
     if (earlier !== undefined) {
       const { spawnIndex, spawnedAt } = earlier;
-      this.ctx.report(at, `process '${name}' is already spawned by steps[${spawnIndex}] (line ${spawnedAt.line})`);
+      this.ctx.report(
+        at,
+        `process '${name}' is already spawned by steps[${spawnIndex}] (line ${spawnedAt.line})`,
+      );
       return;
     }
     this.processes.set(name, { spawnedAt: at, spawnIndex: index, regions: new Set() });
@@ -66,6 +69,10 @@ export class StepTracker {
   cpu(cpu: number, at: Where): void {
     if (cpu < this.cpus) return;
     const expected = this.cpus === 1 ? '0' : `an integer from 0 to ${this.cpus - 1}`;
-    this.ctx.report(at, `cpu ${cpu} does not exist: the machine has ${this.cpus} CPU${this.cpus === 1 ? '' : 's'}`, expected);
+    this.ctx.report(
+      at,
+      `cpu ${cpu} does not exist: the machine has ${this.cpus} CPU${this.cpus === 1 ? '' : 's'}`,
+      expected,
+    );
   }
 }

@@ -6,8 +6,8 @@
 // so that index arithmetic stays in 32-bit integers.
 
 import { Access, type LeafVisitor, type Pmap, PteAttr, TlbPerm, WalkStatus } from '../pmap.js';
-import { TablePool } from './table-pool.js';
 import { entryPfn, makeHi, makeLo, PAGE_TABLE_FLAGS, X86, X86Hi } from './pte.js';
+import type { TablePool } from './table-pool.js';
 
 const TWO27 = 134_217_728;
 const TABLE_BYTES = 4096;
@@ -235,7 +235,8 @@ export class X86PageTable implements Pmap {
     }
     const w = this.pool.words;
     const i = slot * 1024 + this.index(vpn, leafLevel) * 2;
-    if (w[i] !== 0 || w[i + 1] !== 0) throw new Error(`X86PageTable.enterHuge: entry for vpn ${vpn} is in use`);
+    if (w[i] !== 0 || w[i + 1] !== 0)
+      throw new Error(`X86PageTable.enterHuge: entry for vpn ${vpn} is in use`);
     w[i] = makeLo(pfn, encodeLo(attrs) | X86.PSE);
     w[i + 1] = makeHi(pfn, encodeHi(attrs));
     return true;
@@ -282,7 +283,15 @@ export class X86PageTable implements Pmap {
         }
         continue;
       }
-      this.leafRange(this.slotOfEntry(w, i), level - 1, vb, Math.max(start, vb), Math.min(end, vb + span), visit, clear);
+      this.leafRange(
+        this.slotOfEntry(w, i),
+        level - 1,
+        vb,
+        Math.max(start, vb),
+        Math.min(end, vb + span),
+        visit,
+        clear,
+      );
     }
   }
 
@@ -290,7 +299,15 @@ export class X86PageTable implements Pmap {
     if (start < end) this.freeRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, floor, ceiling);
   }
 
-  private freeRange(slot: number, level: number, base: number, start: number, end: number, floor: number, ceiling: number): void {
+  private freeRange(
+    slot: number,
+    level: number,
+    base: number,
+    start: number,
+    end: number,
+    floor: number,
+    ceiling: number,
+  ): void {
     const span = SPAN[level];
     const first = Math.floor((start - base) / span);
     const last = Math.ceil((end - base) / span);
@@ -305,7 +322,9 @@ export class X86PageTable implements Pmap {
       // free_pgd_range: a table goes when all it maps lies between the neighbouring VMAs.
       if (vb >= floor && vb + span <= ceiling) {
         if (!this.tableEmpty(childSlot)) {
-          throw new Error(`X86PageTable.freeTables: table for vpn ${vb} (level ${level - 1}) still maps pages`);
+          throw new Error(
+            `X86PageTable.freeTables: table for vpn ${vb} (level ${level - 1}) still maps pages`,
+          );
         }
         this.freeEntryTable(i, child, level - 1);
       }

@@ -85,4 +85,3 @@ export function swpOffset(lo: number, hi: number): number {
   const inv = (lo >>> 9) + (hi & 0x7ff_ffff) * TWO23;
   return OFFSET_LIMIT - 1 - inv;
 }
-
