@@ -73,7 +73,7 @@ describe('vmlab run', () => {
     );
     const r = cli('run', f);
     expect(r.status).toBe(1);
-    expect(r.out).toContain(`${f}:9:23: step 4 (expect): process app min_flt: expected 15, actual 16`);
+    expect(r.out).toContain(`${f}:9:24: step 4 (expect): process app min_flt: expected 15, actual 16`);
     expect(r.out).not.toContain('RssAnon: expected');
   });
 
