@@ -73,17 +73,23 @@ export function accessRun(
   // Accesses allowed by a cached translation: reads always; writes need W and D; exec needs X.
   const need =
     kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
+  const write = kind === Access.write;
+  const pattern = spec.pattern;
+  const count = spec.count;
+  const firstVpn = spec.firstVpn;
+  const pages = spec.pages;
+  let clock = tlb.clock;
   let hits = 0;
   let seq = 0;
   let done = 0;
   out.error = 0;
-  for (; done < spec.count; done++) {
+  for (; done < count; done++) {
     let vpn: number;
-    if (spec.pattern === Pattern.sequential) {
-      vpn = spec.firstVpn + seq;
-      if (++seq === spec.pages) seq = 0;
-    } else if (spec.pattern === Pattern.random) {
-      vpn = spec.firstVpn + spec.draw(spec.pages);
+    if (pattern === Pattern.sequential) {
+      vpn = firstVpn + seq;
+      if (++seq === pages) seq = 0;
+    } else if (pattern === Pattern.random) {
+      vpn = firstVpn + spec.draw(pages);
     } else {
       vpn = Math.floor((spec.addr + seq * spec.stride) / 4096);
       if (++seq === spec.perPass) seq = 0;
@@ -93,19 +99,21 @@ export function accessRun(
     const end = base + ways;
     while (s < end && (tv[s] !== vpn || ta[s] !== asid)) s++;
     if (s < end && (tp[s] & need) === need) {
-      stamp[s] = ++tlb.clock;
+      stamp[s] = ++clock;
       hits++;
-      const pfn = tpfn[s];
-      if (kind === Access.write) token[pfn] = ++phys.lastToken;
+      if (write) token[tpfn[s]] = ++phys.lastToken;
       continue;
     }
+    tlb.clock = clock;
     const r = accessSlow(k, task, tlb, cpu, vpn, kind, s < end);
+    clock = tlb.clock;
     if (r < 0) {
       out.error = r;
       out.failVpn = vpn;
       break;
     }
   }
+  tlb.clock = clock;
   tlb.hits += hits;
   task.tlbHits += hits;
   out.done = done;
