@@ -7,9 +7,15 @@ const FILE = 'test.yaml';
 
 /** A scenario whose steps start on line 6. */
 function withSteps(...steps: string[]): string {
-  return ['vmlab: 1', 'name: t', 'machine: { cpus: 2, memory: 4GiB }', 'design: linux', 'steps:', ...steps, ''].join(
-    '\n',
-  );
+  return [
+    'vmlab: 1',
+    'name: t',
+    'machine: { cpus: 2, memory: 4GiB }',
+    'design: linux',
+    'steps:',
+    ...steps,
+    '',
+  ].join('\n');
 }
 
 function parsed(text: string, file = FILE): Scenario {
@@ -184,7 +190,11 @@ describe('parseScenario: format v1', () => {
           index: 15,
           kind: 'expect',
           values: { pgfault: { max: 10 }, 'meta.anon_vma': 0, 'meta_peak.page_table': 8192 },
-          valueLocs: { pgfault: loc(29, 15), 'meta.anon_vma': loc(29, 36), 'meta_peak.page_table': loc(29, 55) },
+          valueLocs: {
+            pgfault: loc(29, 15),
+            'meta.anon_vma': loc(29, 37),
+            'meta_peak.page_table': loc(29, 55),
+          },
         },
         { loc: loc(30, 5), index: 16, kind: 'exit', in: 'app' },
         { loc: loc(31, 5), index: 17, kind: 'exit', in: 'db' },
@@ -193,7 +203,13 @@ describe('parseScenario: format v1', () => {
   });
 
   it('fills the defaults: seed, paging, TLB, max_map_count, mmap flags, touch pattern', () => {
-    const s = parsed(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw }', '  - touch: { in: a, addr: 0, length: 1, op: read }'));
+    const s = parsed(
+      withSteps(
+        '  - spawn: a',
+        '  - mmap: { in: a, size: 4KiB, prot: rw }',
+        '  - touch: { in: a, addr: 0, length: 1, op: read }',
+      ),
+    );
     expect(s.seed).toBe(1);
     expect(s.machine).toEqual({
       cpus: 2,
@@ -268,7 +284,7 @@ describe('parseScenario: format v1', () => {
     const s = parsed(json, 'j.json');
     expect(s.machine.nodes).toEqual([4 * 2 ** 20]);
     expect(s.steps[1]).toEqual({
-      loc: { file: 'j.json', line: 15, column: 5 },
+      loc: { file: 'j.json', line: 13, column: 5 },
       index: 1,
       kind: 'mmap',
       in: 'a',
@@ -280,7 +296,7 @@ describe('parseScenario: format v1', () => {
     });
     const bad = json.replace('"prot": "rw"', '"prot": "rwz"');
     expect(errors(bad, 'j.json')).toEqual([
-      "j.json:19:17: steps[1].mmap.prot: unknown value 'rwz'; did you mean 'rw'? (expected one of none, r, w, x, rw, rx, wx, rwx)",
+      "j.json:17:17: steps[1].mmap.prot: unknown value 'rwz'; did you mean 'rw'? (expected one of none, r, w, x, rw, rx, wx, rwx)",
     ]);
   });
 
@@ -291,7 +307,9 @@ describe('parseScenario: format v1', () => {
       return (s.steps[1] as { size: number }).size;
     });
     expect(got).toEqual([4096, 4096, 4096, 4096, 4096, 4096, 512, 4096, 2 ** 40]);
-    const high = parsed(withSteps('  - spawn: a', '  - munmap: { in: a, addr: 0x1fffffffffffff, length: 0x20000000000000 }'));
+    const high = parsed(
+      withSteps('  - spawn: a', '  - munmap: { in: a, addr: 0x1fffffffffffff, length: 0x20000000000000 }'),
+    );
     expect(high.steps[1]).toMatchObject({ range: { addr: 2 ** 53 - 1, length: 2 ** 53 } });
   });
 });
@@ -316,18 +334,20 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 0, prot: rw }'))).toEqual([
       'test.yaml:7:26: steps[1].mmap.size: 0 is below 1B (expected a size such as 4096, 0x1000 or 4KiB, at least 1B)',
     ]);
-    expect(errors(withSteps('  - spawn: a', '  - munmap: { in: a, addr: 9007199254740993, length: 1 }'))).toEqual([
-      "test.yaml:7:26: steps[1].munmap.addr: '9007199254740993' is above 2^53 bytes (expected an address such as 0x400000000000)",
+    expect(
+      errors(withSteps('  - spawn: a', '  - munmap: { in: a, addr: 9007199254740993, length: 1 }')),
+    ).toEqual([
+      "test.yaml:7:28: steps[1].munmap.addr: '9007199254740993' is above 2^53 bytes (expected an address such as 0x400000000000)",
     ]);
   });
 
   it('reports a missing required key at its mapping', () => {
     expect(errors(withSteps('  - spawn: a', '  - mmap: { in: a, prot: rw }'))).toEqual([
-      'test.yaml:7:11: steps[1].mmap.size: missing required key \'size\' (expected a size such as 4096, 0x1000 or 4KiB, at least 1B)',
+      "test.yaml:7:11: steps[1].mmap.size: missing required key 'size' (expected a size such as 4096, 0x1000 or 4KiB, at least 1B)",
     ]);
     expect(errors('vmlab: 1\nname: t\nmachine: { memory: 4GiB }\nsteps: []\n')).toEqual([
-      'test.yaml:1:1: design: missing required key \'design\' (expected one of linux)',
-      'test.yaml:3:10: machine.cpus: missing required key \'cpus\' (expected an integer from 1 to 1024)',
+      "test.yaml:1:1: design: missing required key 'design' (expected one of linux)",
+      "test.yaml:3:10: machine.cpus: missing required key 'cpus' (expected an integer from 1 to 1024)",
     ]);
   });
 
@@ -335,20 +355,32 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(errors(withSteps('  - spawn: a', '  - touch: { in: a, addr: 0, length: 1, op: wrte }'))).toEqual([
       "test.yaml:7:45: steps[1].touch.op: unknown value 'wrte'; did you mean 'write'? (expected one of read, write, exec)",
     ]);
-    expect(errors(withSteps('  - spawn: a', '  - touch: { in: a, addr: 0, length: 1, op: read }', '    expect_error: SEGV'))).toEqual([
+    expect(
+      errors(
+        withSteps(
+          '  - spawn: a',
+          '  - touch: { in: a, addr: 0, length: 1, op: read }',
+          '    expect_error: SEGV',
+        ),
+      ),
+    ).toEqual([
       "test.yaml:8:19: steps[1].expect_error: unknown value 'SEGV' (expected one of EPERM, ENOENT, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, ENFILE, EMFILE, EFBIG, ENOSPC, EOVERFLOW, SIGSEGV, SIGBUS, SIGKILL)",
     ]);
   });
 
   it('reports a value of the wrong type', () => {
-    expect(errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, fixed: yes }'))).toEqual([
-      "test.yaml:7:47: steps[1].mmap.fixed: wrong type: the string 'yes' (YAML 1.2 reads only true and false as booleans) (expected true or false)",
+    expect(
+      errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, fixed: yes }')),
+    ).toEqual([
+      "test.yaml:7:49: steps[1].mmap.fixed: wrong type: the string 'yes' (YAML 1.2 reads only true and false as booleans) (expected true or false)",
     ]);
     expect(errors(withSteps('  - spawn: 42'))).toEqual([
       'test.yaml:6:12: steps[0].spawn: wrong type: the number 42; quote it to make it a string: "42" (expected a process name (letters, digits, _ . -, starting with a letter or _))',
     ]);
-    expect(errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, flags: private }'))).toEqual([
-      'test.yaml:7:47: steps[1].mmap.flags: wrong type: the string \'private\' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace)',
+    expect(
+      errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, flags: private }')),
+    ).toEqual([
+      "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace)",
     ]);
     expect(errors(withSteps('  - [spawn, a]'))).toEqual([
       'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, touch, expect)',
@@ -362,7 +394,9 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(errors('vmlab: 1\nname: [t\nmachine: {}\n')).toEqual([
       'test.yaml:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
     ]);
-    expect(errors('vmlab: 1\nvmlab: 1\n')).toEqual(['test.yaml:2:1: YAML syntax error: Map keys must be unique']);
+    expect(errors('vmlab: 1\nvmlab: 1\n')).toEqual([
+      'test.yaml:2:1: YAML syntax error: Map keys must be unique',
+    ]);
     expect(errors('')).toEqual([
       'test.yaml:1:1: the file is empty (expected a mapping with keys $schema, vmlab, name, description, seed, machine, design, steps)',
     ]);
@@ -381,8 +415,8 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
         ),
       ),
     ).toEqual([
-      "test.yaml:9:28: steps[3].touch.region: region 'buf' is not defined in process 'a' (expected a region named by an earlier mmap or brk 'as' in a: none yet)",
-      "test.yaml:11:28: steps[5].touch.region: region 'buf' is not defined in process 'a'; did you mean 'bug'? (expected a region named by an earlier mmap or brk 'as' in a: bug)",
+      "test.yaml:9:29: steps[3].touch.region: region 'buf' is not defined in process 'a' (expected a region named by an earlier mmap or brk 'as' in a: none yet)",
+      "test.yaml:11:29: steps[5].touch.region: region 'buf' is not defined in process 'a'; did you mean 'bug'? (expected a region named by an earlier mmap or brk 'as' in a: bug)",
     ]);
   });
 
@@ -398,33 +432,40 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
         ),
       ),
     ).toEqual([
-      "test.yaml:6:16: steps[0].mmap.in: process 'app' has not been spawned (expected a process spawned by an earlier step: none yet)",
-      "test.yaml:8:21: steps[2].spawn.name: process 'app' is already spawned by steps[1] (line 7)",
-      "test.yaml:9:18: steps[3].expect.in: process 'ap' has not been spawned; did you mean 'app'? (expected a process spawned by an earlier step: app)",
+      "test.yaml:6:17: steps[0].mmap.in: process 'app' has not been spawned (expected a process spawned by an earlier step: none yet)",
+      "test.yaml:8:20: steps[2].spawn.name: process 'app' is already spawned by steps[1] (line 7)",
+      "test.yaml:9:19: steps[3].expect.in: process 'ap' has not been spawned; did you mean 'app'? (expected a process spawned by an earlier step: app)",
       "test.yaml:10:11: steps[4].exit: process 'nobody' has not been spawned (expected a process spawned by an earlier step: app)",
     ]);
   });
 
   it('requires CPU indexes below machine.cpus', () => {
-    expect(errors(withSteps('  - spawn: { name: a, cpu: 2 }', '  - touch: { in: a, addr: 0, length: 1, op: read, cpu: 1 }'))).toEqual([
-      'test.yaml:6:29: steps[0].spawn.cpu: cpu 2 does not exist: the machine has 2 CPUs (expected an integer from 0 to 1)',
+    expect(
+      errors(
+        withSteps(
+          '  - spawn: { name: a, cpu: 2 }',
+          '  - touch: { in: a, addr: 0, length: 1, op: read, cpu: 1 }',
+        ),
+      ),
+    ).toEqual([
+      'test.yaml:6:28: steps[0].spawn.cpu: cpu 2 does not exist: the machine has 2 CPUs (expected an integer from 0 to 1)',
     ]);
   });
 
   it('refuses both memory and nodes, and node sizes the buddy allocator cannot hold', () => {
     const head = (machine: string) => `vmlab: 1\nname: t\nmachine: ${machine}\ndesign: linux\nsteps: []\n`;
     expect(errors(head('{ cpus: 1, memory: 4GiB, nodes: [4GiB] }'))).toEqual([
-      'test.yaml:3:33: machine.nodes: memory and nodes cannot both be given (expected one of memory or nodes)',
+      'test.yaml:3:42: machine.nodes: memory and nodes cannot both be given (expected one of memory or nodes)',
     ]);
     expect(errors(head('{ cpus: 1 }'))).toEqual([
       'test.yaml:3:10: machine.memory: one of memory or nodes is required (expected one of memory or nodes)',
     ]);
     expect(errors(head('{ cpus: 1, nodes: [6MiB, 2MiB] }'))).toEqual([
-      'test.yaml:3:20: machine.nodes[0]: 6MiB is not a multiple of 4MiB (a node holds whole 4MiB order-10 buddy blocks) (expected a size such as 4096, 0x1000 or 4KiB, at least 4MiB, a multiple of 4MiB)',
-      'test.yaml:3:26: machine.nodes[1]: 2MiB is below 4MiB (expected a size such as 4096, 0x1000 or 4KiB, at least 4MiB, a multiple of 4MiB)',
+      'test.yaml:3:29: machine.nodes[0]: 6MiB is not a multiple of 4MiB (a node holds whole 4MiB order-10 buddy blocks) (expected a size such as 4096, 0x1000 or 4KiB, at least 4MiB, a multiple of 4MiB)',
+      'test.yaml:3:35: machine.nodes[1]: 2MiB is below 4MiB (expected a size such as 4096, 0x1000 or 4KiB, at least 4MiB, a multiple of 4MiB)',
     ]);
     expect(errors(head('{ cpus: 1, memory: 4MiB, tlb: { entries: 96, ways: 4 } }'))).toEqual([
-      'test.yaml:3:42: machine.tlb.entries: 96 / 4 ways = 24 sets, not a power of two (expected entries = ways x a power of two)',
+      'test.yaml:3:51: machine.tlb.entries: 96 / 4 ways = 24 sets, not a power of two (expected entries = ways x a power of two)',
     ]);
   });
 
@@ -447,18 +488,18 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       ),
     );
     expect(errs).toEqual([
-      "test.yaml:7:42: steps[1].mmap.flags: file mappings are not supported yet: add 'anonymous'",
-      "test.yaml:8:42: steps[2].mmap.flags: 'private' and 'shared' exclude each other",
-      "test.yaml:9:42: steps[3].mmap.fixed: 'fixed: true' needs 'addr'",
-      "test.yaml:10:23: steps[4].munmap.addr: 'addr' needs 'length'",
+      "test.yaml:7:49: steps[1].mmap.flags: file mappings are not supported yet: add 'anonymous'",
+      "test.yaml:8:49: steps[2].mmap.flags: 'private' and 'shared' exclude each other",
+      "test.yaml:9:49: steps[3].mmap.fixed: 'fixed: true' needs 'addr'",
+      "test.yaml:10:28: steps[4].munmap.addr: 'addr' needs 'length'",
       'test.yaml:11:13: steps[5].munmap.region: one of region or addr is required (expected one of region or addr)',
-      "test.yaml:12:78: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' in flags",
-      'test.yaml:13:28: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
-      "test.yaml:14:58: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
-      "test.yaml:15:14: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of Shmem, MemFree, pgfree, pgalloc, pgfault, MemTotal, AnonPages, tlb_hits, Mlocked, processes, pgmajfault, page_walks, PageTables, oom_events, tlb_misses, walk_levels, meta.anon_vma, meta.page_table, meta_peak.anon_vma, meta.struct_page, nr_tlb_remote_flush, meta.vm_area_struct, meta.anon_vma_chain, meta_peak.page_table, meta_peak.struct_page, nr_tlb_local_flush_all, nr_tlb_local_flush_one, meta_peak.vm_area_struct, meta_peak.anon_vma_chain, nr_tlb_remote_flush_received)",
-      "test.yaml:16:21: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of maj_flt, min_flt, page_walks, VmLck, VmHWM, VmRSS, VmPTE, VmSize, sigbus, RssFile, VmSwap, RssAnon, tlb_hits, sigsegv, RssShmem, map_count, tlb_misses, walk_levels)",
-      'test.yaml:17:39: steps[11].expect.VmRSS.max: max is below min',
-      "test.yaml:17:53: steps[11].expect.VmHWM.min: give 'min', 'max' or both",
+      "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' in flags",
+      'test.yaml:13:35: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
+      "test.yaml:14:59: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
+      "test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of pgfree, MemFree, Shmem, pgfault, pgalloc, MemTotal, Mlocked, tlb_hits, tlb_misses, processes, AnonPages, oom_events, pgmajfault, PageTables, page_walks, walk_levels, meta.anon_vma, meta.struct_page, meta.vm_area_struct, meta.page_table, nr_tlb_remote_flush, meta.anon_vma_chain, meta_peak.anon_vma, meta_peak.struct_page, meta_peak.vm_area_struct, meta_peak.page_table, nr_tlb_local_flush_all, nr_tlb_local_flush_one, meta_peak.anon_vma_chain, nr_tlb_remote_flush_received)",
+      "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, tlb_misses, walk_levels)",
+      'test.yaml:17:44: steps[11].expect.VmRSS.max: max is below min',
+      "test.yaml:17:56: steps[11].expect.VmHWM.min: give 'min', 'max' or both",
       'test.yaml:18:13: steps[12].expect: no counter given (expected at least 1 counter name)',
     ]);
   });
@@ -471,19 +512,25 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(r.errors[0]).toMatchObject({
       file: FILE,
       line: 7,
-      column: 21,
+      column: 22,
       field: 'steps[1].expect.RssAnnon',
       message: "unknown counter 'RssAnnon'; did you mean 'RssAnon'?",
     });
-    expect(r.errors[0].expected?.split(', ').slice(0, 3)).toEqual(['one of RssAnon', 'RssFile', 'VmRSS']);
+    expect(r.errors[0].expected?.split(', ').slice(0, 3)).toEqual(['one of RssAnon', 'RssFile', 'RssShmem']);
   });
 
   it('takes expect_error inside the step or beside it, but not both', () => {
-    const both = withSteps('  - spawn: a', '  - touch: { in: a, addr: 0, length: 1, op: read, expect_error: SIGBUS }', '    expect_error: SIGSEGV');
-    expect(errors(both)).toEqual(["test.yaml:8:19: steps[1].expect_error: expect_error is given twice: here and inside 'touch'"]);
-    expect(errors(withSteps('  - spawn: a', '  - expect: { in: a, VmRSS: 0 }', '    expect_error: EINVAL'))).toEqual([
-      "test.yaml:8:19: steps[1].expect_error: 'expect_error' cannot be used with 'expect'",
+    const both = withSteps(
+      '  - spawn: a',
+      '  - touch: { in: a, addr: 0, length: 1, op: read, expect_error: SIGBUS }',
+      '    expect_error: SIGSEGV',
+    );
+    expect(errors(both)).toEqual([
+      "test.yaml:8:19: steps[1].expect_error: expect_error is given twice: here and inside 'touch'",
     ]);
+    expect(
+      errors(withSteps('  - spawn: a', '  - expect: { in: a, VmRSS: 0 }', '    expect_error: EINVAL')),
+    ).toEqual(["test.yaml:8:19: steps[1].expect_error: 'expect_error' cannot be used with 'expect'"]);
   });
 
   it('reports two step keys in one item', () => {
@@ -493,17 +540,22 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
   });
 
   it('refuses other format versions', () => {
-    expect(errors('vmlab: 2\nname: t\nmachine: { cpus: 1, memory: 4MiB }\ndesign: linux\nsteps: []\n')).toEqual([
-      'test.yaml:1:8: vmlab: format version 2 is not supported (expected 1)',
-    ]);
+    expect(
+      errors('vmlab: 2\nname: t\nmachine: { cpus: 1, memory: 4MiB }\ndesign: linux\nsteps: []\n'),
+    ).toEqual(['test.yaml:1:8: vmlab: format version 2 is not supported (expected 1)']);
   });
 
   it('follows YAML anchors and aliases, and reports a bad one where it is used', () => {
     const s = parsed(
-      withSteps('  - spawn: a', '  - mmap: &m { in: a, as: r1, size: 4KiB, prot: rw }', '  - mmap: *m', '  - touch: { in: a, region: r1, op: read }'),
+      withSteps(
+        '  - spawn: a',
+        '  - mmap: &m { in: a, as: r1, size: 4KiB, prot: rw }',
+        '  - mmap: *m',
+        '  - touch: { in: a, region: r1, op: read }',
+      ),
     );
     expect(s.steps.map((st) => st.kind)).toEqual(['spawn', 'mmap', 'mmap', 'touch']);
-    expect(s.steps[2].loc).toEqual(loc(8, 11));
+    expect(s.steps[2].loc).toEqual(loc(8, 5));
     expect(errors(withSteps('  - spawn: &n a', '  - mmap: *n'))).toEqual([
       "test.yaml:7:11: steps[1].mmap: wrong type: the string 'a' (expected a mapping with keys in, as, size, prot, flags, addr, fixed, expect_error)",
     ]);
@@ -540,10 +592,17 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
 describe('formatScenarioError', () => {
   it('prints file:line:column: field: message (expected ...)', () => {
     expect(
-      formatScenarioError({ file: 'a.yaml', line: 3, column: 7, field: 'steps[0].mmap.prot', message: 'bad', expected: 'one of r, w' }),
+      formatScenarioError({
+        file: 'a.yaml',
+        line: 3,
+        column: 7,
+        field: 'steps[0].mmap.prot',
+        message: 'bad',
+        expected: 'one of r, w',
+      }),
     ).toBe('a.yaml:3:7: steps[0].mmap.prot: bad (expected one of r, w)');
-    expect(formatScenarioError({ file: 'a.yaml', line: 1, column: 1, field: '', message: 'YAML syntax error: x' })).toBe(
-      'a.yaml:1:1: YAML syntax error: x',
-    );
+    expect(
+      formatScenarioError({ file: 'a.yaml', line: 1, column: 1, field: '', message: 'YAML syntax error: x' }),
+    ).toBe('a.yaml:1:1: YAML syntax error: x');
   });
 });
