@@ -9,7 +9,13 @@ const MiB = 2 ** 20;
 const BASE = 0x4000_0000_0000;
 
 function machine(bytes: number, cpus = 2): MachineSpec {
-  return { cpus, nodes: [bytes], paging: 'x86-64-4level', tlb: { entries: 1536, ways: 12 }, maxMapCount: 65530 };
+  return {
+    cpus,
+    nodes: [bytes],
+    paging: 'x86-64-4level',
+    tlb: { entries: 1536, ways: 12 },
+    maxMapCount: 65530,
+  };
 }
 
 function median(xs: number[]): number {
@@ -19,7 +25,17 @@ function median(xs: number[]): number {
 
 function anonMap(s: System, len: number) {
   const t = s.spawn('bench', 0)!;
-  const r = s.mmap(t, { addr: BASE, len, prot: 3, shared: false, fixed: true, fixedNoReplace: false, populate: false, locked: false, noreserve: false });
+  const r = s.mmap(t, {
+    addr: BASE,
+    len,
+    prot: 3,
+    shared: false,
+    fixed: true,
+    fixedNoReplace: false,
+    populate: false,
+    locked: false,
+    noreserve: false,
+  });
   if (!r.ok) throw new Error(`mmap failed: ${r.errno}`);
   return t;
 }
@@ -80,4 +96,6 @@ console.log(`vmlab bench (node ${process.version}, ${runs} runs, medians)`);
 console.log(`anonymous write faults per second   ${fmt(median(faults))}   (target >= 2,000,000)`);
 console.log(`TLB-hit accesses per second         ${fmt(median(hits))}   (target >= 30,000,000)`);
 console.log(`host bytes per simulated frame      ${big.bytesPerFrame.toFixed(1)}   (target <= 24)`);
-console.log(`64 GiB machine: start-up ${(big.seconds * 1000).toFixed(0)} ms, host memory ${(big.hostBytes / MiB).toFixed(0)} MiB   (targets < 1000 ms, < 2048 MiB)`);
+console.log(
+  `64 GiB machine: start-up ${(big.seconds * 1000).toFixed(0)} ms, host memory ${(big.hostBytes / MiB).toFixed(0)} MiB   (targets < 1000 ms, < 2048 MiB)`,
+);
