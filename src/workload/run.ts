@@ -75,7 +75,7 @@ class StopRun extends Error {}
 
 export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
   const seed = opts.seed ?? sc.seed;
-  const sys = new System({ machine: sc.machine, design: sc.design as 'linux', seed, check: opts.check });
+  const sys = new System({ machine: sc.machine, design: sc.design, seed, check: opts.check });
   const procs = new Map<string, Proc>();
   const order: Proc[] = [];
   const events: RunEvent[] = [];

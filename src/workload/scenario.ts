@@ -2,6 +2,7 @@
 // The parser (parse.ts) produces these from YAML or JSON; the runner (run.ts) executes them.
 // Sizes and addresses are plain byte numbers here; units were resolved by the parser.
 
+import type { DesignName } from '../designs/names.js';
 import type { GuestError } from '../lib/errno.js';
 
 /** Where a thing stood in its source file (1-based). */
@@ -144,6 +145,6 @@ export interface Scenario {
   readonly description?: string;
   readonly seed: number;
   readonly machine: MachineSpec;
-  readonly design: string;
+  readonly design: DesignName;
   readonly steps: readonly Step[];
 }
