@@ -19,7 +19,8 @@ export function sysMlock(k: Kernel, task: Task, addr: number, len: number, onfau
   if (!r.ok) return r;
   if (!onfault) {
     const start = Math.floor(addr / PAGE_SIZE);
-    mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE));
+    // mlock reports a population failure (__mm_populate without ignore_errors); the areas stay locked.
+    if (!mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE))) return err('ENOMEM');
   }
   return r;
 }
@@ -39,22 +40,26 @@ function applyLock(k: Kernel, task: Task, addr: number, len: number, lockFlags: 
   let tmp = vma.start;
   while (vma !== undefined && vma.start < end) {
     if (vma.start !== tmp) return err('ENOMEM');
-    const next = mm.nextOf(vma);
     const s = Math.max(start, vma.start);
-    tmp = Math.min(vma.end, end);
+    const e = Math.min(vma.end, end);
+    let cur = vma;
     const newFlags = (vma.flags & ~VM.LOCKED_MASK) | lockFlags;
     if (newFlags !== vma.flags) {
       const wasLocked = (vma.flags & VM.LOCKED) !== 0;
-      const r = modifyVmaFlags(k, mm, vma, s, tmp, newFlags);
+      const r = modifyVmaFlags(k, mm, vma, s, e, newFlags);
       if (typeof r === 'string') return err(r);
+      cur = r;
       const nowLocked = (newFlags & VM.LOCKED) !== 0;
       if (nowLocked !== wasLocked) {
-        mm.lockedVm += (nowLocked ? 1 : -1) * (tmp - s);
-        markPages(k, task, s, tmp, nowLocked);
+        mm.lockedVm += (nowLocked ? 1 : -1) * (e - s);
+        markPages(k, task, s, e, nowLocked);
       }
     }
+    // tmp = vma_iter_end(&vmi): the VMA now holding [s, e) may have merged with the next one,
+    // so go on after it, not at the next VMA seen before the change (whose start may have moved).
+    tmp = cur.end;
     if (tmp >= end) break;
-    vma = next;
+    vma = mm.nextOf(cur);
   }
   if (tmp < end) return err('ENOMEM');
   return ok(0);
