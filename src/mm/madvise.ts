@@ -19,7 +19,7 @@ export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, adv
   if (len === 0) return ok(0);
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
-  if (end > mm.pmap.vpnLimit) return err('EINVAL');
+  if (end > mm.taskSize) return err('EINVAL');
   // madvise_walk_vmas: advise each VMA part; remember holes.
   let unmapped = false;
   let tmp = start;

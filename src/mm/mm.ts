@@ -35,6 +35,8 @@ export class Mm {
   readonly mmapBase: number;
   /** Highest user page + 1 for mappings without a high hint (DEFAULT_MAP_WINDOW). */
   readonly mapWindow: number;
+  /** TASK_SIZE in pages: the top user page stays unmapped (TASK_SIZE_MAX = 2^47 or 2^56 - PAGE_SIZE). */
+  readonly taskSize: number;
   private lastVma: Vma | null = null;
   /** CPUs that may hold TLB entries of this mm (mm_cpumask). */
   cpuMask = 0n;
@@ -44,6 +46,7 @@ export class Mm {
     this.pmap = pmap;
     this.mmapBase = mmapBase;
     this.mapWindow = mapWindow;
+    this.taskSize = pmap.vpnLimit - 1;
     this.startBrk = startBrk;
     this.brk = startBrk;
   }

@@ -30,7 +30,7 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
   if (req.len === 0) return err('EINVAL');
   const pages = Math.ceil(req.len / PAGE_SIZE);
   if (req.prot & ~7) return err('EINVAL');
-  const taskSize = mm.pmap.vpnLimit;
+  const taskSize = mm.taskSize;
   if (pages > taskSize) return err('ENOMEM');
   if (mm.mapCount > k.config.maxMapCount) return err('ENOMEM');
   let flags = protToVmFlags(req.prot) | VM.MAYREAD | VM.MAYWRITE | VM.MAYEXEC;
@@ -121,7 +121,7 @@ export function getUnmappedArea(mm: Mm, hint: number, pages: number, shared: boo
   if (hint !== 0) {
     let h = Math.floor(hint / PAGE_SIZE);
     if (h < MMAP_MIN_PAGE) h = MMAP_MIN_PAGE; // round_hint_to_min
-    const limit = h + pages > mm.mapWindow ? mm.pmap.vpnLimit : mm.mapWindow;
+    const limit = h + pages > mm.mapWindow ? mm.taskSize : mm.mapWindow;
     if (h + pages <= limit && gapFits(mm, h, h + pages)) return h;
   }
   if (!shared && hint === 0 && pages % PMD_PAGES === 0) {
@@ -167,7 +167,7 @@ export function sysMunmap(k: Kernel, task: Task, addr: number, len: number): Sys
   if (addr % PAGE_SIZE !== 0 || len === 0) return err('EINVAL');
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
-  if (end > task.mm!.pmap.vpnLimit) return err('EINVAL');
+  if (end > task.mm!.taskSize) return err('EINVAL');
   const e = doMunmap(k, task.mm!, start, end, task.cpu);
   return e === null ? ok(0) : err(e);
 }

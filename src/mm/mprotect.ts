@@ -17,7 +17,7 @@ export function sysMprotect(k: Kernel, task: Task, addr: number, len: number, pr
   if (len === 0) return ok(0);
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
-  if (end > mm.pmap.vpnLimit) return err('ENOMEM');
+  if (end > mm.taskSize) return err('ENOMEM');
   let vma = mm.findVma(start);
   if (vma === undefined || vma.start > start) return err('ENOMEM');
   let tmp = vma.start;
@@ -27,12 +27,13 @@ export function sysMprotect(k: Kernel, task: Task, addr: number, len: number, pr
     // The new protection must be allowed by VM_MAY*: VM_MAYREAD is VM_READ << 4.
     if ((newFlags & ~(newFlags >> 4) & VM.PROT_MASK) !== 0) return err('EACCES');
     newFlags = accountFlags(vma, newFlags);
-    tmp = Math.min(vma.end, end);
-    const next = mm.nextOf(vma);
-    const e = mprotectFixup(k, task, vma, Math.max(start, vma.start), tmp, newFlags);
-    if (e !== null) return err(e);
+    const r = mprotectFixup(k, task, vma, Math.max(start, vma.start), Math.min(vma.end, end), newFlags);
+    if (typeof r === 'string') return err(r);
+    // tmp = vma_iter_end(&vmi): the VMA now holding the range may have merged with the next
+    // one, so go on after it, not at the next VMA seen before the change.
+    tmp = r.end;
     if (tmp >= end) break;
-    vma = next;
+    vma = mm.nextOf(r);
   }
   if (tmp < end) return err('ENOMEM');
   return ok(0);
@@ -56,9 +57,9 @@ function mprotectFixup(
   start: number,
   end: number,
   newFlags: number,
-): 'ENOMEM' | null {
+): Vma | 'ENOMEM' {
   const oldFlags = vma.flags;
-  if (newFlags === oldFlags) return null;
+  if (newFlags === oldFlags) return vma;
   const r = modifyVmaFlags(k, task.mm!, vma, start, end, newFlags);
   if (typeof r === 'string') return 'ENOMEM';
   changeProtection(k, task.mm!, r, start, end, task.cpu);
@@ -66,7 +67,7 @@ function mprotectFixup(
   if ((oldFlags & (VM.WRITE | VM.SHARED | VM.LOCKED)) === VM.LOCKED && (newFlags & VM.WRITE) !== 0) {
     populateVmaRange(k, task, r, start, end);
   }
-  return null;
+  return r;
 }
 
 /**

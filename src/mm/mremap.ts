@@ -30,7 +30,11 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   const newPages = Math.ceil(req.newLen / PAGE_SIZE);
   if (newPages === 0) return err('EINVAL');
   const start = req.addr / PAGE_SIZE;
-  const limit = mm.pmap.vpnLimit;
+  const limit = mm.taskSize;
+  // The syscall's vma_lookup(mm, addr) comes before every path (mm/mremap.c): a shrink, a
+  // no-op resize and an MREMAP_FIXED move (before it unmaps the destination) all fail with
+  // EFAULT when addr is not mapped.
+  if (mm.vmaAt(start) === undefined) return err('EFAULT');
   if (oldPages === 0) return err('EINVAL'); // a shared-mapping duplicate; private areas refuse it
 
   if (req.fixed) {
@@ -119,10 +123,16 @@ function moveVma(
     insertVma(k, mm, cand);
   }
   mm.totalVm += newPages;
-  if (!mm.pmap.moveRange(start, dst, oldPages)) return err('ENOMEM');
-  k.flushTlbRange(mm, task.cpu, start, start + oldPages);
   const locked = (vma.flags & VM.LOCKED) !== 0;
   if (locked) mm.lockedVm += newPages;
+  if (!mm.pmap.moveRange(start, dst, oldPages)) {
+    // move_vma's error path: move the entries back from the new area to the old (their tables
+    // are still there, so this cannot fail), then unmap the new area instead of the old one.
+    mm.pmap.moveRange(dst, start, oldPages);
+    doMunmap(k, mm, dst, dst + newPages, task.cpu);
+    return err('ENOMEM');
+  }
+  k.flushTlbRange(mm, task.cpu, start, start + oldPages);
   if (dontunmap) {
     // The old area stays, emptied; its lock goes (mremap DONTUNMAP clears VM_LOCKED on the source).
     if (locked) {
