@@ -10,8 +10,18 @@ function cli(...argv: string[]): { status: number; out: string; err: string } {
   let out = '';
   let err = '';
   const status = runCli(argv, {
-    stdout: { write: (s: string) => ((out += s), true) },
-    stderr: { write: (s: string) => ((err += s), true) },
+    stdout: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        err += s;
+        return true;
+      },
+    },
   });
   return { status, out, err };
 }

@@ -20,7 +20,9 @@ export function sysMlock(k: Kernel, task: Task, addr: number, len: number, onfau
   if (!onfault) {
     const start = Math.floor(addr / PAGE_SIZE);
     // mlock reports a population failure (__mm_populate without ignore_errors); the areas stay locked.
-    if (!mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE))) return err('ENOMEM');
+    // GUP's -ENOMEM reaches the caller as EAGAIN (__mlock_posix_error_return).
+    if (!mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE)))
+      return err('EAGAIN');
   }
   return r;
 }
