@@ -2,7 +2,7 @@
 // errors and expectations, and gathers what the report shows. Guest failures are results;
 // the runner decides from the scenario what counts as expected.
 
-import type { GuestError } from '../lib/errno.js';
+import type { GuestError, SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import type { Task } from '../mm/mm.js';
 import { protFromName } from '../mm/vma.js';
@@ -146,6 +146,19 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     throw new StopRun();
   };
 
+  /** A call over a range whose only result is success or an errno. */
+  const onRange = (
+    step: Step,
+    name: string,
+    r: RangeRef,
+    call: (task: Task, addr: number, length: number) => SysResult<unknown>,
+  ) => {
+    const p = proc(step, name);
+    const { addr, length } = range(p, r, step);
+    const res = call(p.task, addr, length);
+    settle(step, res.ok ? {} : { error: res.errno });
+  };
+
   const kill = (step: Step, p: Proc, sig: string, detail: string): void => {
     p.final = sys.processCounters(p.task);
     sys.exit(p.task);
@@ -208,20 +221,14 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         settle(step, {});
         return;
       }
-      case 'munmap': {
-        const p = proc(step, step.in);
-        const { addr, length } = range(p, step.range, step);
-        const r = sys.munmap(p.task, addr, length);
-        settle(step, r.ok ? {} : { error: r.errno });
+      case 'munmap':
+        onRange(step, step.in, step.range, (task, addr, length) => sys.munmap(task, addr, length));
         return;
-      }
-      case 'mprotect': {
-        const p = proc(step, step.in);
-        const { addr, length } = range(p, step.range, step);
-        const r = sys.mprotect(p.task, addr, length, protFromName(step.prot));
-        settle(step, r.ok ? {} : { error: r.errno });
+      case 'mprotect':
+        onRange(step, step.in, step.range, (task, addr, length) =>
+          sys.mprotect(task, addr, length, protFromName(step.prot)),
+        );
         return;
-      }
       case 'mremap': {
         const p = proc(step, step.in);
         const { addr, length } = range(p, step.range, step);
@@ -248,27 +255,19 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         settle(step, {});
         return;
       }
-      case 'madvise': {
-        const p = proc(step, step.in);
-        const { addr, length } = range(p, step.range, step);
-        const r = sys.madvise(p.task, addr, length, step.advice);
-        settle(step, r.ok ? {} : { error: r.errno });
+      case 'madvise':
+        onRange(step, step.in, step.range, (task, addr, length) =>
+          sys.madvise(task, addr, length, step.advice),
+        );
         return;
-      }
-      case 'mlock': {
-        const p = proc(step, step.in);
-        const { addr, length } = range(p, step.range, step);
-        const r = sys.mlock(p.task, addr, length, step.onfault);
-        settle(step, r.ok ? {} : { error: r.errno });
+      case 'mlock':
+        onRange(step, step.in, step.range, (task, addr, length) =>
+          sys.mlock(task, addr, length, step.onfault),
+        );
         return;
-      }
-      case 'munlock': {
-        const p = proc(step, step.in);
-        const { addr, length } = range(p, step.range, step);
-        const r = sys.munlock(p.task, addr, length);
-        settle(step, r.ok ? {} : { error: r.errno });
+      case 'munlock':
+        onRange(step, step.in, step.range, (task, addr, length) => sys.munlock(task, addr, length));
         return;
-      }
       case 'brk': {
         const p = proc(step, step.in);
         const mm = p.task.mm!;
