@@ -30,7 +30,7 @@ export class Tlb {
   constructor(cfg: TlbConfig) {
     this.ways = cfg.ways;
     this.sets = cfg.entries / cfg.ways;
-    if (!Number.isInteger(this.sets) || (this.sets & (this.sets - 1)) !== 0) {
+    if (!Number.isInteger(this.sets) || this.sets < 1 || (this.sets & (this.sets - 1)) !== 0) {
       throw new Error(`Tlb: ${cfg.entries} entries / ${cfg.ways} ways is not a power-of-two number of sets`);
     }
     this.setMask = this.sets - 1;

@@ -62,9 +62,16 @@ export class BuddyAllocator {
   /** Free a block previously allocated with the same order. */
   free(pfn: number, order: number): void {
     const f = this.frames;
-    if (f.has(pfn, PG.buddy)) throw new Error(`BuddyAllocator.free: pfn ${pfn} is already free`);
-    this.freePages += 1 << order;
     let rel = pfn - this.base;
+    // A double free finds pfn inside a free block: its own, or a larger one it has merged
+    // into since (whose head is then pfn aligned down to that block's order).
+    for (let k = 0; k <= MAX_ORDER; k++) {
+      const head = this.base + (rel & ~((1 << k) - 1));
+      if (f.has(head, PG.buddy) && f.order(head) >= k) {
+        throw new Error(`BuddyAllocator.free: pfn ${pfn} is already free`);
+      }
+    }
+    this.freePages += 1 << order;
     while (order < MAX_ORDER) {
       const buddy = this.base + (rel ^ (1 << order));
       if (!f.has(buddy, PG.buddy) || f.order(buddy) !== order) break;

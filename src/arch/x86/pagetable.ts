@@ -332,7 +332,9 @@ export class X86PageTable implements Pmap {
   }
 
   reclaimEmptyPteTables(start: number, end: number): void {
-    for (let vpn = start - (start % 512); vpn < end; vpn += 512) {
+    // Only tables the range covers whole: zap_pte_range reclaims per PMD entry, and only when
+    // its part of the zap spans the entire PTE table (reclaim_pt_is_enabled, mm/pt_reclaim.c).
+    for (let vpn = Math.ceil(start / 512) * 512; vpn + 512 <= end; vpn += 512) {
       // Find the PMD entry covering vpn, if the tables above exist.
       const w = this.pool.words;
       let slot = this.owner[this.topPfn];
@@ -369,6 +371,8 @@ export class X86PageTable implements Pmap {
 
   moveRange(oldStart: number, newStart: number, n: number): boolean {
     // move_page_tables: entries move, pages stay; done per leaf (huge leaves are not moved by the core).
+    // A move onto itself is a no-op (the copy-then-clear below would clear every entry).
+    if (newStart === oldStart) return true;
     const moves: number[] = [];
     this.forEachLeafRaw(oldStart, oldStart + n, (vpn) => moves.push(vpn));
     const up = newStart > oldStart;

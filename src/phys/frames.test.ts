@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FrameTable, PG } from './frames.js';
+
+const TWO32 = 2 ** 32;
+const INDEX_LIMIT = 2 ** 44;
+/** Every page-flag bit (the low 16 bits of the flags word). */
+const ALL_FLAGS = 0xffff;
+
+describe('FrameTable', () => {
+  it('starts zeroed', () => {
+    const f = new FrameTable(4);
+    for (let p = 0; p < 4; p++) {
+      expect([f.flags[p], f.refcount[p], f.mapcount[p], f.owner[p], f.indexLo[p], f.token[p]]).toEqual([
+        0, 0, 0, 0, 0, 0,
+      ]);
+      expect(f.index(p)).toBe(0);
+      expect(f.order(p)).toBe(0);
+    }
+  });
+
+  it('round-trips page->index at the edges of the 44-bit range', () => {
+    const f = new FrameTable(1);
+    for (const idx of [0, 1, TWO32 - 1, TWO32, TWO32 + 1, 2 ** 40, INDEX_LIMIT - 1]) {
+      f.setIndex(0, idx);
+      expect(f.index(0)).toBe(idx);
+    }
+    // The low word holds the low 32 bits; the flags word the next 12.
+    f.setIndex(0, INDEX_LIMIT - 1);
+    expect(f.indexLo[0]).toBe(0xffff_ffff);
+    expect(f.flags[0] >>> 20).toBe(0xfff);
+    expect(f.pageFlags(0)).toBe(0);
+    expect(f.order(0)).toBe(0);
+  });
+
+  it('rejects an index of 2^44 or more', () => {
+    const f = new FrameTable(1);
+    f.setIndex(0, 12345);
+    expect(() => f.setIndex(0, INDEX_LIMIT)).toThrow(/2\^44/);
+    expect(() => f.setIndex(0, 2 ** 50)).toThrow(/2\^44/);
+    expect(f.index(0)).toBe(12345);
+  });
+
+  it('setIndex keeps flags and order; setOrder and flag changes keep the index', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: INDEX_LIMIT - 1 }),
+        fc.integer({ min: 0, max: INDEX_LIMIT - 1 }),
+        fc.integer({ min: 0, max: ALL_FLAGS }),
+        fc.integer({ min: 0, max: 15 }),
+        (first, idx, flags, order) => {
+          const f = new FrameTable(3);
+          // Neighbours must be untouched.
+          f.setIndex(0, first);
+          f.setIndex(2, first);
+          f.flags[1] = flags;
+          f.setOrder(1, order);
+          f.setIndex(1, first);
+          f.setIndex(1, idx);
+          expect(f.index(1)).toBe(idx);
+          expect(f.pageFlags(1)).toBe(flags);
+          expect(f.order(1)).toBe(order);
+
+          f.setOrder(1, 15 - order);
+          expect(f.order(1)).toBe(15 - order);
+          expect(f.pageFlags(1)).toBe(flags);
+          expect(f.index(1)).toBe(idx);
+
+          f.set(1, PG.dirty);
+          f.clear(1, PG.buddy);
+          expect(f.pageFlags(1)).toBe(((flags | PG.dirty) & ~PG.buddy) >>> 0);
+          expect(f.order(1)).toBe(15 - order);
+          expect(f.index(1)).toBe(idx);
+
+          expect([f.index(0), f.index(2), f.flags[0] & 0xfffff, f.flags[2] & 0xfffff]).toEqual([
+            first,
+            first,
+            0,
+            0,
+          ]);
+        },
+      ),
+    );
+  });
+
+  it('keeps the order field (4 bits) apart from every page flag', () => {
+    const f = new FrameTable(1);
+    for (let order = 0; order <= 15; order++) {
+      f.flags[0] = ALL_FLAGS;
+      f.setOrder(0, order);
+      expect(f.order(0)).toBe(order);
+      expect(f.pageFlags(0)).toBe(ALL_FLAGS);
+      f.flags[0] = 0;
+      f.setOrder(0, order);
+      expect(f.pageFlags(0)).toBe(0);
+    }
+    // Setting and clearing a flag leaves the order alone.
+    f.setOrder(0, 10);
+    f.set(0, PG.buddy);
+    expect([f.order(0), f.has(0, PG.buddy), f.has(0, PG.reserved)]).toEqual([10, true, false]);
+    f.clear(0, PG.buddy);
+    expect([f.order(0), f.has(0, PG.buddy)]).toEqual([10, false]);
+  });
+
+  it('resetMeta clears everything but the content', () => {
+    const f = new FrameTable(1);
+    f.set(0, PG.anon | PG.dirty);
+    f.setOrder(0, 9);
+    f.setIndex(0, 2 ** 43 + 5);
+    f.refcount[0] = 3;
+    f.mapcount[0] = 2;
+    f.owner[0] = 77;
+    f.token[0] = 99;
+    f.resetMeta(0);
+    expect([f.flags[0], f.refcount[0], f.mapcount[0], f.owner[0], f.index(0), f.order(0)]).toEqual([
+      0, 0, 0, 0, 0, 0,
+    ]);
+    expect(f.token[0]).toBe(99);
+  });
+});
