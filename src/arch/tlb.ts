@@ -20,6 +20,13 @@ export class Tlb {
   /** LRU stamps; `clock` is the last one given. */
   readonly stamp: Uint32Array;
   clock = 0;
+  /**
+   * Host-side lookup hint, not part of the modelled TLB: the slot last used for a page number
+   * hashing here. A hint is only trusted after its slot's tag matches, so a stale one costs
+   * a set scan, never a wrong translation.
+   */
+  readonly hint: Int32Array;
+  readonly hintMask: number;
   /** Slots filled since the last full flush (may hold slots emptied since). */
   private filled: number[] = [];
   private readonly inFilled: Uint8Array;
@@ -41,10 +48,15 @@ export class Tlb {
     this.perm = new Uint8Array(n);
     this.stamp = new Uint32Array(n);
     this.inFilled = new Uint8Array(n);
+    const hintSize = 1 << Math.ceil(Math.log2(n * 4));
+    this.hint = new Int32Array(hintSize);
+    this.hintMask = hintSize - 1;
   }
 
   /** The slot caching (asid, vpn), or -1. Counts nothing and leaves the LRU order alone. */
   probe(asid: number, vpn: number): number {
+    const h = this.hint[vpn & this.hintMask];
+    if (this.vpn[h] === vpn && this.asid[h] === asid) return h;
     const base = (vpn & this.setMask) * this.ways;
     for (let s = base, end = base + this.ways; s < end; s++) {
       if (this.vpn[s] === vpn && this.asid[s] === asid) return s;
@@ -79,6 +91,7 @@ export class Tlb {
     this.pfn[victim] = pfn;
     this.perm[victim] = perm;
     this.stamp[victim] = ++this.clock;
+    this.hint[vpn & this.hintMask] = victim;
   }
 
   /** invlpg: drop one page of one address space. */

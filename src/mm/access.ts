@@ -7,6 +7,7 @@
 
 import { Access, TlbPerm, WalkStatus } from '../arch/pmap.js';
 import type { Tlb } from '../arch/tlb.js';
+import type { Rng } from '../lib/rng.js';
 import { accessAllowed, handleMmFault, VmFault } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
@@ -37,8 +38,8 @@ export interface RunSpec {
   readonly perPass: number;
   /** Accesses to make (passes wrap around the range). */
   readonly count: number;
-  /** Random: draws a page index in [0, n). */
-  readonly draw: (n: number) => number;
+  /** Random: the generator the page indexes are drawn from (Rng.nextInt's sequence). */
+  readonly rng: Rng;
 }
 
 export interface RunResult {
@@ -67,6 +68,8 @@ export function accessRun(
   const tpfn = tlb.pfn;
   const stamp = tlb.stamp;
   const mask = tlb.setMask;
+  const hint = tlb.hint;
+  const hintMask = tlb.hintMask;
   const ways = tlb.ways;
   const token = k.phys.frames.token;
   const phys = k.phys;
@@ -78,6 +81,11 @@ export function accessRun(
   const count = spec.count;
   const firstVpn = spec.firstVpn;
   const pages = spec.pages;
+  const rng = spec.rng;
+  // Uniform page indexes from 31-bit draws (int32 arithmetic on the hot path), rejecting the
+  // biased tail above the last multiple of pages; larger ranges use Rng.nextInt.
+  const small = pages <= 0x8000_0000;
+  const limit = small ? 0x8000_0000 - (0x8000_0000 % pages) : 0;
   let clock = tlb.clock;
   let hits = 0;
   let seq = 0;
@@ -89,15 +97,27 @@ export function accessRun(
       vpn = firstVpn + seq;
       if (++seq === pages) seq = 0;
     } else if (pattern === Pattern.random) {
-      vpn = firstVpn + spec.draw(pages);
+      let index: number;
+      if (small) {
+        let u = rng.nextU32() >>> 1;
+        while (u >= limit) u = rng.nextU32() >>> 1;
+        index = u % pages;
+      } else {
+        index = rng.nextInt(pages);
+      }
+      vpn = firstVpn + index;
     } else {
       vpn = Math.floor((spec.addr + seq * spec.stride) / 4096);
       if (++seq === spec.perPass) seq = 0;
     }
-    const base = (vpn & mask) * ways;
-    let s = base;
-    const end = base + ways;
-    while (s < end && (tv[s] !== vpn || ta[s] !== asid)) s++;
+    let s = hint[vpn & hintMask];
+    let end = s + 1;
+    if (tv[s] !== vpn || ta[s] !== asid) {
+      const base = (vpn & mask) * ways;
+      end = base + ways;
+      for (s = base; s < end && (tv[s] !== vpn || ta[s] !== asid); s++);
+      if (s < end) hint[vpn & hintMask] = s;
+    }
     if (s < end && (tp[s] & need) === need) {
       stamp[s] = ++clock;
       hits++;

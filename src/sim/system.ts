@@ -157,7 +157,6 @@ export class System {
     const pages = Math.ceil((req.addr + req.length) / PAGE_SIZE) - firstVpn;
     const stride = req.stride ?? PAGE_SIZE;
     const perPass = req.pattern === 'strided' ? Math.ceil(req.length / stride) : pages;
-    const rng = this.rng;
     const spec: RunSpec = {
       pattern: PATTERNS[req.pattern],
       firstVpn,
@@ -166,7 +165,7 @@ export class System {
       stride,
       perPass,
       count: req.count ?? perPass,
-      draw: (n) => rng.nextInt(n),
+      rng: this.rng,
     };
     const out: RunResult = { done: 0, error: 0, failVpn: 0 };
     accessRun(this.kernel, task, cpu, OPS[req.op], spec, out);
