@@ -69,7 +69,10 @@ function tlbHitRate(): number {
   return n / dt;
 }
 
-/** A 64 GiB machine: start-up time and host bytes per simulated frame. */
+/**
+ * A 64 GiB machine: start-up time and host bytes per simulated frame. Run first, in a fresh
+ * process, so that the heap holds nothing else; typed arrays and the JS heap are both counted.
+ */
 function bigMachine(): { seconds: number; bytesPerFrame: number; hostBytes: number } {
   globalThis.gc?.();
   const before = process.memoryUsage();
@@ -78,11 +81,12 @@ function bigMachine(): { seconds: number; bytesPerFrame: number; hostBytes: numb
   const seconds = (performance.now() - t0) / 1000;
   globalThis.gc?.();
   const after = process.memoryUsage();
-  const hostBytes = after.arrayBuffers - before.arrayBuffers + (after.heapUsed - before.heapUsed);
+  const hostBytes = after.arrayBuffers - before.arrayBuffers + Math.max(0, after.heapUsed - before.heapUsed);
   const frames = s.kernel.phys.totalPages;
   return { seconds, bytesPerFrame: hostBytes / frames, hostBytes };
 }
 
+const big = bigMachine();
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const faults: number[] = [];
 const hits: number[] = [];
@@ -90,11 +94,14 @@ for (let i = 0; i < runs; i++) {
   faults.push(faultRate());
   hits.push(tlbHitRate());
 }
-const big = bigMachine();
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 console.log(`vmlab bench (node ${process.version}, ${runs} runs, medians)`);
-console.log(`anonymous write faults per second   ${fmt(median(faults))}   (target >= 2,000,000)`);
-console.log(`TLB-hit accesses per second         ${fmt(median(hits))}   (target >= 30,000,000)`);
+console.log(
+  `anonymous write faults per second   ${fmt(median(faults))}   (target >= 2,000,000; 1 GiB written once)`,
+);
+console.log(
+  `TLB-hit accesses per second         ${fmt(median(hits))}   (target >= 30,000,000; random reads over 4 MiB resident)`,
+);
 console.log(`host bytes per simulated frame      ${big.bytesPerFrame.toFixed(1)}   (target <= 24)`);
 console.log(
   `64 GiB machine: start-up ${(big.seconds * 1000).toFixed(0)} ms, host memory ${(big.hostBytes / MiB).toFixed(0)} MiB   (targets < 1000 ms, < 2048 MiB)`,
