@@ -81,8 +81,8 @@ function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]
     maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
     if (f.has(pfn, PG.anon)) {
       anon++;
-      if (v.anonVma === null || f.owner[pfn] !== v.anonVma.id)
-        bad.push(`checkLeaves: anon page ${pfn} at vpn ${vpn} is not owned by its VMA's anon_vma`);
+      if (!v.avcs.some((av) => av.id === f.owner[pfn]))
+        bad.push(`checkLeaves: anon page ${pfn} at vpn ${vpn} belongs to no anon_vma of its VMA's chain`);
       if (f.index(pfn) !== v.pageIndex(vpn))
         bad.push(
           `checkLeaves: anon page ${pfn} index ${f.index(pfn)} but vpn ${vpn} has index ${v.pageIndex(vpn)}`,

@@ -65,12 +65,13 @@ export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma): void {
       ((n.flags ^ vma.flags) & ~(VM.READ | VM.WRITE | VM.EXEC)) === 0 &&
       n.shmem === null &&
       n.pgoff + (vma.start - n.start) === vma.pgoff;
-    if (adjacent && compatible) {
-      k.linkAnonVma(vma, n.anonVma);
+    // reusable_anon_vma: only a neighbour whose chain is just its own anon_vma.
+    if (adjacent && compatible && n.avcs.length === 1) {
+      k.setOwnAnonVma(vma, n.anonVma);
       return;
     }
   }
-  k.linkAnonVma(vma, k.newAnonVma());
+  k.setOwnAnonVma(vma, k.newAnonVma());
 }
 
 /** do_anonymous_page: read maps the zero page, write allocates a zeroed page. */

@@ -80,25 +80,74 @@ export class Kernel {
 
   // ------------------------------------------------------------------ objects
 
-  newAnonVma(): AnonVma {
+  /** A new anon_vma (anon_vma_alloc); `parent` for one made at fork. */
+  newAnonVma(parent: AnonVma | null = null): AnonVma {
     this.meta.add('anon_vma', ANON_VMA_BYTES);
-    return new AnonVma(this.nextObjId++);
+    const av = new AnonVma(this.nextObjId++, parent);
+    if (parent === null)
+      av.numChildren = 1; // a root anon_vma counts itself
+    else parent.numChildren++;
+    return av;
   }
 
-  /** Link a VMA to an anon_vma (one anon_vma_chain). */
-  linkAnonVma(vma: Vma, av: AnonVma): void {
-    vma.anonVma = av;
+  /** Link vma to av with one anon_vma_chain (anon_vma_chain_link). */
+  private chain(vma: Vma, av: AnonVma): void {
+    if (vma.avcs.includes(av)) return;
+    vma.avcs.push(av);
     av.chains++;
     this.meta.add('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
   }
 
-  unlinkAnonVma(vma: Vma): void {
-    const av = vma.anonVma;
-    if (av === null) return;
+  /** Make av the VMA's own anon_vma, linking it if needed. */
+  setOwnAnonVma(vma: Vma, av: AnonVma): void {
+    if (vma.anonVma !== null) throw new Error('setOwnAnonVma: the VMA already has an anon_vma');
+    this.chain(vma, av);
+    vma.anonVma = av;
+    av.numActiveVmas++;
+  }
+
+  /** anon_vma_clone: dst (empty) takes src's chain and its own anon_vma (split, merge, move). */
+  adoptAnonVmas(dst: Vma, src: Vma): void {
+    for (const av of src.avcs) this.chain(dst, av);
+    if (src.anonVma !== null && dst.anonVma === null) {
+      dst.anonVma = src.anonVma;
+      src.anonVma.numActiveVmas++;
+    }
+  }
+
+  /**
+   * anon_vma_fork: the child VMA links to all of the parent's anon_vmas and gets its own: an
+   * ancestor with no active VMAs and fewer than two children is reused (anon_vma_clone's reuse
+   * heuristic), otherwise a new one whose parent is the parent VMA's anon_vma.
+   */
+  anonVmaFork(child: Vma, parent: Vma): void {
+    if (parent.anonVma === null) return;
+    let reuse: AnonVma | null = null;
+    for (const av of parent.avcs) {
+      this.chain(child, av);
+      if (reuse === null && av.numChildren < 2 && av.numActiveVmas === 0) reuse = av;
+    }
+    if (reuse !== null) {
+      child.anonVma = reuse;
+      reuse.numActiveVmas++;
+      return;
+    }
+    this.setOwnAnonVma(child, this.newAnonVma(parent.anonVma));
+  }
+
+  /** unlink_anon_vmas: drop every chain of vma; an anon_vma linked to nothing is freed. */
+  unlinkAnonVmas(vma: Vma): void {
+    if (vma.anonVma !== null) vma.anonVma.numActiveVmas--;
     vma.anonVma = null;
-    av.chains--;
-    this.meta.sub('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
-    if (av.chains === 0) this.meta.sub('anon_vma', ANON_VMA_BYTES);
+    for (const av of vma.avcs) {
+      av.chains--;
+      this.meta.sub('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
+      if (av.chains === 0) {
+        this.meta.sub('anon_vma', ANON_VMA_BYTES);
+        if (av.parent !== null) av.parent.numChildren--;
+      }
+    }
+    vma.avcs = [];
   }
 
   newShmem(pages: number): ShmemObject {
@@ -124,7 +173,7 @@ export class Kernel {
 
   vmaFreed(vma: Vma): void {
     this.meta.sub('vm_area_struct', VMA_BYTES);
-    this.unlinkAnonVma(vma);
+    this.unlinkAnonVmas(vma);
     if (vma.shmem !== null) this.putShmem(vma.shmem);
   }
 

@@ -113,14 +113,22 @@ function moveVma(
   // copy_vma: an anonymous area never faulted takes the new address as its offset.
   let pgoff = vma.pgoff + (start - vma.start);
   if (vma.shmem === null && vma.anonVma === null) pgoff = dst;
-  const cand = new Vma(dst, dst + newPages, vma.flags, pgoff, vma.shmem);
-  cand.anonVma = vma.anonVma;
+  const moved = {
+    flags: vma.flags,
+    pgoff,
+    start: dst,
+    end: dst + newPages,
+    anonVma: vma.anonVma,
+    shmem: vma.shmem,
+  };
   const prev = mm.vmas.lower(dst);
-  if (prev !== undefined && prev.end === dst && canMerge(prev, cand)) {
+  if (prev !== undefined && prev.end === dst && canMerge(prev, moved)) {
     prev.end = dst + newPages;
-    if (prev.anonVma === null && cand.anonVma !== null) k.linkAnonVma(prev, cand.anonVma);
+    if (prev.anonVma === null && vma.anonVma !== null) k.adoptAnonVmas(prev, vma);
   } else {
+    const cand = new Vma(dst, dst + newPages, vma.flags, pgoff, vma.shmem);
     insertVma(k, mm, cand);
+    k.adoptAnonVmas(cand, vma);
   }
   mm.totalVm += newPages;
   const locked = (vma.flags & VM.LOCKED) !== 0;

@@ -13,7 +13,6 @@ export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.mapCount++;
   k.vmaCreated();
   if (vma.shmem !== null) vma.shmem.users++;
-  if (vma.anonVma !== null) k.linkAnonVma(vma, vma.anonVma);
 }
 
 /** Remove a VMA from the tree and free it (its pages and tables are the caller's business). */
@@ -39,11 +38,20 @@ export function canMerge(
 }
 
 /**
- * When a range joins both neighbours, prev and next become one VMA: their anon_vmas must
- * agree too (vma_merge's check of prev->anon_vma against next->anon_vma).
+ * is_mergeable_anon_vma: equal anon_vmas, or one side without one, provided the side that has
+ * one links to nothing else (a forked VMA's chain holds its ancestors too, and a merge would
+ * hand them to pages that never belonged to them). Also used for prev and next when a range
+ * joins both neighbours.
  */
-export function anonCompatible(a: { anonVma: unknown }, b: { anonVma: unknown }): boolean {
-  return a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
+export function anonCompatible(a: AnonSide, b: AnonSide): boolean {
+  if (a.anonVma === null) return (b.avcs?.length ?? 0) <= 1;
+  if (b.anonVma === null) return (a.avcs?.length ?? 0) <= 1;
+  return a.anonVma === b.anonVma;
+}
+
+interface AnonSide {
+  readonly anonVma: unknown;
+  readonly avcs?: readonly unknown[];
 }
 
 /**
@@ -56,15 +64,15 @@ export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number): Errno | null 
     throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
   if (mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
   const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.shmem);
-  upper.anonVma = vma.anonVma;
   vma.end = at;
   insertVma(k, mm, upper);
+  k.adoptAnonVmas(upper, vma);
   return null;
 }
 
 /** Merge `b` into `a` (a.end === b.start, canMerge): a grows, b goes. */
 export function mergeInto(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
-  if (a.anonVma === null && b.anonVma !== null) k.linkAnonVma(a, b.anonVma);
+  if (a.anonVma === null && b.anonVma !== null) k.adoptAnonVmas(a, b);
   a.end = b.end;
   removeVma(k, mm, b);
 }
@@ -108,7 +116,7 @@ export function modifyVmaFlags(
     } else {
       moveStart(mm, vma, end);
       prev.end = end;
-      if (prev.anonVma === null && vma.anonVma !== null) k.linkAnonVma(prev, vma.anonVma);
+      if (prev.anonVma === null && vma.anonVma !== null) k.adoptAnonVmas(prev, vma);
     }
     return prev;
   }
@@ -120,7 +128,7 @@ export function modifyVmaFlags(
     }
     vma.end = start;
     moveStart(mm, next, start);
-    if (next.anonVma === null && vma.anonVma !== null) k.linkAnonVma(next, vma.anonVma);
+    if (next.anonVma === null && vma.anonVma !== null) k.adoptAnonVmas(next, vma);
     return next;
   }
   // Split both ends as needed; the middle part takes the new flags.

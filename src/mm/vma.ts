@@ -16,12 +16,16 @@ export const enum VM {
   MAYEXEC = 0x40,
   MAYSHARE = 0x80,
   GROWSDOWN = 0x100,
+  /** MADV_DONTFORK: not copied into a child. */
+  DONTCOPY = 0x20000,
   LOCKED = 0x2000,
   SEQ_READ = 0x8000,
   RAND_READ = 0x10000,
   ACCOUNT = 0x100000,
   NORESERVE = 0x200000,
   LOCKONFAULT = 0x80000,
+  /** MADV_WIPEONFORK: the child gets the area empty. */
+  WIPEONFORK = 0x2000000,
   PROT_MASK = READ | WRITE | EXEC,
   LOCKED_MASK = LOCKED | LOCKONFAULT,
 }
@@ -37,8 +41,11 @@ export class Vma {
   flags: number;
   /** vm_pgoff: for private anonymous areas, the page number at which the area was first mapped. */
   pgoff: number;
-  /** Set at the first anonymous write fault (anon_vma_prepare); shared by split halves. */
+  /** The anon_vma new anonymous pages of this VMA join (vma->anon_vma); set at the first
+   * anonymous write fault (anon_vma_prepare), shared by split halves. */
   anonVma: AnonVma | null = null;
+  /** Every anon_vma this VMA is linked to, its own included (the anon_vma_chain list). */
+  avcs: AnonVma[] = [];
   /** The shmem object backing a shared anonymous area. */
   shmem: ShmemObject | null;
   /** Set when the VMA has been removed from its mm. */
