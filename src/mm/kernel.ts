@@ -65,17 +65,24 @@ export class Kernel {
 
   /** Create a process with an empty address space; null when memory is exhausted. */
   spawn(name: string, cpu: number): Task | null {
+    const pid = this.nextPid;
+    const mm = this.newMm(pid);
+    if (mm === null) return null;
+    this.nextPid++;
+    const task = new Task(pid, name, mm, cpu);
+    this.tasks.set(pid, task);
+    return task;
+  }
+
+  /** An empty address space (mm_alloc + arch_pick_mmap_layout); null when memory is exhausted. */
+  newMm(id: number): Mm | null {
     const pmap = this.pmaps.create(this);
     if (pmap === null) return null;
-    const pid = this.nextPid++;
     // Layout without randomisation (setarch -R): mmap_base = TASK_SIZE - max(128 MiB, stack gap),
     // the heap after a notional executable at 0x555555554000 (mm/util.c mmap_base, arch_pick_mmap_layout).
     const taskTop = 2 ** (47 - 12) - 1; // DEFAULT_MAP_WINDOW - PAGE_SIZE, in pages
     const mmapBase = taskTop - (128 * 1024 * 1024) / 4096;
-    const mm = new Mm(pid, pmap, mmapBase, taskTop, 0x5555_5555_9000);
-    const task = new Task(pid, name, mm, cpu);
-    this.tasks.set(pid, task);
-    return task;
+    return new Mm(id, pmap, mmapBase, taskTop, 0x5555_5555_9000);
   }
 
   // ------------------------------------------------------------------ objects

@@ -11,7 +11,9 @@ import { zapRange } from './unmap.js';
 import { VM, type Vma } from './vma.js';
 import { modifyVmaFlags } from './vma-ops.js';
 
-export type Advice = 'dontneed' | 'normal' | 'random' | 'sequential' | 'willneed';
+export type { MadviseAdvice as Advice } from '../workload/scenario.js';
+
+import type { MadviseAdvice as Advice } from '../workload/scenario.js';
 
 export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, advice: Advice): SysResult<0> {
   const mm = task.mm!;
@@ -59,6 +61,17 @@ function adviseVma(
     }
     case 'willneed':
       return null;
+    case 'dontfork':
+    case 'dofork':
+    case 'wipeonfork':
+    case 'keeponfork': {
+      // MADV_WIPEONFORK is for private anonymous memory only.
+      if (advice === 'wipeonfork' && (vma.flags & VM.SHARED) !== 0) return 'EINVAL';
+      const bit = advice === 'dontfork' || advice === 'dofork' ? VM.DONTCOPY : VM.WIPEONFORK;
+      const flags = advice === 'dontfork' || advice === 'wipeonfork' ? vma.flags | bit : vma.flags & ~bit;
+      const r = modifyVmaFlags(k, mm, vma, start, end, flags);
+      return typeof r === 'string' ? 'ENOMEM' : null;
+    }
     case 'normal':
     case 'random':
     case 'sequential': {

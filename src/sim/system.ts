@@ -9,6 +9,7 @@ import { Rng } from '../lib/rng.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
 import { checkInvariants } from '../mm/check.js';
+import { doExec, doFork } from '../mm/fork.js';
 import type { Kernel } from '../mm/kernel.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
 import { sysMlock, sysMunlock } from '../mm/mlock.js';
@@ -103,6 +104,16 @@ export class System {
     this.exited.walkLevels += task.walkLevels;
     this.kernel.tasks.delete(task.pid);
     this.afterCall('exit');
+  }
+
+  /** fork(2): the child, or null when memory ran out (ENOMEM). */
+  fork(parent: Task, childName: string): Task | null {
+    return this.afterCall('fork', doFork(this.kernel, parent, childName));
+  }
+
+  /** execve(2) of an empty program: a new, empty address space; false when memory ran out. */
+  exec(task: Task): boolean {
+    return this.afterCall('exec', doExec(this.kernel, task));
   }
 
   mmap(task: Task, req: MmapRequest): SysResult<number> {

@@ -73,6 +73,14 @@ const spawn = scalarOrMap(
 
 const exit = scalarOrMap(processName, object({ in: inProcess, expect_error: expectError }));
 
+const fork = object({
+  in: inProcess,
+  child: required(processName, 'Name of the child; it starts with copies of the parent’s regions.'),
+  expect_error: expectError,
+});
+
+const exec = scalarOrMap(processName, object({ in: inProcess, expect_error: expectError }));
+
 const mmap = object(
   {
     in: inProcess,
@@ -255,6 +263,8 @@ const expect = openObject(
 export const STEP_SHAPES = {
   spawn: named('spawn', spawn, 'Create a process: `spawn: app` or `spawn: { name: app, cpu: 1 }`.'),
   exit: named('exit', exit, 'End a process: `exit: app` or `exit: { in: app }`.'),
+  fork: named('fork', fork, 'fork(2): `fork: { in: app, child: worker }`.'),
+  exec: named('exec', exec, 'execve(2): the process gets an empty address space: `exec: app`.'),
   mmap: named('mmap', mmap, 'mmap(2): map anonymous memory.'),
   munmap: named('munmap', munmap, 'munmap(2).'),
   mprotect: named('mprotect', mprotect, 'mprotect(2).'),

@@ -30,7 +30,17 @@ export const MMAP_FLAGS = every<MmapFlag>()([
   'fixed_noreplace',
 ]);
 export const MREMAP_FLAGS = every<MremapFlag>()(['maymove', 'fixed', 'dontunmap']);
-export const ADVICE = every<MadviseAdvice>()(['dontneed', 'normal', 'random', 'sequential', 'willneed']);
+export const ADVICE = every<MadviseAdvice>()([
+  'dontneed',
+  'normal',
+  'random',
+  'sequential',
+  'willneed',
+  'dontfork',
+  'dofork',
+  'wipeonfork',
+  'keeponfork',
+]);
 export const TOUCH_OPS = every<TouchOp>()(['read', 'write', 'exec']);
 export const TOUCH_PATTERNS = every<TouchPattern>()(['sequential', 'random', 'strided']);
 

@@ -36,6 +36,8 @@ describe('scenarioJsonSchema', () => {
     expect(kinds).toEqual([
       'spawn',
       'exit',
+      'fork',
+      'exec',
       'mmap',
       'munmap',
       'mprotect',

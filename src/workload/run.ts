@@ -65,7 +65,7 @@ interface Proc {
   killedBy?: string;
   final?: ProcessCounters;
   readonly regions: Map<string, Region>;
-  heapRegion?: string;
+  heapRegion: string | undefined;
 }
 
 /** A step's outcome: nothing went wrong, or the guest error it met (with a detail). */
@@ -185,7 +185,13 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           settle(step, { error: 'ENOMEM', detail: 'no memory for the page-table root' });
           return;
         }
-        const p: Proc = { name: step.name, task, state: 'running', regions: new Map() };
+        const p: Proc = {
+          name: step.name,
+          task,
+          state: 'running',
+          regions: new Map(),
+          heapRegion: undefined,
+        };
         procs.set(step.name, p);
         order.push(p);
         settle(step, {});
@@ -196,6 +202,38 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         p.final = sys.processCounters(p.task);
         sys.exit(p.task);
         p.state = 'exited';
+        settle(step, {});
+        return;
+      }
+      case 'fork': {
+        const parent = proc(step, step.in);
+        const task = sys.fork(parent.task, step.child);
+        if (task === null) {
+          settle(step, { error: 'ENOMEM' });
+          return;
+        }
+        // The child starts with the parent's named regions (and its heap name).
+        const regions = new Map([...parent.regions].map(([n, r]) => [n, { ...r }]));
+        const child: Proc = {
+          name: step.child,
+          task,
+          state: 'running',
+          regions,
+          heapRegion: parent.heapRegion,
+        };
+        procs.set(step.child, child);
+        order.push(child);
+        settle(step, {});
+        return;
+      }
+      case 'exec': {
+        const p = proc(step, step.in);
+        if (!sys.exec(p.task)) {
+          settle(step, { error: 'ENOMEM' });
+          return;
+        }
+        p.regions.clear();
+        p.heapRegion = undefined;
         settle(step, {});
         return;
       }

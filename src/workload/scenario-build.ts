@@ -78,6 +78,19 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
       t.process(name, typeof v === 'string' ? item.valueWhere : placeOf(v, 'in'));
       return { ...base, kind: 'exit', in: name };
     }
+    case 'fork': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      t.spawn(v.child, placeOf(v, 'child'), index);
+      t.inheritRegions(v.in, v.child);
+      return { ...base, kind: 'fork', in: v.in, child: v.child };
+    }
+    case 'exec': {
+      const v = item.value;
+      const name = typeof v === 'string' ? v : v.in;
+      t.process(name, typeof v === 'string' ? item.valueWhere : placeOf(v, 'in'));
+      return { ...base, kind: 'exec', in: name };
+    }
     case 'mmap': {
       const v = item.value;
       t.process(v.in, placeOf(v, 'in'));

@@ -58,7 +58,16 @@ export type MmapFlag =
   | 'noreserve'
   | 'fixed_noreplace';
 export type MremapFlag = 'maymove' | 'fixed' | 'dontunmap';
-export type MadviseAdvice = 'dontneed' | 'normal' | 'random' | 'sequential' | 'willneed';
+export type MadviseAdvice =
+  | 'dontneed'
+  | 'normal'
+  | 'random'
+  | 'sequential'
+  | 'willneed'
+  | 'dontfork'
+  | 'dofork'
+  | 'wipeonfork'
+  | 'keeponfork';
 export type TouchOp = 'read' | 'write' | 'exec';
 export type TouchPattern = 'sequential' | 'random' | 'strided';
 export type ExpectValue = number | { readonly min?: number; readonly max?: number };
@@ -66,6 +75,8 @@ export type ExpectValue = number | { readonly min?: number; readonly max?: numbe
 export type Step =
   | (StepBase & { readonly kind: 'spawn'; readonly name: string; readonly cpu?: number })
   | (StepBase & { readonly kind: 'exit'; readonly in: string })
+  | (StepBase & { readonly kind: 'fork'; readonly in: string; readonly child: string })
+  | (StepBase & { readonly kind: 'exec'; readonly in: string })
   | (StepBase & {
       readonly kind: 'mmap';
       readonly in: string;

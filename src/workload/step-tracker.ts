@@ -36,6 +36,13 @@ export class StepTracker {
     this.processes.set(name, { spawnedAt: at, spawnIndex: index, regions: new Set() });
   }
 
+  /** A forked child knows the regions its parent had named so far. */
+  inheritRegions(parent: string, child: string): void {
+    const from = this.processes.get(parent)?.regions;
+    const to = this.processes.get(child)?.regions;
+    if (from !== undefined && to !== undefined) for (const r of from) to.add(r);
+  }
+
   /** A step names process `name` in `in`: an earlier step must have spawned it. */
   process(name: string, at: Where): boolean {
     if (this.processes.has(name)) return true;

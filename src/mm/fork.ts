@@ -1,0 +1,89 @@
+// fork and exec (kernel/fork.c dup_mmap, mm/memory.c copy_page_range; fs/exec.c).
+//
+// fork copies the address space: every VMA but MADV_DONTFORK ones, without mlock (the child
+// does not inherit VM_LOCKED); private anonymous pages are shared, their entries
+// write-protected in parent and child alike so that the first write copies (copy_present_pte);
+// shared mappings are not copied at all, the child faults them in from the shmem object
+// (vma_needs_copy); MADV_WIPEONFORK areas reach the child empty.
+
+import { PteAttr } from '../arch/pmap.js';
+import { PG } from '../phys/frames.js';
+import type { Kernel } from './kernel.js';
+import { type Mm, MmCounter, type Task } from './mm.js';
+import { exitMmap } from './unmap.js';
+import { VM, Vma } from './vma.js';
+import { insertVma } from './vma-ops.js';
+
+/** Fork `parent` into a new task named `name`; null when memory ran out (nothing is left behind). */
+export function doFork(k: Kernel, parent: Task, name: string): Task | null {
+  const child = k.spawn(name, parent.cpu);
+  if (child === null) return null;
+  const pmm = parent.mm!;
+  const cmm = child.mm!;
+  cmm.startBrk = pmm.startBrk;
+  cmm.brk = pmm.brk;
+  let ok = true;
+  for (const v of pmm.vmas.values()) {
+    if ((v.flags & VM.DONTCOPY) !== 0) continue;
+    const c = new Vma(v.start, v.end, v.flags & ~VM.LOCKED_MASK, v.pgoff, v.shmem);
+    insertVma(k, cmm, c);
+    cmm.totalVm += c.pages;
+    if ((v.flags & VM.WIPEONFORK) !== 0) continue;
+    k.anonVmaFork(c, v);
+    if (v.anonVma !== null && !copyPageRange(k, pmm, cmm, v)) {
+      ok = false;
+      break;
+    }
+  }
+  // The parent's entries lost their write permission: flush its TLBs (flush_tlb_mm).
+  k.flushTlbRange(pmm, parent.cpu, 0, pmm.pmap.vpnLimit);
+  if (!ok) {
+    exitMmap(k, cmm);
+    k.tasks.delete(child.pid);
+    return null;
+  }
+  k.runOn(child, parent.cpu);
+  return child;
+}
+
+/**
+ * copy_pte_range over one VMA: each present entry is duplicated into the child; a writable
+ * private (CoW) entry is write-protected on both sides; the page gains a mapping and loses
+ * its anon-exclusive mark; child entries start old. False when page-table memory ran out.
+ */
+function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
+  const f = k.phys.frames;
+  const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
+  let ok = true;
+  pmm.pmap.forEachLeaf(v.start, v.end, (vpn, pfn, attrs) => {
+    if (!ok) return;
+    const h = cmm.pmap.pteAlloc(vpn);
+    if (h < 0) {
+      ok = false;
+      return;
+    }
+    let a = attrs & ~PteAttr.accessed;
+    if ((attrs & PteAttr.special) === 0) {
+      if (cow && (attrs & PteAttr.write) !== 0) {
+        pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
+        a &= ~PteAttr.write;
+      }
+      f.mapcount[pfn]++;
+      f.refcount[pfn]++;
+      f.clear(pfn, PG.anonExclusive);
+      cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.ANONPAGES, 1);
+    }
+    cmm.pmap.pteSet(h, pfn, a);
+  });
+  return ok;
+}
+
+/** exec: the task's address space is replaced by an empty one; its counters carry on. */
+export function doExec(k: Kernel, task: Task): boolean {
+  const fresh = k.newMm(task.pid);
+  if (fresh === null) return false;
+  exitMmap(k, task.mm!);
+  task.mm = fresh;
+  k.runOn(task, task.cpu);
+  return true;
+}
