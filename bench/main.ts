@@ -69,6 +69,23 @@ function tlbHitRate(): number {
   return n / dt;
 }
 
+/** fork of a process with 1 GiB resident (host ms), then the child's CoW faults per host second. */
+function forkAndCow(): { forkMs: number; cowRate: number } {
+  const s = new System({ machine: machine(4 * GiB), design: 'linux', seed: 1, check: false });
+  const t = anonMap(s, GiB);
+  s.touch(t, { addr: BASE, length: GiB, op: 'write', pattern: 'sequential' });
+  const t0 = performance.now();
+  const child = s.fork(t, 'child');
+  const forkMs = performance.now() - t0;
+  if (child === null) throw new Error('fork failed');
+  const t1 = performance.now();
+  s.touch(child, { addr: BASE, length: GiB, op: 'write', pattern: 'sequential' });
+  const dt = (performance.now() - t1) / 1000;
+  const faults = s.processCounters(child).min_flt;
+  if (faults !== 262144) throw new Error(`expected 262144 CoW faults, got ${faults}`);
+  return { forkMs, cowRate: faults / dt };
+}
+
 /**
  * A 64 GiB machine: start-up time and host bytes per simulated frame. Run first, in a fresh
  * process, so that the heap holds nothing else; typed arrays and the JS heap are both counted.
@@ -90,9 +107,14 @@ const big = bigMachine();
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const faults: number[] = [];
 const hits: number[] = [];
+const forks: number[] = [];
+const cows: number[] = [];
 for (let i = 0; i < runs; i++) {
   faults.push(faultRate());
   hits.push(tlbHitRate());
+  const f = forkAndCow();
+  forks.push(f.forkMs);
+  cows.push(f.cowRate);
 }
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 console.log(`vmlab bench (node ${process.version}, ${runs} runs, medians)`);
@@ -102,6 +124,8 @@ console.log(
 console.log(
   `TLB-hit accesses per second         ${fmt(median(hits))}   (target >= 30,000,000; random reads over 4 MiB resident)`,
 );
+console.log(`fork of 1 GiB resident, host ms     ${median(forks).toFixed(1)}`);
+console.log(`CoW write faults per second         ${fmt(median(cows))}   (the child rewriting 1 GiB)`);
 console.log(`host bytes per simulated frame      ${big.bytesPerFrame.toFixed(1)}   (target <= 24)`);
 console.log(
   `64 GiB machine: start-up ${(big.seconds * 1000).toFixed(0)} ms, host memory ${(big.hostBytes / MiB).toFixed(0)} MiB   (targets < 1000 ms, < 2048 MiB)`,
