@@ -190,7 +190,7 @@ function accessSlow(
     }
     // #PF: find the VMA and check the access against it (bad_area / access_error).
     const vma = mm.vmaAt(vpn);
-    if (vma === undefined || !accessAllowed(vma, kind)) {
+    if (vma === undefined || !accessAllowed(vma, kind, st === WalkStatus.protection)) {
       task.sigsegv++;
       return AccessError.SIGSEGV;
     }

@@ -19,12 +19,14 @@ export const enum VmFault {
 export const FAULT_AROUND_PAGES = 16;
 
 /**
- * Whether vma allows the access (mm/memory.c access_error, arch/x86/mm/fault.c):
- * write needs VM_WRITE, exec VM_EXEC, read any of read/write/exec.
+ * x86 access_error (arch/x86/mm/fault.c): a write needs VM_WRITE; any other access counts as a
+ * read: a protection fault on a present page is refused (an instruction fetch from an NX page),
+ * a not-present one needs an accessible VMA. So the first fetch from a readable, non-executable
+ * page is handled as a read fault, and its retry gets SIGSEGV.
  */
-export function accessAllowed(vma: Vma, access: Access): boolean {
+export function accessAllowed(vma: Vma, access: Access, protFault: boolean): boolean {
   if (access === Access.write) return (vma.flags & VM.WRITE) !== 0;
-  if (access === Access.exec) return (vma.flags & VM.EXEC) !== 0;
+  if (protFault) return false;
   return (vma.flags & (VM.READ | VM.WRITE | VM.EXEC)) !== 0;
 }
 
@@ -42,10 +44,12 @@ export function handleMmFault(
 ): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
+  // A shmem fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
+  const freshTable = vma.shmem !== null && pmap.pteLookup(vpn) < 0;
   const h = pmap.pteAlloc(vpn);
   if (h < 0) return VmFault.oom;
   if (pmap.pteNone(h)) {
-    if (vma.shmem !== null) return sharedFault(k, mm, vma, vpn, h, access);
+    if (vma.shmem !== null) return sharedFault(k, mm, vma, vpn, h, access, freshTable);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
   const attrs = pmap.pteAttrs(h);
@@ -58,7 +62,8 @@ export function handleMmFault(
 /** anon_vma_prepare: give vma an anon_vma, reusing a mergeable neighbour's (find_mergeable_anon_vma). */
 export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma): void {
   if (vma.anonVma !== null) return;
-  for (const n of [mm.prevOf(vma), mm.nextOf(vma)]) {
+  // find_mergeable_anon_vma: "Try next first."
+  for (const n of [mm.nextOf(vma), mm.prevOf(vma)]) {
     if (n === undefined || n.anonVma === null) continue;
     const adjacent = n.end === vma.start || vma.end === n.start;
     const compatible =
@@ -131,17 +136,22 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   k.flushTlbRange(mm, cpu, vpn, vpn + 1); // ptep_clear_flush
   mm.addRss(MmCounter.ANONPAGES, 1);
-  if (!isZero) dropMapping(k, mm, pfn);
+  if (!isZero) dropMapping(k, mm, pfn, (vma.flags & VM.LOCKED) !== 0);
   return VmFault.done;
 }
 
 /**
  * Remove one mapping's hold on a normal page (zap_present_pte's page part): mapcount and
  * refcount drop, the RSS counter of its kind goes down, and a page whose last reference
- * went is freed. The zero page and other special pages are not passed here.
+ * went is freed. A mapping from a VM_LOCKED area takes its mlock along (__folio_remove_rmap ->
+ * munlock_vma_folio). The zero page and other special pages are not passed here.
  */
-export function dropMapping(k: Kernel, mm: Mm, pfn: number): void {
+export function dropMapping(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
   const f = k.phys.frames;
+  if (locked && f.has(pfn, PG.mlocked)) {
+    f.clear(pfn, PG.mlocked);
+    k.mlockedPages--;
+  }
   f.mapcount[pfn]--;
   if (f.has(pfn, PG.anon)) {
     mm.addRss(MmCounter.ANONPAGES, -1);
@@ -155,12 +165,29 @@ export function dropMapping(k: Kernel, mm: Mm, pfn: number): void {
 /**
  * A fault on a shared anonymous (shmem) mapping: do_read_fault with fault-around, or
  * do_shared_fault. shmem allocates on read too: no zero page for shared mappings.
+ * A page beyond the object is SIGBUS (shmem_fault, as for a file): the PTE table Linux
+ * preallocated for it (__do_fault's prealloc_pte) is freed again unless fault-around used it,
+ * so `freshTable` (no PTE table covered vpn before this fault) says whether to drop it.
  */
-function sharedFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, access: Access): VmFault {
+function sharedFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  vpn: number,
+  h: number,
+  access: Access,
+  freshTable: boolean,
+): VmFault {
   const obj = vma.shmem!;
   const index = vma.pageIndex(vpn);
-  if (index >= obj.size) return VmFault.sigbus; // beyond the object: SIGBUS, as for a file
   if (access !== Access.write) faultAround(k, mm, vma, vpn);
+  if (index >= obj.size) {
+    if (freshTable) {
+      const base = vpn - (vpn % 512);
+      mm.pmap.reclaimEmptyPteTables(base, base + 512);
+    }
+    return VmFault.sigbus;
+  }
   if (!mm.pmap.pteNone(h)) return VmFault.done; // fault-around mapped it from the cache
   let pfn = obj.pages.get(index);
   if (pfn === undefined) {

@@ -54,7 +54,7 @@ function adviseVma(
     case 'dontneed': {
       // madvise_dontneed_free_valid_vma: locked areas refuse.
       if ((vma.flags & VM.LOCKED) !== 0) return 'EINVAL';
-      zapRange(k, mm, start, end, task.cpu);
+      zapRange(k, mm, start, end, task.cpu, false); // locked areas refused above
       // CONFIG_PT_RECLAIM (6.14+): a zap of at least a PMD's span frees PTE tables left empty.
       if (end - start >= PTRS_PER_TABLE) mm.pmap.reclaimEmptyPteTables(start, end);
       return null;

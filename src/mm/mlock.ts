@@ -19,10 +19,11 @@ export function sysMlock(k: Kernel, task: Task, addr: number, len: number, onfau
   if (!r.ok) return r;
   if (!onfault) {
     const start = Math.floor(addr / PAGE_SIZE);
-    // mlock reports a population failure (__mm_populate without ignore_errors); the areas stay locked.
-    // GUP's -ENOMEM reaches the caller as EAGAIN (__mlock_posix_error_return).
-    if (!mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE)))
-      return err('EAGAIN');
+    // mlock reports a population failure (__mm_populate without ignore_errors); the areas stay
+    // locked. __mlock_posix_error_return: -EFAULT (a PROT_NONE area) becomes ENOMEM, -ENOMEM EAGAIN.
+    const p = mmPopulate(k, task, start, start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE), false);
+    if (p === 'EFAULT') return err('ENOMEM');
+    if (p === 'ENOMEM') return err('EAGAIN');
   }
   return r;
 }

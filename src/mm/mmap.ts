@@ -60,7 +60,7 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
   const vma = mmapRegion(k, mm, start, end, flags, req.shared);
   if (typeof vma === 'string') return err(vma);
   if (req.locked) mm.lockedVm += pages;
-  if (req.populate || req.locked) mmPopulate(k, task, start, end);
+  if (req.populate || req.locked) mmPopulate(k, task, start, end, true);
   return ok(start * PAGE_SIZE);
 }
 
@@ -102,10 +102,8 @@ function mmapRegion(
       return next;
     }
   }
-  if (mm.mapCount >= k.config.maxMapCount) {
-    mm.totalVm -= end - start;
-    return 'ENOMEM';
-  }
+  // No limit here: do_mmap and do_brk_flags checked map_count > max_map_count, so a process may
+  // pass the limit by one ("allowed to exceed the sysctl_max_map_count limit by one").
   const vma = new Vma(start, end, flags, cand.pgoff, shmem);
   insertVma(k, mm, vma);
   return vma;

@@ -39,6 +39,8 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
 
   if (req.fixed) {
     if (req.newAddr % PAGE_SIZE !== 0) return err('EINVAL');
+    // mremap_to checks the VMA budget before it unmaps anything.
+    if (mm.mapCount + 2 >= k.config.maxMapCount - 3) return err('ENOMEM');
     const dst = req.newAddr / PAGE_SIZE;
     if (newPages > limit || dst > limit - newPages) return err('EINVAL');
     if (dst < start + oldPages && start < dst + newPages) return err('EINVAL'); // overlap
@@ -77,7 +79,7 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
     mm.totalVm += delta;
     if ((vma.flags & VM.LOCKED) !== 0) {
       mm.lockedVm += delta;
-      mmPopulate(k, task, start + oldPages, start + newPages);
+      mmPopulate(k, task, start + oldPages, start + newPages, true);
     }
     return ok(req.addr);
   }
@@ -152,6 +154,6 @@ function moveVma(
     const e = doMunmap(k, mm, start, start + oldPages, task.cpu);
     if (e !== null) return err(e);
   }
-  if (locked && newPages > oldPages) mmPopulate(k, task, dst + oldPages, dst + newPages);
+  if (locked && newPages > oldPages) mmPopulate(k, task, dst + oldPages, dst + newPages, true);
   return ok(dst * PAGE_SIZE);
 }

@@ -1,5 +1,5 @@
-// Populating mappings through GUP (mm/gup.c populate_vma_page_range): each page not yet
-// mapped as needed takes a fault, counted in the task's min_flt as Linux counts GUP faults.
+// Populating mappings through GUP (mm/gup.c populate_vma_page_range, __mm_populate): each page
+// not yet mapped as needed takes a fault, counted in the task's min_flt as Linux counts GUP faults.
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { handleMmFault, VmFault } from './fault.js';
@@ -7,10 +7,21 @@ import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { VM, type Vma } from './vma.js';
 
-/** Fault in pages [start, end) of vma. Returns false when memory ran out. */
-export function populateVmaRange(k: Kernel, task: Task, vma: Vma, start: number, end: number): boolean {
-  // PROT_NONE areas are skipped (GUP refuses them; __mm_populate ignores the error).
-  if ((vma.flags & (VM.READ | VM.WRITE | VM.EXEC)) === 0) return true;
+/** What population met: nothing wrong, memory ran out, or an area GUP refuses (-EFAULT). */
+export type PopulateResult = 'ok' | 'ENOMEM' | 'EFAULT';
+
+/** populate_vma_page_range: fault in pages [start, end) of vma. */
+export function populateVmaRange(
+  k: Kernel,
+  task: Task,
+  vma: Vma,
+  start: number,
+  end: number,
+): PopulateResult {
+  // mlock2(MLOCK_ONFAULT) areas fill as they fault.
+  if ((vma.flags & VM.LOCKONFAULT) !== 0) return 'ok';
+  // "we've never faulted in PROT_NONE pages"
+  if ((vma.flags & (VM.READ | VM.WRITE | VM.EXEC)) === 0) return 'EFAULT';
   // Writable private mappings are populated with write faults to break CoW (FOLL_WRITE).
   const write = (vma.flags & (VM.WRITE | VM.SHARED)) === VM.WRITE;
   const mm = task.mm!;
@@ -21,20 +32,31 @@ export function populateVmaRange(k: Kernel, task: Task, vma: Vma, start: number,
       if (!write || (pmap.pteAttrs(h) & PteAttr.write) !== 0) continue; // follow_page succeeds
     }
     const r = handleMmFault(k, mm, vma, vpn, write ? Access.write : Access.read, task.cpu);
-    if ((r & VmFault.oom) !== 0) return false;
-    if ((r & (VmFault.sigbus | VmFault.sigsegv)) !== 0) return true;
+    if ((r & VmFault.oom) !== 0) return 'ENOMEM';
+    if ((r & (VmFault.sigbus | VmFault.sigsegv)) !== 0) return 'EFAULT';
     if ((r & VmFault.major) !== 0) task.majFlt++;
     else task.minFlt++;
   }
-  return true;
+  return 'ok';
 }
 
-/** __mm_populate over [start, end): every VMA in the range. */
-export function mmPopulate(k: Kernel, task: Task, start: number, end: number): boolean {
+/**
+ * __mm_populate over [start, end): every VMA in the range. With ignoreErrors (mmap's
+ * MAP_POPULATE / MAP_LOCKED) an area that fails is skipped; without (mlock) the first failure
+ * ends the walk and is returned.
+ */
+export function mmPopulate(
+  k: Kernel,
+  task: Task,
+  start: number,
+  end: number,
+  ignoreErrors: boolean,
+): PopulateResult {
   const mm = task.mm!;
   for (const v of [...mm.vmas.values(mm.findVma(start)?.start ?? end)]) {
     if (v.start >= end) break;
-    if (!populateVmaRange(k, task, v, Math.max(start, v.start), Math.min(end, v.end))) return false;
+    const r = populateVmaRange(k, task, v, Math.max(start, v.start), Math.min(end, v.end));
+    if (r !== 'ok' && !ignoreErrors) return r;
   }
-  return true;
+  return 'ok';
 }

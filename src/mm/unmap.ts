@@ -9,14 +9,17 @@ import type { Mm } from './mm.js';
 import { VM, type Vma } from './vma.js';
 import { removeVma, splitVma } from './vma-ops.js';
 
-/** Unmap the pages of [start, end) and flush the TLBs that may hold them (zap_page_range). */
-export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: number): void {
+/**
+ * Unmap the pages of [start, end) of one VMA and flush the TLBs that may hold them
+ * (zap_page_range); `locked`: the VMA is VM_LOCKED.
+ */
+export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: number, locked: boolean): void {
   const zero = k.phys.zeroPfn;
   let any = false;
   mm.pmap.zapRange(start, end, (_vpn, pfn, attrs) => {
     any = true;
     if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
-    dropMapping(k, mm, pfn);
+    dropMapping(k, mm, pfn, locked);
   });
   if (any) k.flushTlbRange(mm, cpu, start, end);
 }
@@ -30,14 +33,15 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   if (vma === undefined || vma.start >= end) return null;
   if (vma.start < start) {
     // An unmap in the middle of one VMA needs one more VMA.
+    // (vms_gather_munmap_vmas: the only check; the splits themselves are unchecked.)
     if (end < vma.end && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
-    const e = splitVma(k, mm, vma, start);
+    const e = splitVma(k, mm, vma, start, false);
     if (e !== null) return e;
     vma = mm.vmaAt(start)!;
   }
   const last = mm.vmaAt(end - 1);
   if (last !== undefined && last.end > end) {
-    const e = splitVma(k, mm, last, end);
+    const e = splitVma(k, mm, last, end, false);
     if (e !== null) return e;
   }
   const doomed: Vma[] = [];
@@ -48,7 +52,7 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   if (doomed.length === 0) return null;
   const prev = mm.vmas.lower(start);
   const next = mm.vmas.ceiling(end);
-  for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu);
+  for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu, (v.flags & VM.LOCKED) !== 0);
   mm.pmap.freeTables(
     doomed[0].start,
     doomed[doomed.length - 1].end,
@@ -67,9 +71,10 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
 export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
+    const locked = (v.flags & VM.LOCKED) !== 0;
     mm.pmap.zapRange(v.start, v.end, (_vpn, pfn, attrs) => {
       if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
-      dropMapping(k, mm, pfn);
+      dropMapping(k, mm, pfn, locked);
     });
   }
   for (const v of all) removeVma(k, mm, v);

@@ -55,14 +55,15 @@ interface AnonSide {
 }
 
 /**
- * __split_vma: split vma at page `at` (strictly inside). The lower part keeps the object;
- * the upper part is a new VMA (anon_vma cloned, shmem referenced). Fails with ENOMEM at
- * vm.max_map_count.
+ * split_vma: split vma at page `at` (strictly inside). The lower part keeps the object;
+ * the upper part is a new VMA (anon_vma cloned, shmem referenced). `checked` (split_vma, as
+ * mprotect, madvise and mlock use it) fails with ENOMEM at vm.max_map_count; unchecked
+ * (__split_vma, as munmap uses it after its own check) does not.
  */
-export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number): Errno | null {
+export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number, checked = true): Errno | null {
   if (at <= vma.start || at >= vma.end)
     throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
-  if (mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
+  if (checked && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
   const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.shmem);
   vma.end = at;
   insertVma(k, mm, upper);
@@ -131,9 +132,8 @@ export function modifyVmaFlags(
     if (next.anonVma === null && vma.anonVma !== null) k.adoptAnonVmas(next, vma);
     return next;
   }
-  // Split both ends as needed; the middle part takes the new flags.
-  const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
-  if (splits === 2 && mm.mapCount + 1 >= k.config.maxMapCount) return 'ENOMEM';
+  // Split both ends as needed (vma_modify); the middle part takes the new flags. When the second
+  // split fails the first one stays, as in Linux.
   let target = vma;
   if (start > vma.start) {
     const e = splitVma(k, mm, vma, start);
