@@ -1,9 +1,16 @@
 // Differential property test: random sequences of mmap, munmap, mprotect, mremap, madvise,
-// mlock/munlock and reads/writes/execs on several processes and CPUs run on vmlab and on the
-// reference model (test/reference-model.ts). After every step: vmlab's result is the model's,
-// each process's VMAs cover exactly the pages the model has mapped (with its protection, lock
-// and sharing), and vmlab's invariant checker finds nothing (check: true throws otherwise).
-// After the sequence every process exits and no frame or page table may be left.
+// mlock/munlock, fork, exec, exit and reads/writes/execs on several processes and CPUs run on
+// vmlab and on the reference model (test/reference-model.ts). After every step: vmlab's result
+// is the model's, the process's VMAs cover exactly the pages the model has mapped (with its
+// protection, lock, sharing and fork advice; after fork, exec and exit every live process is
+// compared), and vmlab's invariant checker finds nothing (check: true throws otherwise).
+// After the sequence every process exits (in slot order, or the reverse for odd-length
+// sequences) and no frame or page table may be left.
+//
+// Processes live in MAX_PROCS slots, two of them used at the start. An operation's `p` picks
+// one of the live processes (p modulo their number), except respawn's, which names a slot.
+// fork puts the child in the first free slot (none free: the fork is skipped); accesses by
+// parents and children interleave, so CoW divergence and shared visibility are exercised.
 
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +23,7 @@ import {
   type MmapMode,
   type MremapMode,
   PAGE_SIZE,
+  type PageInfo,
   ReferenceModel,
 } from './reference-model.js';
 
@@ -24,6 +32,8 @@ const MiB = 1024 * 1024;
 const WIN = 0x7f00_0000_0000 / PAGE_SIZE;
 const WIN_PAGES = 64;
 const VM_LOCKED = 0x2000;
+const VM_DONTCOPY = 0x20000;
+const VM_WIPEONFORK = 0x2000000;
 
 // ------------------------------------------------------------------ operations
 
@@ -32,8 +42,12 @@ type RangeSpec =
   | { readonly at: 'win'; readonly page: number; readonly len: number }
   | { readonly at: 'piece'; readonly sel: number; readonly off: number; readonly len: number };
 
-/** Where an access goes: a page the model knows was written, any mapped page, any window page. */
-type AccessTarget = 'written' | 'mapped' | 'win';
+/**
+ * Where an access goes: a page another process also has (the same address, a frame fork
+ * shares, a shmem object), a page the model knows was written, any mapped page, any window
+ * page. An empty pool falls back to the next one.
+ */
+type AccessTarget = 'common' | 'written' | 'mapped' | 'win';
 
 type Op =
   | {
@@ -69,14 +83,22 @@ type Op =
       readonly kind: AccessKind;
       readonly cpu: number;
     }
+  /** Exit the process in slot p and start a new one there (or just start one in an empty slot). */
   | { readonly op: 'respawn'; readonly p: number; readonly cpu: number }
+  /** fork: the child goes to the first free slot. */
+  | { readonly op: 'fork'; readonly p: number }
+  | { readonly op: 'exec'; readonly p: number }
+  /** The process exits (not the last one alive) and its slot stays empty. */
+  | { readonly op: 'exit'; readonly p: number }
   /** Out-of-memory runs: the memory hog gives back `pages` pages. */
   | { readonly op: 'release'; readonly pages: number };
 
-const PROCS = 2;
+/** Process slots (live processes at most), and the processes the sequences start with. */
+const MAX_PROCS = 4;
+const START_PROCS = 2;
 const CPUS = 2;
 
-const procArb = fc.integer({ min: 0, max: PROCS - 1 });
+const procArb = fc.integer({ min: 0, max: MAX_PROCS - 1 });
 const pageArb = fc.integer({ min: 0, max: WIN_PAGES - 1 });
 const lenArb = fc.integer({ min: 1, max: 16 });
 const protArb = fc.integer({ min: 0, max: 7 });
@@ -152,6 +174,11 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
           'random',
           'sequential',
           'willneed',
+          'dontfork',
+          'dofork',
+          'wipeonfork',
+          'wipeonfork',
+          'keeponfork',
         ),
       }),
     },
@@ -170,7 +197,15 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
       arbitrary: fc.record({
         op: fc.constant('access' as const),
         p: procArb,
-        target: fc.constantFrom<AccessTarget>('written', 'written', 'mapped', 'mapped', 'win'),
+        target: fc.constantFrom<AccessTarget>(
+          'common',
+          'common',
+          'written',
+          'written',
+          'mapped',
+          'mapped',
+          'win',
+        ),
         sel: fc.nat(10_000),
         kind: fc.constantFrom<AccessKind>('read', 'read', 'read', 'write', 'write', 'write', 'exec'),
         cpu: fc.integer({ min: 0, max: CPUS - 1 }),
@@ -184,6 +219,9 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
         cpu: fc.integer({ min: 0, max: CPUS - 1 }),
       }),
     },
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('fork' as const), p: procArb }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('exec' as const), p: procArb }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), p: procArb }) },
   ];
   if (oom) {
     arbs.push({
@@ -194,14 +232,34 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
   return fc.oneof(...arbs);
 };
 
-/** A sequence: a few mappings first (so that most operations find memory), then anything. */
+/**
+ * A sequence: a few mappings first (so that most operations find memory), then in half the
+ * sequences a few writes by the first mapping's process and its fork (so that parent and
+ * child share written pages from early on), then anything.
+ */
 const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
   fc
     .tuple(
       fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
-      fc.array(opArb(oom), { maxLength: 56, size: 'max' }),
+      fc.array(
+        fc.record({
+          op: fc.constant('access' as const),
+          p: procArb,
+          target: fc.constant<AccessTarget>('mapped'),
+          sel: fc.nat(10_000),
+          kind: fc.constant<AccessKind>('write'),
+          cpu: fc.integer({ min: 0, max: CPUS - 1 }),
+        }),
+        { maxLength: 6 },
+      ),
+      fc.boolean(),
+      fc.array(opArb(oom), { maxLength: 60, size: 'max' }),
     )
-    .map(([a, b]) => [...a, ...b]);
+    .map(([maps, writes, fork, rest]) => {
+      if (!fork) return [...maps, ...rest];
+      const p = maps[0].p;
+      return [...maps, ...writes.map((w) => ({ ...w, p })), { op: 'fork' as const, p }, ...rest];
+    });
 
 // ------------------------------------------------------------------ the runner
 
@@ -232,13 +290,18 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     check: true,
   });
   const oom = cfg.freeTarget !== undefined;
-  const model = new ReferenceModel(PROCS, oom);
+  const model = new ReferenceModel(MAX_PROCS, oom);
+  /** The process in each slot; null for an empty slot. */
   const tasks: (Task | null)[] = [];
-  for (let p = 0; p < PROCS; p++) {
-    const t = sys.spawn(`p${p}`, p % CPUS);
-    if (t === null) throw new Error(`spawn p${p} failed`);
+  for (let p = 0; p < MAX_PROCS; p++) {
+    const t = p < START_PROCS ? sys.spawn(`p${p}`, p % CPUS) : null;
+    if (t === null && p < START_PROCS) throw new Error(`spawn p${p} failed`);
     tasks.push(t);
   }
+  /** The live slots. */
+  const live = (): number[] => tasks.flatMap((t, p) => (t === null ? [] : [p]));
+  /** Which process wrote each token (for the statistics). */
+  const writer = new Map<number, number>();
   let hog: Task | null = null;
   let hogPages = 0;
   const HOG = 0x6000_0000_0000 / PAGE_SIZE;
@@ -270,19 +333,59 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       log.push(`#${i} release ${n}`);
       continue;
     }
-    const p = op.p;
     if (op.op === 'respawn') {
+      const p = op.p;
       const old = tasks[p];
       if (old !== null) sys.exit(old);
       model.reset(p);
-      const t = sys.spawn(`p${p}'`, op.cpu);
+      const t = sys.spawn(`p${p}.${i}`, op.cpu);
       if (t === null && !oom) fail(i, 'respawn', 'spawn failed');
       tasks[p] = t;
       log.push(`#${i} respawn p${p} on cpu ${op.cpu}${t === null ? ' (failed: out of memory)' : ''}`);
+      if (STATS) count(`respawn -> ${t === null ? 'out of memory' : 'ok'}`);
       continue;
     }
-    const task = tasks[p];
-    if (task === null) continue; // its respawn failed for lack of memory
+    const alive = live();
+    if (alive.length === 0) continue; // every respawn failed for lack of memory
+    const p = alive[op.p % alive.length];
+    const task = tasks[p]!;
+    if (op.op === 'fork' || op.op === 'exec' || op.op === 'exit') {
+      let what: string;
+      let bad: string | null = null;
+      if (op.op === 'fork') {
+        const c = tasks.indexOf(null);
+        if (c < 0) {
+          log.push(`#${i} p${p} fork skipped (${MAX_PROCS} processes)`);
+          if (STATS) count('fork -> skipped (no free slot)');
+          continue;
+        }
+        const t = sys.fork(task, `p${c}.${i}`);
+        tasks[c] = t;
+        what = `p${p} fork = ${t === null ? 'out of memory' : `p${c}`}`;
+        bad = model.fork(p, c, t !== null);
+      } else if (op.op === 'exec') {
+        const done = sys.exec(task);
+        what = `p${p} exec = ${done ? 'ok' : 'out of memory'}`;
+        bad = model.exec(p, done);
+      } else {
+        if (alive.length === 1) {
+          log.push(`#${i} p${p} exit skipped (the last process)`);
+          continue;
+        }
+        sys.exit(task);
+        tasks[p] = null;
+        model.reset(p);
+        what = `p${p} exit`;
+      }
+      log.push(`#${i} ${what}`);
+      if (bad !== null) fail(i, what, bad);
+      if (STATS) count(`${op.op} -> ${what.includes('out of memory') ? 'out of memory' : 'ok'}`);
+      for (const q of live()) {
+        const maps = compareMaps(model, q, tasks[q]!);
+        if (maps !== null) fail(i, what, `p${q}: ${maps}`);
+      }
+      continue;
+    }
     let what = '';
     let bad: string | null = null;
     switch (op.op) {
@@ -357,23 +460,57 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
         break;
       }
       case 'access': {
-        let pool = op.target === 'written' ? model.writtenPages(p) : [];
-        if (op.target !== 'win' && pool.length === 0) pool = model.mappedPages(p);
+        const targets: AccessTarget[] = ['common', 'written', 'mapped', 'win'];
+        let target = op.target;
+        let pool: number[] = [];
+        for (const t of targets.slice(targets.indexOf(op.target))) {
+          target = t;
+          pool =
+            t === 'common'
+              ? model.commonPages(p)
+              : t === 'written'
+                ? model.writtenPages(p)
+                : t === 'mapped'
+                  ? model.mappedPages(p)
+                  : [];
+          if (pool.length > 0) break;
+        }
         const page = pool.length > 0 ? pool[op.sel % pool.length] : WIN + (op.sel % WIN_PAGES);
         const r = sys.access(task, page * PAGE_SIZE, op.kind, op.cpu);
         what = `p${p} ${op.kind} ${addr(page)} on cpu ${op.cpu} = ${r}`;
         bad = model.access(p, page, op.kind, r);
+        if (STATS) {
+          const via = target === op.target ? target : `${op.target}, fell back to ${target}`;
+          count(`access ${op.kind} (${via}) -> ${outcome(what)}`);
+          if (r > 0 && op.kind === 'write') writer.set(r, p);
+          else if (r > 0 && writer.get(r) !== p) count(`access ${op.kind} -> a token another process wrote`);
+        }
         break;
       }
     }
     log.push(`#${i} ${what}`);
     if (bad !== null) fail(i, what, bad);
-    if (STATS) count(`${op.op}${op.op === 'access' ? ` ${op.kind} (${op.target})` : ''} -> ${outcome(what)}`);
+    if (STATS && op.op !== 'access') count(`${op.op} -> ${outcome(what)}`);
     const maps = compareMaps(model, p, task);
     if (maps !== null) fail(i, what, maps);
   }
 
-  for (const t of tasks) if (t !== null) sys.exit(t);
+  // Every page with content, in every process, still reads what the model says (on the other
+  // CPU than the last access, so that a stale TLB entry does not hide a lost page).
+  for (const p of live()) {
+    const task = tasks[p]!;
+    const cpu = (task.cpu + 1) % CPUS;
+    for (const page of model.writtenPages(p)) {
+      const r = sys.access(task, page * PAGE_SIZE, 'read', cpu);
+      const what = `final sweep: p${p} read ${addr(page)} on cpu ${cpu} = ${r}`;
+      const bad = model.access(p, page, 'read', r);
+      if (bad !== null) fail(ops.length, what, bad);
+    }
+  }
+
+  // Exit in slot order, or in the reverse order: children before or after their parents.
+  const order = ops.length % 2 === 0 ? tasks : [...tasks].reverse();
+  for (const t of order) if (t !== null) sys.exit(t);
   if (hog !== null) sys.exit(hog);
   const k = sys.kernel;
   const leaks: string[] = [];
@@ -446,7 +583,10 @@ function resolve(model: ReferenceModel, p: number, r: RangeSpec): { page: number
   return { page: WIN + r.page, pages: r.len };
 }
 
-/** vmlab's VMAs of the task cover exactly the model's pages, with the same prot, lock and sharing. */
+/**
+ * vmlab's VMAs of the task cover exactly the model's pages, with the same prot, lock, sharing
+ * and fork advice.
+ */
 function compareMaps(model: ReferenceModel, p: number, task: Task): string | null {
   let n = 0;
   for (const v of task.mm!.vmas.values()) {
@@ -454,19 +594,30 @@ function compareMaps(model: ReferenceModel, p: number, task: Task): string | nul
       n++;
       const m = model.pageInfo(p, vpn);
       if (m === undefined) return `maps: vmlab maps ${addr(vpn)}, the model does not`;
-      const prot = v.flags & 7;
-      const locked = (v.flags & VM_LOCKED) !== 0;
-      const shared = v.shmem !== null;
-      if (prot !== m.prot || locked !== m.locked || shared !== m.shared) {
-        return (
-          `maps: ${addr(vpn)} is ${PROT_NAMES[prot]}${locked ? ' locked' : ''}${shared ? ' shared' : ''} in vmlab, ` +
-          `${PROT_NAMES[m.prot]}${m.locked ? ' locked' : ''}${m.shared ? ' shared' : ''} in the model`
-        );
-      }
+      const got: PageInfo = {
+        prot: v.flags & 7,
+        locked: (v.flags & VM_LOCKED) !== 0,
+        shared: v.shmem !== null,
+        dontfork: (v.flags & VM_DONTCOPY) !== 0,
+        wipeonfork: (v.flags & VM_WIPEONFORK) !== 0,
+      };
+      const a = describePage(got);
+      const b = describePage(m);
+      if (a !== b) return `maps: ${addr(vpn)} is ${a} in vmlab, ${b} in the model`;
     }
   }
   if (n !== model.mappedCount(p)) return `maps: vmlab maps ${n} pages, the model ${model.mappedCount(p)}`;
   return null;
+}
+
+function describePage(m: PageInfo): string {
+  return (
+    PROT_NAMES[m.prot] +
+    (m.locked ? ' locked' : '') +
+    (m.shared ? ' shared' : '') +
+    (m.dontfork ? ' dontfork' : '') +
+    (m.wipeonfork ? ' wipeonfork' : '')
+  );
 }
 
 function addr(page: number): string {
@@ -491,7 +642,7 @@ function fcParams<T>(numRuns: number): fc.Parameters<T> {
 
 describe('vmlab agrees with the reference model', () => {
   it(
-    'on random sequences of memory calls and accesses (64 MiB, 2 CPUs, 2 processes)',
+    'on random sequences of memory calls, accesses, forks and exits (64 MiB, 2 CPUs, up to 4 processes)',
     () => {
       fc.assert(
         fc.property(opsArb(false), (ops) => {
@@ -504,7 +655,7 @@ describe('vmlab agrees with the reference model', () => {
   );
 
   it(
-    'when memory runs out (4 MiB): accesses may fail with -3, nothing leaks',
+    'when memory runs out (4 MiB): accesses may fail with -3, fork and exec may fail, nothing leaks',
     () => {
       fc.assert(
         fc.property(fc.integer({ min: 0, max: 40 }), opsArb(true), (free, ops) => {
