@@ -597,7 +597,7 @@ function compareMaps(model: ReferenceModel, p: number, task: Task): string | nul
       const got: PageInfo = {
         prot: v.flags & 7,
         locked: (v.flags & VM_LOCKED) !== 0,
-        shared: v.shmem !== null,
+        shared: v.file !== null,
         dontfork: (v.flags & VM_DONTCOPY) !== 0,
         wipeonfork: (v.flags & VM_WIPEONFORK) !== 0,
       };

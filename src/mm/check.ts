@@ -2,7 +2,9 @@
 // Run after every step in tests and with VMLAB_CHECK=1. Reads only; changes nothing.
 
 import { PteAttr } from '../arch/pmap.js';
+import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
+import type { Inode } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
 import { VM } from './vma.js';
@@ -47,6 +49,8 @@ function checkVmas(k: Kernel, mm: Mm, bad: string[]): void {
     if (v.start < prevEnd) bad.push(`checkVmas: VMA [${v.start}, ${v.end}) overlaps the one before`);
     prevEnd = v.end;
     total += v.pages;
+    if (v.file !== null && v.file.inode.mmaps.get(v) !== mm)
+      bad.push(`checkVmas: VMA [${v.start}, ${v.end}) is missing from its file's i_mmap`);
     if ((v.flags & VM.LOCKED) !== 0) locked += v.pages;
   }
   if (n !== mm.mapCount) bad.push(`checkVmas: map_count ${mm.mapCount} but ${n} VMAs`);
@@ -62,6 +66,7 @@ function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]
   const f = k.phys.frames;
   let anon = 0;
   let shmem = 0;
+  let file = 0;
   mm.pmap.forEachLeaf(0, mm.pmap.vpnLimit, (vpn, pfn, attrs) => {
     const v = mm.vmaAt(vpn);
     if (v === undefined) {
@@ -77,7 +82,7 @@ function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]
     if ((attrs & PteAttr.special) !== 0) {
       if (pfn !== k.phys.zeroPfn)
         bad.push(`checkLeaves: vpn ${vpn} special entry maps pfn ${pfn}, not the zero page`);
-      if (v.shmem !== null) bad.push(`checkLeaves: vpn ${vpn} maps the zero page in a shared VMA`);
+      if (v.file !== null) bad.push(`checkLeaves: vpn ${vpn} maps the zero page in a file-backed VMA`);
       return;
     }
     maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
@@ -89,14 +94,21 @@ function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]
         bad.push(
           `checkLeaves: anon page ${pfn} index ${f.index(pfn)} but vpn ${vpn} has index ${v.pageIndex(vpn)}`,
         );
-    } else if (f.has(pfn, PG.shmem)) {
-      shmem++;
-      if (v.shmem === null || v.shmem.pages.get(v.pageIndex(vpn)) !== pfn)
-        bad.push(`checkLeaves: shmem page ${pfn} at vpn ${vpn} is not its object's page`);
+    } else if (f.has(pfn, PG.shmem) || f.has(pfn, PG.file)) {
+      if (f.has(pfn, PG.shmem)) shmem++;
+      else file++;
+      if (v.file === null || v.file.inode.cache.get(v.pageIndex(vpn)) !== pfn)
+        bad.push(`checkLeaves: page-cache page ${pfn} at vpn ${vpn} is not its file's page there`);
+      if ((attrs & PteAttr.write) !== 0 && !v.isShared())
+        bad.push(`checkLeaves: vpn ${vpn} maps a page-cache page writable in a private VMA`);
+      if ((attrs & PteAttr.write) !== 0 && f.has(pfn, PG.file) && !f.has(pfn, PG.dirty))
+        bad.push(`checkLeaves: vpn ${vpn} maps a clean file page writable (write notification lost)`);
     } else {
-      bad.push(`checkLeaves: vpn ${vpn} maps pfn ${pfn}, which is neither anon nor shmem`);
+      bad.push(`checkLeaves: vpn ${vpn} maps pfn ${pfn}, which is neither anon nor page cache`);
     }
   });
+  if (file !== mm.rss[MmCounter.FILEPAGES])
+    bad.push(`checkLeaves: pid ${mm.id} RssFile ${mm.rss[MmCounter.FILEPAGES]} pages, tables map ${file}`);
   if (anon !== mm.rss[MmCounter.ANONPAGES])
     bad.push(`checkLeaves: pid ${mm.id} RssAnon ${mm.rss[MmCounter.ANONPAGES]} pages, tables map ${anon}`);
   if (shmem !== mm.rss[MmCounter.SHMEMPAGES])
@@ -115,6 +127,10 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
     bad.push(`checkFrames: free lists hold ${freePages} pages, counters say ${k.phys.freePages}`);
   let anonPages = 0;
   let shmemPages = 0;
+  let filePages = 0;
+  let dirty = 0;
+  let mapped = 0;
+  const inodes = liveInodes(k);
   let mlocked = 0;
   let used = 0;
   for (let pfn = 0; pfn < f.nframes; pfn++) {
@@ -132,12 +148,17 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
         bad.push(`checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]}`);
       if (f.mapcount[pfn] === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
-    } else if (flags & PG.shmem) {
-      shmemPages++;
+    } else if (flags & (PG.shmem | PG.file)) {
+      if (flags & PG.shmem) shmemPages++;
+      else filePages++;
+      if (flags & PG.file && flags & PG.dirty) dirty++;
+      if (f.mapcount[pfn] > 0) mapped++;
       if (f.refcount[pfn] !== f.mapcount[pfn] + 1)
         bad.push(
-          `checkFrames: shmem pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]} (+1 for the cache)`,
+          `checkFrames: cache pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]} (+1 for the cache)`,
         );
+      if (inodes.get(f.owner[pfn])?.cache.get(f.index(pfn)) !== pfn)
+        bad.push(`checkFrames: cache pfn ${pfn} is not in inode ${f.owner[pfn]}'s cache at ${f.index(pfn)}`);
     } else {
       bad.push(`checkFrames: pfn ${pfn} is allocated but belongs to nothing (leak)`);
     }
@@ -146,8 +167,35 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
     bad.push(`checkFrames: AnonPages ${k.anonPages} but ${anonPages} anon frames`);
   if (shmemPages !== k.shmemPages)
     bad.push(`checkFrames: Shmem ${k.shmemPages} but ${shmemPages} shmem frames`);
+  if (filePages !== k.filePages)
+    bad.push(`checkFrames: file pages ${k.filePages} but ${filePages} frames in file caches`);
+  if (dirty !== k.dirtyPages) bad.push(`checkFrames: Dirty ${k.dirtyPages} but ${dirty} dirty file frames`);
+  if (mapped !== k.mappedFilePages)
+    bad.push(`checkFrames: Mapped ${k.mappedFilePages} but ${mapped} mapped cache frames`);
+  let cached = 0;
+  let nodes = 0;
+  for (const inode of inodes.values()) {
+    cached += inode.cache.size;
+    nodes += inode.cache.nodes;
+  }
+  if (cached !== filePages + shmemPages)
+    bad.push(`checkFrames: page caches hold ${cached} pages, ${filePages + shmemPages} frames are cached`);
+  if (nodes * XA_NODE_BYTES !== (k.meta.live.get('xa_node') ?? 0))
+    bad.push(`checkFrames: xa_node meter ${k.meta.live.get('xa_node') ?? 0} B, caches hold ${nodes} nodes`);
   if (mlocked !== k.mlockedPages)
     bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${mlocked} frames flagged`);
   if (used !== f.nframes - k.phys.freePages)
     bad.push(`checkFrames: ${used} frames in use, counters say ${f.nframes - k.phys.freePages}`);
+}
+
+/** Every inode still referenced: named files, and the files of all mapped areas and open files. */
+function liveInodes(k: Kernel): Map<number, Inode> {
+  const out = new Map<number, Inode>();
+  for (const inode of k.files.values()) out.set(inode.id, inode);
+  for (const t of k.tasks.values()) {
+    for (const file of t.files.values()) out.set(file.inode.id, file.inode);
+    if (t.mm === null) continue;
+    for (const v of t.mm.vmas.values()) if (v.file !== null) out.set(v.file.inode.id, v.file.inode);
+  }
+  return out;
 }

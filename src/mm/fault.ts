@@ -3,6 +3,7 @@
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { fileFault, wpPageShared } from './file-fault.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
@@ -14,9 +15,6 @@ export const enum VmFault {
   sigbus = 4,
   major = 8,
 }
-
-/** fault_around_bytes (mm/memory.c), 64 KiB: pages a read fault of a file/shmem mapping may map. */
-export const FAULT_AROUND_PAGES = 16;
 
 /**
  * x86 access_error (arch/x86/mm/fault.c): a write needs VM_WRITE; any other access counts as a
@@ -44,12 +42,12 @@ export function handleMmFault(
 ): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
-  // A shmem fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
-  const freshTable = vma.shmem !== null && pmap.pteLookup(vpn) < 0;
+  // A file fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
+  const freshTable = vma.file !== null && pmap.pteLookup(vpn) < 0;
   const h = pmap.pteAlloc(vpn);
   if (h < 0) return VmFault.oom;
   if (pmap.pteNone(h)) {
-    if (vma.shmem !== null) return sharedFault(k, mm, vma, vpn, h, access, freshTable);
+    if (vma.file !== null) return fileFault(k, mm, vma, vpn, h, access, freshTable);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
   const attrs = pmap.pteAttrs(h);
@@ -68,7 +66,7 @@ export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma): void {
     const adjacent = n.end === vma.start || vma.end === n.start;
     const compatible =
       ((n.flags ^ vma.flags) & ~(VM.READ | VM.WRITE | VM.EXEC)) === 0 &&
-      n.shmem === null &&
+      n.file === null &&
       n.pgoff + (vma.start - n.start) === vma.pgoff;
     // reusable_anon_vma: only a neighbour whose chain is just its own anon_vma.
     if (adjacent && compatible && n.avcs.length === 1) {
@@ -96,7 +94,7 @@ function anonymousPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, acce
 }
 
 /** folio_add_new_anon_rmap: a fresh page now mapped once, exclusively, by vma. */
-function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void {
+export function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void {
   const f = k.phys.frames;
   f.flags[pfn] |= PG.anon | PG.anonExclusive;
   f.owner[pfn] = vma.anonVma!.id;
@@ -121,6 +119,7 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   const pfn = pmap.ptePfn(h);
   const attrs = pmap.pteAttrs(h);
   const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
+  if (!isZero && !f.has(pfn, PG.anon) && vma.isShared()) return wpPageShared(k, mm, h, pfn);
   if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1)) {
     // wp_page_reuse: the only user may write in place. An upgrade needs no TLB flush.
     f.set(pfn, PG.anonExclusive);
@@ -156,78 +155,10 @@ export function dropMapping(k: Kernel, mm: Mm, pfn: number, locked: boolean): vo
   if (f.has(pfn, PG.anon)) {
     mm.addRss(MmCounter.ANONPAGES, -1);
     if (f.mapcount[pfn] === 0) k.anonPages--;
-  } else if (f.has(pfn, PG.shmem)) {
-    mm.addRss(MmCounter.SHMEMPAGES, -1);
+  } else {
+    mm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, -1);
+    if (f.mapcount[pfn] === 0) k.mappedFilePages--;
   }
+  // A page-cache page keeps the cache's reference, so only an anonymous page is freed here.
   if (--f.refcount[pfn] === 0) k.freePage(pfn);
-}
-
-/**
- * A fault on a shared anonymous (shmem) mapping: do_read_fault with fault-around, or
- * do_shared_fault. shmem allocates on read too: no zero page for shared mappings.
- * A page beyond the object is SIGBUS (shmem_fault, as for a file): the PTE table Linux
- * preallocated for it (__do_fault's prealloc_pte) is freed again unless fault-around used it,
- * so `freshTable` (no PTE table covered vpn before this fault) says whether to drop it.
- */
-function sharedFault(
-  k: Kernel,
-  mm: Mm,
-  vma: Vma,
-  vpn: number,
-  h: number,
-  access: Access,
-  freshTable: boolean,
-): VmFault {
-  const obj = vma.shmem!;
-  const index = vma.pageIndex(vpn);
-  if (access !== Access.write) faultAround(k, mm, vma, vpn);
-  if (index >= obj.size) {
-    if (freshTable) {
-      const base = vpn - (vpn % 512);
-      mm.pmap.reclaimEmptyPteTables(base, base + 512);
-    }
-    return VmFault.sigbus;
-  }
-  if (!mm.pmap.pteNone(h)) return VmFault.done; // fault-around mapped it from the cache
-  let pfn = obj.pages.get(index);
-  if (pfn === undefined) {
-    pfn = k.allocZeroedPage();
-    if (pfn < 0) return VmFault.oom;
-    const f = k.phys.frames;
-    f.flags[pfn] |= PG.shmem;
-    f.owner[pfn] = obj.id;
-    f.setIndex(pfn, index);
-    obj.pages.set(index, pfn); // the page cache's reference is the allocation's
-    k.shmemPages++;
-  }
-  mapShared(k, mm, vma, h, pfn, access === Access.write ? PteAttr.dirty : 0);
-  return VmFault.done;
-}
-
-function mapShared(k: Kernel, mm: Mm, vma: Vma, h: number, pfn: number, extra: number): void {
-  const f = k.phys.frames;
-  f.refcount[pfn]++;
-  f.mapcount[pfn]++;
-  if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
-  mm.pmap.pteSet(h, pfn, basePteAttrs(vma.flags) | extra);
-  mm.addRss(MmCounter.SHMEMPAGES, 1);
-}
-
-/**
- * do_fault_around / filemap_map_pages: map the already-cached pages around vpn, within a
- * fault_around_bytes-aligned window clipped to the VMA and the PTE table.
- */
-function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
-  const obj = vma.shmem!;
-  const winStart = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start, vpn - (vpn % 512));
-  const winEnd = Math.min(winStart + FAULT_AROUND_PAGES, vma.end, vpn - (vpn % 512) + 512);
-  for (let v = winStart; v < winEnd; v++) {
-    const index = vma.pageIndex(v);
-    if (index >= obj.size) break;
-    const pfn = obj.pages.get(index);
-    if (pfn === undefined) continue;
-    const h = mm.pmap.pteAlloc(v);
-    if (h < 0 || !mm.pmap.pteNone(h)) continue;
-    mapShared(k, mm, vma, h, pfn, 0);
-  }
 }

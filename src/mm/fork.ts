@@ -8,6 +8,7 @@
 
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { closeFiles } from './file-io.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
 import { exitMmap } from './unmap.js';
@@ -22,10 +23,15 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
   const cmm = child.mm!;
   cmm.startBrk = pmm.startBrk;
   cmm.brk = pmm.brk;
+  // The child shares the parent's open files (dup_fd: the same struct files).
+  for (const [id, f] of parent.files) {
+    f.users++;
+    child.files.set(id, f);
+  }
   let ok = true;
   for (const v of pmm.vmas.values()) {
     if ((v.flags & VM.DONTCOPY) !== 0) continue;
-    const c = new Vma(v.start, v.end, v.flags & ~VM.LOCKED_MASK, v.pgoff, v.shmem);
+    const c = new Vma(v.start, v.end, v.flags & ~VM.LOCKED_MASK, v.pgoff, v.file);
     insertVma(k, cmm, c);
     cmm.totalVm += c.pages;
     if ((v.flags & VM.WIPEONFORK) !== 0) continue;
@@ -39,6 +45,7 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
   k.flushTlbRange(pmm, parent.cpu, 0, pmm.pmap.vpnLimit);
   if (!ok) {
     exitMmap(k, cmm);
+    closeFiles(k, child);
     k.tasks.delete(child.pid);
     return null;
   }
@@ -71,7 +78,8 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
       f.mapcount[pfn]++;
       f.refcount[pfn]++;
       f.clear(pfn, PG.anonExclusive);
-      cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.ANONPAGES, 1);
+      if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
+      else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
     }
     cmm.pmap.pteSet(h, pfn, a);
   });

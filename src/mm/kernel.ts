@@ -5,13 +5,14 @@
 import type { Pmap } from '../arch/pmap.js';
 import { Tlb } from '../arch/tlb.js';
 import { TablePool } from '../arch/x86/table-pool.js';
+import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { PhysMem } from '../phys/physmem.js';
 import { MetaMeter, Vmstat } from '../sim/meter.js';
 import type { TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
+import { Inode, InodeKind, OpenFile } from './inode.js';
 import { Mm, Task } from './mm.js';
-import { ShmemObject } from './shmem.js';
 import { VMA_BYTES, type Vma } from './vma.js';
 
 export interface KernelConfig {
@@ -21,6 +22,10 @@ export interface KernelConfig {
   readonly maxMapCount: number;
   /** Page-table levels of the CPU format (4 or 5). */
   readonly levels: 4 | 5;
+  /** fault_around_bytes / PAGE_SIZE (debugfs fault_around_bytes, default 64 KiB). */
+  readonly faultAroundPages: number;
+  /** Readahead window of the disk, pages (read_ahead_kb / 4; 128 KiB by default). */
+  readonly raPages: number;
 }
 
 /** What a design provides to the core. */
@@ -51,6 +56,13 @@ export class Kernel {
   anonPages = 0;
   shmemPages = 0;
   mlockedPages = 0;
+  /** Page-cache pages of regular files (Cached minus Shmem), and those dirty (Dirty), mapped (part of Mapped). */
+  filePages = 0;
+  dirtyPages = 0;
+  /** Page-cache pages (file and shmem) mapped by at least one page-table entry (meminfo Mapped). */
+  mappedFilePages = 0;
+  /** The file system's namespace: name -> inode. */
+  readonly files = new Map<string, Inode>();
 
   constructor(config: KernelConfig, pmaps: PmapFactory) {
     this.config = config;
@@ -157,21 +169,52 @@ export class Kernel {
     vma.avcs = [];
   }
 
-  newShmem(pages: number): ShmemObject {
-    return new ShmemObject(this.nextObjId++, pages);
+  /** A new inode; a regular file is also entered in the namespace under its name. */
+  newInode(kind: InodeKind, name: string, size: number): Inode {
+    const inode = new Inode(this.nextObjId++, kind, name, size);
+    if (kind === InodeKind.file) {
+      this.files.set(name, inode);
+      inode.users++;
+    }
+    return inode;
   }
 
-  /** A VMA stopped using its shmem object; the last user frees the object's pages. */
-  putShmem(obj: ShmemObject): void {
-    obj.users--;
-    if (obj.users > 0) return;
+  /** open(): a new struct file on inode, with the disk's readahead window. */
+  openFile(inode: Inode): OpenFile {
+    inode.users++;
+    return new OpenFile(inode, inode.isShmem() ? 0 : this.config.raPages);
+  }
+
+  /** shmem_zero_setup: the unnamed shmem file behind a shared anonymous area of `pages` pages. */
+  newShmemFile(pages: number): OpenFile {
+    return this.openFile(this.newInode(InodeKind.shmem, '', pages * 4096));
+  }
+
+  /** fput: drop a reference to an open file; the last one releases the inode. */
+  putFile(file: OpenFile): void {
+    if (--file.users > 0) return;
+    this.putInode(file.inode);
+  }
+
+  /** iput: the last reference frees the inode's page cache (a shmem object's pages go with it). */
+  putInode(inode: Inode): void {
+    if (--inode.users > 0) return;
     const f = this.phys.frames;
-    for (const pfn of obj.pages.values()) {
-      if (--f.refcount[pfn] !== 0) throw new Error(`putShmem: page ${pfn} still referenced`);
-      this.shmemPages--;
-      this.freePage(pfn);
-    }
-    obj.pages.clear();
+    inode.cache.forEach((_index, pfn) => {
+      if (--f.refcount[pfn] !== 0) throw new Error(`putInode: page ${pfn} still referenced`);
+      this.uncachePage(pfn);
+    });
+    this.meta.sub('xa_node', inode.cache.nodes * XA_NODE_BYTES);
+    inode.cache.clear();
+  }
+
+  /** A page-cache page leaves the cache for good (its last reference is gone): free it. */
+  uncachePage(pfn: number): void {
+    const f = this.phys.frames;
+    if (f.has(pfn, PG.shmem)) this.shmemPages--;
+    else this.filePages--;
+    if (f.has(pfn, PG.dirty) && !f.has(pfn, PG.shmem)) this.dirtyPages--;
+    this.freePage(pfn);
   }
 
   vmaCreated(): void {
@@ -181,7 +224,10 @@ export class Kernel {
   vmaFreed(vma: Vma): void {
     this.meta.sub('vm_area_struct', VMA_BYTES);
     this.unlinkAnonVmas(vma);
-    if (vma.shmem !== null) this.putShmem(vma.shmem);
+    if (vma.file !== null) {
+      vma.file.inode.mmaps.delete(vma);
+      this.putFile(vma.file);
+    }
   }
 
   // ------------------------------------------------------------------ pages

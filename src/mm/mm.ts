@@ -3,6 +3,7 @@
 
 import type { Pmap } from '../arch/pmap.js';
 import { OrderedMap } from '../lib/ordered-map.js';
+import type { OpenFile } from './inode.js';
 import type { Vma } from './vma.js';
 
 /** RSS counter slots (include/linux/mm_types_task.h). */
@@ -110,6 +111,8 @@ export class Task {
   walkLevels = 0;
   /** Set when a fatal signal killed the task. */
   killedBy: string | null = null;
+  /** Open files (the fd table), by inode id: a process opens a file once and keeps it. */
+  files = new Map<number, OpenFile>();
 
   constructor(pid: number, name: string, mm: Mm, cpu: number) {
     this.pid = pid;

@@ -3,6 +3,7 @@
 
 import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
+import type { OpenFile } from './inode.js';
 import { type Kernel, MMAP_MIN_PAGE, STACK_GUARD_GAP } from './kernel.js';
 import type { Mm, Task } from './mm.js';
 import { mmPopulate } from './populate.js';
@@ -20,14 +21,20 @@ export interface MmapRequest {
   readonly populate: boolean;
   readonly locked: boolean;
   readonly noreserve: boolean;
+  /** The open file to map (MAP_ANONYMOUS when null) and the byte offset into it. */
+  readonly file?: OpenFile | null;
+  readonly offset?: number;
 }
 
 const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
 
-/** do_mmap for anonymous memory. Returns the address mapped. */
+/** do_mmap, of anonymous memory or of a file. Returns the address mapped. */
 export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<number> {
   const mm = task.mm!;
+  const file = req.file ?? null;
+  const offset = file === null ? 0 : (req.offset ?? 0);
   if (req.len === 0) return err('EINVAL');
+  if (offset % PAGE_SIZE !== 0 || offset < 0) return err('EINVAL');
   const pages = Math.ceil(req.len / PAGE_SIZE);
   if (req.prot & ~7) return err('EINVAL');
   const taskSize = mm.taskSize;
@@ -35,6 +42,9 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
   if (mm.mapCount > k.config.maxMapCount) return err('ENOMEM');
   let flags = protToVmFlags(req.prot) | VM.MAYREAD | VM.MAYWRITE | VM.MAYEXEC;
   if (req.shared) flags |= VM.SHARED | VM.MAYSHARE;
+  // A shared writable mapping of a file whose file system tracks dirty pages maps clean pages
+  // read-only, so that the first write faults (vma_wants_writenotify: ->page_mkwrite).
+  if (req.shared && file !== null && !file.inode.isShmem()) flags |= VM.WRITENOTIFY;
   if (req.locked) flags |= VM.LOCKED;
   if (req.noreserve) flags |= VM.NORESERVE;
   // accountable_mapping: private writable memory is charged (VM_ACCOUNT) unless MAP_NORESERVE.
@@ -48,7 +58,7 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
     if (start < MMAP_MIN_PAGE) return err('EPERM'); // security_mmap_addr
     if (req.fixedNoReplace && !rangeFree(mm, start, start + pages)) return err('EEXIST');
   } else {
-    const found = getUnmappedArea(mm, req.addr, pages, req.shared);
+    const found = getUnmappedArea(mm, req.addr, pages, req.shared, file === null ? -1 : offset / PAGE_SIZE);
     if (found < 0) return err('ENOMEM');
     start = found;
   }
@@ -57,7 +67,7 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
     const e = doMunmap(k, mm, start, end, task.cpu);
     if (e !== null) return err(e);
   }
-  const vma = mmapRegion(k, mm, start, end, flags, req.shared);
+  const vma = mmapRegion(k, mm, start, end, flags, req.shared, file, offset / PAGE_SIZE);
   if (typeof vma === 'string') return err(vma);
   if (req.locked) mm.lockedVm += pages;
   if (req.populate || req.locked) mmPopulate(k, task, start, end, true);
@@ -67,7 +77,8 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
 /**
  * mmap_region for [start, end) known to be free: merge with an adjacent compatible VMA
  * (vma_merge_new_range) or insert a new one. Private anonymous areas get pgoff = start,
- * shared ones a new shmem object at offset 0.
+ * shared anonymous ones a new shmem object at offset 0 (shmem_zero_setup), file mappings
+ * the file at `pgoff`.
  */
 function mmapRegion(
   k: Kernel,
@@ -76,11 +87,15 @@ function mmapRegion(
   end: number,
   flags: number,
   shared: boolean,
+  mapped: OpenFile | null = null,
+  filePgoff = 0,
 ): Vma | Errno {
-  const shmem = shared ? k.newShmem(end - start) : null;
-  const cand = { flags, pgoff: shared ? 0 : start, start, end, anonVma: null, shmem };
+  const sharedAnon = mapped === null && shared;
+  const file = sharedAnon ? k.newShmemFile(end - start) : mapped;
+  const pgoff = file === null ? start : sharedAnon ? 0 : filePgoff;
+  const cand = { flags, pgoff, start, end, anonVma: null, file };
   mm.totalVm += end - start;
-  if (!shared) {
+  if (!sharedAnon) {
     const prev = mm.vmas.lower(start);
     const next = mm.vmas.ceiling(start);
     const mPrev = prev !== undefined && prev.end === start && canMerge(prev, cand);
@@ -96,7 +111,7 @@ function mmapRegion(
     }
     if (mNext) {
       mm.vmas.delete(next.start);
-      next.pgoff = start;
+      next.pgoff = pgoff;
       next.start = start;
       mm.vmas.set(start, next);
       return next;
@@ -104,7 +119,7 @@ function mmapRegion(
   }
   // No limit here: do_mmap and do_brk_flags checked map_count > max_map_count, so a process may
   // pass the limit by one ("allowed to exceed the sysctl_max_map_count limit by one").
-  const vma = new Vma(start, end, flags, cand.pgoff, shmem);
+  const vma = new Vma(start, end, flags, cand.pgoff, file);
   insertVma(k, mm, vma);
   return vma;
 }
@@ -113,19 +128,32 @@ function mmapRegion(
  * get_unmapped_area, top-down (arch_get_unmapped_area_topdown): a free hint is taken as it
  * is; otherwise the highest gap below mmap_base. Private anonymous requests of a multiple of
  * 2 MiB with no hint are aligned to 2 MiB (__get_unmapped_area -> thp_get_unmapped_area_vmflags,
- * Linux 6.7+, limited to PMD-multiple lengths since 6.12). Returns a page number or -1.
+ * Linux 6.7+, limited to PMD-multiple lengths since 6.12). A file mapping (`filePgoff` >= 0)
+ * goes through the file system's get_unmapped_area, thp_get_unmapped_area for ext4: when the
+ * file range holds a whole aligned 2 MiB, the address is chosen congruent to the file offset
+ * modulo 2 MiB (__thp_get_unmapped_area). Returns a page number or -1.
  */
-export function getUnmappedArea(mm: Mm, hint: number, pages: number, shared: boolean): number {
+export function getUnmappedArea(
+  mm: Mm,
+  hint: number,
+  pages: number,
+  shared: boolean,
+  filePgoff = -1,
+): number {
   if (hint !== 0) {
     let h = Math.floor(hint / PAGE_SIZE);
     if (h < MMAP_MIN_PAGE) h = MMAP_MIN_PAGE; // round_hint_to_min
     const limit = h + pages > mm.mapWindow ? mm.taskSize : mm.mapWindow;
     if (h + pages <= limit && gapFits(mm, h, h + pages)) return h;
   }
-  if (!shared && hint === 0 && pages % PMD_PAGES === 0) {
+  const fileAligned =
+    filePgoff >= 0 && filePgoff + pages - Math.ceil(filePgoff / PMD_PAGES) * PMD_PAGES >= PMD_PAGES;
+  const anonAligned = filePgoff < 0 && !shared && pages % PMD_PAGES === 0;
+  if (fileAligned || (anonAligned && hint === 0)) {
     const padded = topDown(mm, pages + PMD_PAGES);
     if (padded >= 0) {
-      const offSub = (PMD_PAGES - (padded % PMD_PAGES)) % PMD_PAGES;
+      const off = Math.max(filePgoff, 0);
+      const offSub = (((off - padded) % PMD_PAGES) + PMD_PAGES) % PMD_PAGES;
       // Top-down: an already aligned result moves up by one PMD (the padding is below it).
       return offSub === 0 ? padded + PMD_PAGES : padded + offSub;
     }

@@ -44,7 +44,7 @@ function accountFlags(vma: Vma, newFlags: number): number {
   const old = vma.flags;
   if (newFlags & VM.WRITE) {
     if ((old & (VM.ACCOUNT | VM.WRITE | VM.SHARED | VM.NORESERVE)) === 0) newFlags |= VM.ACCOUNT;
-  } else if ((old & VM.ACCOUNT) !== 0 && vma.shmem === null && vma.anonVma === null) {
+  } else if ((old & VM.ACCOUNT) !== 0 && vma.file === null && vma.anonVma === null) {
     newFlags &= ~VM.ACCOUNT;
   }
   return newFlags;

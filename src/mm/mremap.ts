@@ -114,21 +114,21 @@ function moveVma(
   if (mm.mapCount >= k.config.maxMapCount - 3) return err('ENOMEM');
   // copy_vma: an anonymous area never faulted takes the new address as its offset.
   let pgoff = vma.pgoff + (start - vma.start);
-  if (vma.shmem === null && vma.anonVma === null) pgoff = dst;
+  if (vma.file === null && vma.anonVma === null) pgoff = dst;
   const moved = {
     flags: vma.flags,
     pgoff,
     start: dst,
     end: dst + newPages,
     anonVma: vma.anonVma,
-    shmem: vma.shmem,
+    file: vma.file,
   };
   const prev = mm.vmas.lower(dst);
   if (prev !== undefined && prev.end === dst && canMerge(prev, moved)) {
     prev.end = dst + newPages;
     if (prev.anonVma === null && vma.anonVma !== null) k.adoptAnonVmas(prev, vma);
   } else {
-    const cand = new Vma(dst, dst + newPages, vma.flags, pgoff, vma.shmem);
+    const cand = new Vma(dst, dst + newPages, vma.flags, pgoff, vma.file);
     insertVma(k, mm, cand);
     k.adoptAnonVmas(cand, vma);
   }

@@ -12,7 +12,10 @@ export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.vmas.set(vma.start, vma);
   mm.mapCount++;
   k.vmaCreated();
-  if (vma.shmem !== null) vma.shmem.users++;
+  if (vma.file !== null) {
+    vma.file.users++;
+    vma.file.inode.mmaps.set(vma, mm);
+  }
 }
 
 /** Remove a VMA from the tree and free it (its pages and tables are the caller's business). */
@@ -28,11 +31,11 @@ export function removeVma(k: Kernel, mm: Mm, vma: Vma): void {
  * be one VMA? Same flags, same object at contiguous offsets, compatible anon_vmas.
  */
 export function canMerge(
-  a: { flags: number; pgoff: number; start: number; end: number; anonVma: unknown; shmem: unknown },
+  a: { flags: number; pgoff: number; start: number; end: number; anonVma: unknown; file: unknown },
   b: typeof a,
 ): boolean {
   if (((a.flags ^ b.flags) & ~MERGE_IGNORED) !== 0) return false;
-  if (a.shmem !== b.shmem) return false;
+  if (a.file !== b.file) return false;
   if (a.pgoff + (a.end - a.start) !== b.pgoff) return false;
   return anonCompatible(a, b);
 }
@@ -56,7 +59,7 @@ interface AnonSide {
 
 /**
  * split_vma: split vma at page `at` (strictly inside). The lower part keeps the object;
- * the upper part is a new VMA (anon_vma cloned, shmem referenced). `checked` (split_vma, as
+ * the upper part is a new VMA (anon_vma cloned, file referenced). `checked` (split_vma, as
  * mprotect, madvise and mlock use it) fails with ENOMEM at vm.max_map_count; unchecked
  * (__split_vma, as munmap uses it after its own check) does not.
  */
@@ -64,7 +67,7 @@ export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number, checked = true
   if (at <= vma.start || at >= vma.end)
     throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
   if (checked && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
-  const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.shmem);
+  const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.file);
   vma.end = at;
   insertVma(k, mm, upper);
   k.adoptAnonVmas(upper, vma);
@@ -100,7 +103,7 @@ export function modifyVmaFlags(
     start,
     end,
     anonVma: vma.anonVma,
-    shmem: vma.shmem,
+    file: vma.file,
   };
   const mergePrev =
     prev !== undefined && prev.end === start && start === vma.start && canMerge(prev, changed);

@@ -3,7 +3,7 @@
 
 import { Prot, PteAttr } from '../arch/pmap.js';
 import type { AnonVma } from './anon-vma.js';
-import type { ShmemObject } from './shmem.js';
+import type { OpenFile } from './inode.js';
 
 /** vm_flags (include/linux/mm.h). Values as in Linux where it matters for nothing but reading. */
 export const enum VM {
@@ -26,6 +26,9 @@ export const enum VM {
   LOCKONFAULT = 0x80000,
   /** MADV_WIPEONFORK: the child gets the area empty. */
   WIPEONFORK = 0x2000000,
+  /** vmlab's mark for vma_wants_writenotify (Linux keeps it in vm_page_prot, not vm_flags):
+   * shared writable file mappings map clean pages read-only. */
+  WRITENOTIFY = 0x40000000,
   PROT_MASK = READ | WRITE | EXEC,
   LOCKED_MASK = LOCKED | LOCKONFAULT,
 }
@@ -39,24 +42,25 @@ export class Vma {
   /** First page after the area (vm_end >> PAGE_SHIFT). */
   end: number;
   flags: number;
-  /** vm_pgoff: for private anonymous areas, the page number at which the area was first mapped. */
+  /** vm_pgoff: the file page mapped at start; for private anonymous areas, the page number at
+   * which the area was first mapped. */
   pgoff: number;
   /** The anon_vma new anonymous pages of this VMA join (vma->anon_vma); set at the first
    * anonymous write fault (anon_vma_prepare), shared by split halves. */
   anonVma: AnonVma | null = null;
   /** Every anon_vma this VMA is linked to, its own included (the anon_vma_chain list). */
   avcs: AnonVma[] = [];
-  /** The shmem object backing a shared anonymous area. */
-  shmem: ShmemObject | null;
+  /** vm_file: the open file mapped (a regular file, or the shmem object of a shared anonymous area). */
+  file: OpenFile | null;
   /** Set when the VMA has been removed from its mm. */
   dead = false;
 
-  constructor(start: number, end: number, flags: number, pgoff: number, shmem: ShmemObject | null) {
+  constructor(start: number, end: number, flags: number, pgoff: number, file: OpenFile | null) {
     this.start = start;
     this.end = end;
     this.flags = flags;
     this.pgoff = pgoff;
-    this.shmem = shmem;
+    this.file = file;
   }
 
   get pages(): number {
@@ -89,7 +93,7 @@ export function basePteAttrs(flags: number): number {
   if ((flags & VM.PROT_MASK) === 0) return PteAttr.protnone | PteAttr.accessed;
   let a = PteAttr.accessed;
   if (flags & VM.EXEC) a |= PteAttr.exec;
-  if ((flags & (VM.SHARED | VM.WRITE)) === (VM.SHARED | VM.WRITE)) a |= PteAttr.write;
+  if ((flags & (VM.SHARED | VM.WRITE | VM.WRITENOTIFY)) === (VM.SHARED | VM.WRITE)) a |= PteAttr.write;
   return a;
 }
 

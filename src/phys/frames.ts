@@ -5,7 +5,7 @@
 //   flags    u32  - index_hi(12) order(4) page flags(16)
 //   refcount i32  - references (mappings, the page cache, pins); 0 when free
 //   mapcount i32  - page-table entries mapping the frame (Linux keeps _mapcount - 1; we keep the count)
-//   owner    u32  - anon_vma / shmem object id, page-table slot; buddy list `next` when free
+//   owner    u32  - anon_vma / inode id, page-table slot; buddy list `next` when free
 //   indexLo  u32  - low 32 bits of the page index (page->index); buddy list `prev` when free
 //   token    u32  - content token: 0 for zeroed memory, a fresh number for each write
 // As in struct page, the owner and index words form a union with the buddy list links:
@@ -22,7 +22,7 @@ export const enum PG {
   pagetable = 1 << 3,
   /** The shared zero page. */
   zero = 1 << 4,
-  /** Shared anonymous (shmem) page, owned by a shmem object. */
+  /** A shmem page, owned by a shmem inode (shared anonymous memory). */
   shmem = 1 << 5,
   /** PageAnonExclusive: this anon page is mapped by exactly one process and may be written in place. */
   anonExclusive = 1 << 6,
@@ -30,6 +30,10 @@ export const enum PG {
   mlocked = 1 << 7,
   dirty = 1 << 8,
   referenced = 1 << 9,
+  /** A page-cache page of a regular file (owner: the inode, index: the file page). */
+  file = 1 << 10,
+  /** PG_readahead: reaching this page starts the next asynchronous readahead. */
+  readahead = 1 << 11,
 }
 
 const FLAG_MASK = 0xffff;

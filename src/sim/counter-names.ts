@@ -40,6 +40,12 @@ export const SYSTEM_COUNTERS = {
   MemFree: { unit: 'bytes', doc: '/proc/meminfo: free memory' },
   AnonPages: { unit: 'bytes', doc: '/proc/meminfo: anonymous pages mapped in page tables' },
   Shmem: { unit: 'bytes', doc: '/proc/meminfo: shared memory (shared anonymous) pages' },
+  Cached: { unit: 'bytes', doc: '/proc/meminfo: page-cache pages, shmem included' },
+  Dirty: { unit: 'bytes', doc: '/proc/meminfo: page-cache pages waiting to be written back' },
+  Mapped: { unit: 'bytes', doc: '/proc/meminfo: page-cache pages mapped by page tables (NR_FILE_MAPPED)' },
+  pgpgin: { unit: 'count', doc: '/proc/vmstat: KiB read from disk' },
+  pgpgout: { unit: 'count', doc: '/proc/vmstat: KiB written to disk' },
+  nr_written: { unit: 'count', doc: '/proc/vmstat: pages written back' },
   PageTables: { unit: 'bytes', doc: '/proc/meminfo: page-table pages of all processes (top level included)' },
   Mlocked: { unit: 'bytes', doc: '/proc/meminfo: mlocked pages' },
   nr_tlb_remote_flush: { unit: 'count', doc: '/proc/vmstat: TLB shootdowns sent (one per flush request)' },
@@ -64,5 +70,6 @@ export const META_STRUCTURES = {
   anon_vma: 'one per anon_vma (mm/rmap.c)',
   anon_vma_chain: 'one per VMA-anon_vma link, 64 B',
   page_table: 'page-table pages, 4 KiB each, top level included',
+  xa_node: 'page-cache xarray nodes, 576 B each (lib/xarray.c struct xa_node)',
 } as const;
 export type MetaStructure = keyof typeof META_STRUCTURES;

@@ -11,6 +11,11 @@ export class Vmstat {
   nr_tlb_remote_flush_received = 0;
   nr_tlb_local_flush_all = 0;
   nr_tlb_local_flush_one = 0;
+  /** KiB read from and written to the disk. */
+  pgpgin = 0;
+  pgpgout = 0;
+  /** Pages written back. */
+  nr_written = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

@@ -9,6 +9,21 @@ import { Rng } from '../lib/rng.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
 import { checkInvariants } from '../mm/check.js';
+import {
+  closeFiles,
+  dropCaches,
+  MS_ASYNC,
+  MS_INVALIDATE,
+  MS_SYNC,
+  sysCreate,
+  sysFsync,
+  sysMsync,
+  sysRead,
+  sysSync,
+  sysTruncate,
+  sysWrite,
+  taskFile,
+} from '../mm/file-io.js';
 import { doExec, doFork } from '../mm/fork.js';
 import type { Kernel } from '../mm/kernel.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
@@ -80,6 +95,8 @@ export class System {
       tlb: opts.machine.tlb,
       maxMapCount: opts.machine.maxMapCount,
       levels: opts.machine.paging === 'x86-64-5level' ? 5 : 4,
+      faultAroundPages: faultAroundPages(opts.machine.faultAroundBytes ?? 65536),
+      raPages: Math.floor((opts.machine.readAheadKb ?? 128) / 4),
     });
     this.rng = new Rng(opts.seed);
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
@@ -97,6 +114,7 @@ export class System {
   exit(task: Task): void {
     if (task.mm === null) return;
     exitMmap(this.kernel, task.mm);
+    closeFiles(this.kernel, task);
     task.mm = null;
     this.exited.tlbHits += task.tlbHits;
     this.exited.tlbMisses += task.tlbMisses;
@@ -118,6 +136,74 @@ export class System {
 
   mmap(task: Task, req: MmapRequest): SysResult<number> {
     return this.afterCall('mmap', doMmap(this.kernel, task, req));
+  }
+
+  /** mmap of the named file at byte `offset`; ENOENT when no such file exists. */
+  mmapFile(task: Task, name: string, offset: number, req: MmapRequest): SysResult<number> {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    const file = taskFile(this.kernel, task, inode);
+    return this.afterCall('mmap', doMmap(this.kernel, task, { ...req, file, offset }));
+  }
+
+  /** The named file's size in bytes, or undefined when there is no such file. */
+  fileSize(name: string): number | undefined {
+    return this.kernel.files.get(name)?.size;
+  }
+
+  /** Create a file of `size` bytes with data on the disk (and in the page cache, `cached`). */
+  createFile(name: string, size: number, cached: boolean): SysResult<0> {
+    return this.afterCall('create', sysCreate(this.kernel, name, size, cached));
+  }
+
+  /** read(2) of [offset, offset + length) of the named file; the bytes read. */
+  read(task: Task, name: string, offset: number, length: number): SysResult<number> {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    return this.afterCall('read', sysRead(this.kernel, task, inode, offset, length));
+  }
+
+  /** write(2) of [offset, offset + length) of the named file; the bytes written. */
+  write(task: Task, name: string, offset: number, length: number): SysResult<number> {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    return this.afterCall('write', sysWrite(this.kernel, task, inode, offset, length));
+  }
+
+  truncate(task: Task, name: string, size: number): SysResult<0> {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    return this.afterCall('truncate', sysTruncate(this.kernel, task, inode, size));
+  }
+
+  fsync(task: Task, name: string): SysResult<0> {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    return this.afterCall('fsync', sysFsync(this.kernel, task, inode));
+  }
+
+  msync(
+    task: Task,
+    addr: number,
+    len: number,
+    flags: readonly ('sync' | 'async' | 'invalidate')[],
+  ): SysResult<0> {
+    const bits =
+      (flags.includes('sync') ? MS_SYNC : 0) |
+      (flags.includes('async') ? MS_ASYNC : 0) |
+      (flags.includes('invalidate') ? MS_INVALIDATE : 0);
+    return this.afterCall('msync', sysMsync(this.kernel, task, addr, len, bits));
+  }
+
+  /** sync(2): every dirty page to the disk. */
+  sync(): void {
+    sysSync(this.kernel, 0);
+    this.afterCall('sync');
+  }
+
+  /** drop_caches (1): drop clean, unmapped page-cache pages; the pages dropped. */
+  dropCaches(): number {
+    return this.afterCall('drop_caches', dropCaches(this.kernel));
   }
 
   munmap(task: Task, addr: number, len: number): SysResult<0> {
@@ -232,6 +318,12 @@ export class System {
       MemFree: k.phys.freePages * PAGE_SIZE,
       AnonPages: k.anonPages * PAGE_SIZE,
       Shmem: k.shmemPages * PAGE_SIZE,
+      Cached: (k.filePages + k.shmemPages) * PAGE_SIZE,
+      Dirty: k.dirtyPages * PAGE_SIZE,
+      Mapped: k.mappedFilePages * PAGE_SIZE,
+      pgpgin: k.vmstat.pgpgin,
+      pgpgout: k.vmstat.pgpgout,
+      nr_written: k.vmstat.nr_written,
       PageTables: k.pool.live * PAGE_SIZE,
       Mlocked: k.mlockedPages * PAGE_SIZE,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
@@ -267,4 +359,11 @@ export class System {
     }
     return r as T;
   }
+}
+
+/** fault_around_bytes_set: pages = rounddown_pow_of_two(bytes) / PAGE_SIZE, at least 1. */
+function faultAroundPages(bytes: number): number {
+  let p = 1;
+  while (p * 2 * PAGE_SIZE <= bytes) p *= 2;
+  return p;
 }

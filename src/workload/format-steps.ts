@@ -9,8 +9,10 @@ import {
   byteSize,
   cpuIndex,
   expectError,
+  fileName,
   MMAP_FLAGS,
   MREMAP_FLAGS,
+  MSYNC_FLAGS,
   positiveSize,
   processName,
   prot,
@@ -94,6 +96,8 @@ const mmap = object(
     ),
     addr: optional(virtualAddress, 'Address hint, or the exact address with fixed.'),
     fixed: withDefault(boolean(), false, 'MAP_FIXED: map exactly at addr, replacing what is there.'),
+    file: optional(fileName, 'Map this file (flags without anonymous).'),
+    offset: optional(byteSize, 'Byte offset into the file, a multiple of 4KiB; default 0.'),
     expect_error: expectError,
   },
   {
@@ -110,10 +114,22 @@ const mmap = object(
             );
         },
       ),
-      fieldRule('flags', { contains: { const: 'anonymous' } }, (v, report) => {
-        if (!v.flags.includes('anonymous'))
-          report('flags', "file mappings are not supported yet: add 'anonymous'");
-      }),
+      {
+        check(v, report) {
+          const anon = v.flags.includes('anonymous');
+          if (anon && has(v, 'file')) report('file', "'file' and the 'anonymous' flag exclude each other");
+          if (!anon && !has(v, 'file')) report('flags', "give 'file', or 'anonymous' in flags");
+          if (has(v, 'offset') && !has(v, 'file')) report('offset', "'offset' is only allowed with 'file'");
+        },
+        json: {
+          if: { required: ['file'] },
+          then: { properties: { flags: { not: { contains: { const: 'anonymous' } } } } },
+          else: {
+            properties: { flags: { contains: { const: 'anonymous' } } },
+            not: { required: ['offset'] },
+          },
+        },
+      },
       {
         check(v, report) {
           if (v.fixed && !has(v, 'addr')) report('fixed', "'fixed: true' needs 'addr'");
@@ -219,6 +235,55 @@ const touch = object(
   },
 );
 
+const inFile = required(fileName, 'The file, made by an earlier create step.');
+
+const create = object({
+  file: required(fileName, 'Name of the new file; later steps refer to it with `file`.'),
+  size: withDefault(byteSize, 0, 'Size in bytes; every page holds data on the disk.'),
+  cached: withDefault(boolean(), false, 'Start with the whole file in the page cache (clean).'),
+  expect_error: expectError,
+});
+
+const fileRange = {
+  in: inProcess,
+  file: inFile,
+  offset: withDefault(byteSize, 0, 'Byte offset into the file.'),
+};
+
+const read = object({
+  ...fileRange,
+  length: optional(byteSize, 'Bytes to read; default to the end of the file.'),
+  expect_error: expectError,
+});
+
+const write = object({
+  ...fileRange,
+  length: required(byteSize, 'Bytes to write; the file grows to cover them.'),
+  expect_error: expectError,
+});
+
+const truncate = object({
+  in: inProcess,
+  file: inFile,
+  size: required(byteSize, 'The new size in bytes.'),
+  expect_error: expectError,
+});
+
+const fsync = object({ in: inProcess, file: inFile, expect_error: expectError });
+
+const msync = object(
+  {
+    in: inProcess,
+    ...RANGE,
+    flags: withDefault(listOf(enumOf(MSYNC_FLAGS), { unique: true }), ['sync'], 'MS_* flags.'),
+    expect_error: expectError,
+  },
+  { rules: RANGE_RULES },
+);
+
+const sync = object({ expect_error: expectError });
+const dropCaches = object({ expect_error: expectError });
+
 /** An expected counter value: exact, or bounds (inclusive). */
 const expectValue = named(
   'expectValue',
@@ -265,7 +330,7 @@ export const STEP_SHAPES = {
   exit: named('exit', exit, 'End a process: `exit: app` or `exit: { in: app }`.'),
   fork: named('fork', fork, 'fork(2): `fork: { in: app, child: worker }`.'),
   exec: named('exec', exec, 'execve(2): the process gets an empty address space: `exec: app`.'),
-  mmap: named('mmap', mmap, 'mmap(2): map anonymous memory.'),
+  mmap: named('mmap', mmap, 'mmap(2): map anonymous memory or a file.'),
   munmap: named('munmap', munmap, 'munmap(2).'),
   mprotect: named('mprotect', mprotect, 'mprotect(2).'),
   mremap: named('mremap', mremap, 'mremap(2): grow, shrink or move a mapping.'),
@@ -273,6 +338,26 @@ export const STEP_SHAPES = {
   mlock: named('mlock', mlock, 'mlock(2) / mlock2(2).'),
   munlock: named('munlock', munlock, 'munlock(2).'),
   brk: named('brk', brk, 'brk(2) / sbrk(3).'),
+  create: named(
+    'create',
+    create,
+    'Create a file whose contents are on the disk: `create: { file: data, size: 64MiB }`.',
+  ),
+  read: named('read', read, 'read(2) from a file, through the page cache (with readahead).'),
+  write: named('write', write, 'write(2) to a file: the pages are dirtied in the page cache.'),
+  truncate: named(
+    'truncate',
+    truncate,
+    'truncate(2): shrink (unmapping the pages past the end) or grow a file.',
+  ),
+  fsync: named('fsync', fsync, "fsync(2): write back the file's dirty pages."),
+  msync: named('msync', msync, 'msync(2) over a range of a process.'),
+  sync: named('sync', sync, "sync(2): write back every file's dirty pages: `sync: {}`."),
+  drop_caches: named(
+    'drop_caches',
+    dropCaches,
+    'echo 1 > /proc/sys/vm/drop_caches: drop clean, unmapped file pages.',
+  ),
   touch: named('touch', touch, 'Access memory: every page of the range once, or as pattern and count say.'),
   expect: named('expect', expect, 'Check counters: process counters with `in`, system counters without.'),
 } satisfies Record<StepKind, Schema<unknown>>;

@@ -57,6 +57,14 @@ export const processName = named(
   'A process, named by the spawn step that created it.',
 );
 
+export const fileName = named(
+  'fileName',
+  string({ pattern: NAME_PATTERN, expected: `a file name (${NAME_FORM})` }),
+  'A file of the simulated file system, named by the create step that made it.',
+);
+
+export const MSYNC_FLAGS = ['sync', 'async', 'invalidate'] as const;
+
 export const regionName = named(
   'regionName',
   string({ pattern: NAME_PATTERN, expected: `a region name (${NAME_FORM})` }),

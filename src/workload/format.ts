@@ -72,6 +72,16 @@ const machine = object(
       `Data TLB of each CPU; default ${DEFAULT_TLB.entries} entries, ${DEFAULT_TLB.ways} ways.`,
     ),
     max_map_count: withDefault(integer({ min: 1, max: 2 ** 31 - 1 }), 65530, 'vm.max_map_count.'),
+    fault_around_bytes: withDefault(
+      integer({ min: 0, max: 2 * MiB }),
+      64 * 1024,
+      'Bytes a read fault of a file mapping maps around it (rounded down to a power of two pages).',
+    ),
+    read_ahead_kb: withDefault(
+      integer({ min: 0, max: 1 << 20 }),
+      128,
+      "The disk's read_ahead_kb: the largest readahead window, in KiB (0: no readahead).",
+    ),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );

@@ -42,6 +42,8 @@ machine:
   paging: x86-64-5level
   tlb: { entries: 64, ways: 4 }
   max_map_count: 1000
+  fault_around_bytes: 32768
+  read_ahead_kb: 256
 design: linux
 steps:
   - spawn: app
@@ -79,13 +81,15 @@ describe('parseScenario: format v1', () => {
         paging: 'x86-64-5level',
         tlb: { entries: 64, ways: 4 },
         maxMapCount: 1000,
+        faultAroundBytes: 32768,
+        readAheadKb: 256,
       },
       design: 'linux',
       steps: [
-        { loc: loc(13, 5), index: 0, kind: 'spawn', name: 'app' },
-        { loc: loc(14, 5), index: 1, kind: 'spawn', name: 'db', cpu: 1 },
+        { loc: loc(15, 5), index: 0, kind: 'spawn', name: 'app' },
+        { loc: loc(16, 5), index: 1, kind: 'spawn', name: 'db', cpu: 1 },
         {
-          loc: loc(15, 5),
+          loc: loc(17, 5),
           index: 2,
           kind: 'mmap',
           in: 'app',
@@ -97,14 +101,14 @@ describe('parseScenario: format v1', () => {
           fixed: true,
         },
         {
-          loc: loc(16, 5),
+          loc: loc(18, 5),
           index: 3,
           kind: 'munmap',
           in: 'app',
           range: { region: 'buf', offset: 0, length: 4096 },
         },
         {
-          loc: loc(17, 5),
+          loc: loc(19, 5),
           index: 4,
           kind: 'mprotect',
           in: 'app',
@@ -112,7 +116,7 @@ describe('parseScenario: format v1', () => {
           prot: 'r',
         },
         {
-          loc: loc(18, 5),
+          loc: loc(20, 5),
           index: 5,
           kind: 'mremap',
           in: 'app',
@@ -122,19 +126,19 @@ describe('parseScenario: format v1', () => {
           newAddr: 0x500000000000,
         },
         {
-          loc: loc(19, 5),
+          loc: loc(21, 5),
           index: 6,
           kind: 'madvise',
           in: 'app',
           range: { addr: 0x500000000000, length: 2 ** 21 },
           advice: 'dontneed',
         },
-        { loc: loc(20, 5), index: 7, kind: 'mlock', in: 'app', range: { region: 'buf' }, onfault: true },
-        { loc: loc(21, 5), index: 8, kind: 'munlock', in: 'app', range: { region: 'buf' } },
-        { loc: loc(22, 5), index: 9, kind: 'brk', in: 'app', delta: -65536, as: 'heap' },
-        { loc: loc(23, 5), index: 10, kind: 'brk', in: 'app', addr: 0x600000 },
+        { loc: loc(22, 5), index: 7, kind: 'mlock', in: 'app', range: { region: 'buf' }, onfault: true },
+        { loc: loc(23, 5), index: 8, kind: 'munlock', in: 'app', range: { region: 'buf' } },
+        { loc: loc(24, 5), index: 9, kind: 'brk', in: 'app', delta: -65536, as: 'heap' },
+        { loc: loc(25, 5), index: 10, kind: 'brk', in: 'app', addr: 0x600000 },
         {
-          loc: loc(24, 5),
+          loc: loc(26, 5),
           index: 11,
           kind: 'touch',
           in: 'app',
@@ -146,7 +150,7 @@ describe('parseScenario: format v1', () => {
           cpu: 1,
         },
         {
-          loc: loc(25, 5),
+          loc: loc(27, 5),
           index: 12,
           expectError: 'SIGSEGV',
           kind: 'touch',
@@ -156,7 +160,7 @@ describe('parseScenario: format v1', () => {
           pattern: 'random',
         },
         {
-          loc: loc(26, 5),
+          loc: loc(28, 5),
           index: 13,
           expectError: 'SIGBUS',
           kind: 'touch',
@@ -166,7 +170,7 @@ describe('parseScenario: format v1', () => {
           pattern: 'sequential',
         },
         {
-          loc: loc(28, 5),
+          loc: loc(30, 5),
           index: 14,
           kind: 'expect',
           in: 'app',
@@ -178,26 +182,26 @@ describe('parseScenario: format v1', () => {
             VmRSS: { min: 2 ** 20, max: 2 ** 21 },
           },
           valueLocs: {
-            min_flt: loc(28, 24),
-            RssAnon: loc(28, 41),
-            VmPTE: loc(28, 56),
-            map_count: loc(28, 72),
-            VmRSS: loc(28, 86),
+            min_flt: loc(30, 24),
+            RssAnon: loc(30, 41),
+            VmPTE: loc(30, 56),
+            map_count: loc(30, 72),
+            VmRSS: loc(30, 86),
           },
         },
         {
-          loc: loc(29, 5),
+          loc: loc(31, 5),
           index: 15,
           kind: 'expect',
           values: { pgfault: { max: 10 }, 'meta.anon_vma': 0, 'meta_peak.page_table': 8192 },
           valueLocs: {
-            pgfault: loc(29, 15),
-            'meta.anon_vma': loc(29, 37),
-            'meta_peak.page_table': loc(29, 55),
+            pgfault: loc(31, 15),
+            'meta.anon_vma': loc(31, 37),
+            'meta_peak.page_table': loc(31, 55),
           },
         },
-        { loc: loc(30, 5), index: 16, kind: 'exit', in: 'app' },
-        { loc: loc(31, 5), index: 17, kind: 'exit', in: 'db' },
+        { loc: loc(32, 5), index: 16, kind: 'exit', in: 'app' },
+        { loc: loc(33, 5), index: 17, kind: 'exit', in: 'db' },
       ],
     });
   });
@@ -217,6 +221,8 @@ describe('parseScenario: format v1', () => {
       paging: 'x86-64-4level',
       tlb: { entries: 1536, ways: 12 },
       maxMapCount: 65530,
+      faultAroundBytes: 65536,
+      readAheadKb: 128,
     });
     expect(s.steps[1]).toEqual({
       loc: loc(7, 5),
@@ -317,10 +323,10 @@ describe('parseScenario: format v1', () => {
 describe('parseScenario: errors carry file:line:column and the field', () => {
   it('names an unknown key and the allowed ones', () => {
     expect(errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, sise: 1 }'))).toEqual([
-      "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, expect_error)",
+      "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, expect_error)",
     ]);
     expect(errors(withSteps('  - mmapp: { in: a }'))).toEqual([
-      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, touch, expect, expect_error)",
+      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect, expect_error)",
     ]);
   });
 
@@ -383,7 +389,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace)",
     ]);
     expect(errors(withSteps('  - [spawn, a]'))).toEqual([
-      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, touch, expect)',
+      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect)',
     ]);
     expect(errors('- vmlab\n')).toEqual([
       'test.yaml:1:1: wrong type: a list (expected a mapping with keys $schema, vmlab, name, description, seed, machine, design, steps)',
@@ -488,7 +494,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       ),
     );
     expect(errs).toEqual([
-      "test.yaml:7:49: steps[1].mmap.flags: file mappings are not supported yet: add 'anonymous'",
+      "test.yaml:7:49: steps[1].mmap.flags: give 'file', or 'anonymous' in flags",
       "test.yaml:8:49: steps[2].mmap.flags: 'private' and 'shared' exclude each other",
       "test.yaml:9:49: steps[3].mmap.fixed: 'fixed: true' needs 'addr'",
       "test.yaml:10:28: steps[4].munmap.addr: 'addr' needs 'length'",
@@ -496,7 +502,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' in flags",
       'test.yaml:13:35: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
       "test.yaml:14:59: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
-      "test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of pgfree, MemFree, Shmem, pgfault, pgalloc, MemTotal, Mlocked, tlb_hits, tlb_misses, processes, AnonPages, oom_events, pgmajfault, PageTables, page_walks, walk_levels, meta.anon_vma, meta.struct_page, meta.vm_area_struct, meta.page_table, nr_tlb_remote_flush, meta.anon_vma_chain, meta_peak.anon_vma, meta_peak.struct_page, meta_peak.vm_area_struct, meta_peak.page_table, nr_tlb_local_flush_all, nr_tlb_local_flush_one, meta_peak.anon_vma_chain, nr_tlb_remote_flush_received)",
+      "test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of Dirty, pgfree, MemFree, Shmem, Cached, Mapped, pgpgin, pgfault, pgalloc, MemTotal, pgpgout, Mlocked, tlb_hits, tlb_misses, processes, AnonPages, oom_events, pgmajfault, nr_written, PageTables, page_walks, walk_levels, meta.xa_node, meta.anon_vma, meta.struct_page, meta.vm_area_struct, meta.page_table, nr_tlb_remote_flush, meta.anon_vma_chain, meta_peak.xa_node, meta_peak.anon_vma, meta_peak.struct_page, meta_peak.vm_area_struct, meta_peak.page_table, nr_tlb_local_flush_all, nr_tlb_local_flush_one, meta_peak.anon_vma_chain, nr_tlb_remote_flush_received)",
       "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, tlb_misses, walk_levels)",
       'test.yaml:17:44: steps[11].expect.VmRSS.max: max is below min',
       "test.yaml:17:56: steps[11].expect.VmHWM.min: give 'min', 'max' or both",
@@ -535,7 +541,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
 
   it('reports two step keys in one item', () => {
     expect(errors(withSteps('  - spawn: a', '    exit: a'))).toEqual([
-      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, touch, expect)",
+      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect)",
     ]);
   });
 
@@ -557,7 +563,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(s.steps.map((st) => st.kind)).toEqual(['spawn', 'mmap', 'mmap', 'touch']);
     expect(s.steps[2].loc).toEqual(loc(8, 5));
     expect(errors(withSteps('  - spawn: &n a', '  - mmap: *n'))).toEqual([
-      "test.yaml:7:11: steps[1].mmap: wrong type: the string 'a' (expected a mapping with keys in, as, size, prot, flags, addr, fixed, expect_error)",
+      "test.yaml:7:11: steps[1].mmap: wrong type: the string 'a' (expected a mapping with keys in, as, size, prot, flags, addr, fixed, file, offset, expect_error)",
     ]);
   });
 

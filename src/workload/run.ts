@@ -239,7 +239,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
       }
       case 'mmap': {
         const p = proc(step, step.in);
-        const r = sys.mmap(p.task, {
+        const req = {
           addr: step.addr ?? 0,
           len: step.size,
           prot: protFromName(step.prot),
@@ -249,7 +249,11 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           populate: step.flags.includes('populate'),
           locked: step.flags.includes('locked'),
           noreserve: step.flags.includes('noreserve'),
-        });
+        };
+        const r =
+          step.file === undefined
+            ? sys.mmap(p.task, req)
+            : sys.mmapFile(p.task, step.file, step.offset ?? 0, req);
         if (!r.ok) {
           settle(step, { error: r.errno });
           return;
@@ -261,6 +265,45 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
       }
       case 'munmap':
         onRange(step, step.in, step.range, (task, addr, length) => sys.munmap(task, addr, length));
+        return;
+      case 'create': {
+        const r = sys.createFile(step.file, step.size, step.cached);
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
+      }
+      case 'read':
+      case 'write': {
+        const p = proc(step, step.in);
+        const len = step.length ?? Math.max(0, (sys.fileSize(step.file) ?? 0) - step.offset);
+        const r =
+          step.kind === 'read'
+            ? sys.read(p.task, step.file, step.offset, len)
+            : sys.write(p.task, step.file, step.offset, len);
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
+      }
+      case 'truncate': {
+        const p = proc(step, step.in);
+        const r = sys.truncate(p.task, step.file, step.size);
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
+      }
+      case 'fsync': {
+        const p = proc(step, step.in);
+        const r = sys.fsync(p.task, step.file);
+        settle(step, r.ok ? {} : { error: r.errno });
+        return;
+      }
+      case 'msync':
+        onRange(step, step.in, step.range, (task, addr, length) => sys.msync(task, addr, length, step.flags));
+        return;
+      case 'sync':
+        sys.sync();
+        settle(step, {});
+        return;
+      case 'drop_caches':
+        sys.dropCaches();
+        settle(step, {});
         return;
       case 'mprotect':
         onRange(step, step.in, step.range, (task, addr, length) =>

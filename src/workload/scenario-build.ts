@@ -44,6 +44,8 @@ function buildMachine(m: DecodedMachine): MachineSpec {
     paging: m.paging,
     tlb: m.tlb === undefined ? { ...DEFAULT_TLB } : { entries: m.tlb.entries, ways: m.tlb.ways },
     maxMapCount: m.max_map_count,
+    faultAroundBytes: m.fault_around_bytes,
+    readAheadKb: m.read_ahead_kb,
   };
 }
 
@@ -91,9 +93,51 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
       t.process(name, typeof v === 'string' ? item.valueWhere : placeOf(v, 'in'));
       return { ...base, kind: 'exec', in: name };
     }
+    case 'create':
+      t.createFile(item.value.file);
+      return {
+        ...base,
+        kind: 'create',
+        file: item.value.file,
+        size: item.value.size,
+        cached: item.value.cached,
+      };
+    case 'read':
+    case 'write': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      t.file(v.file, placeOf(v, 'file'));
+      const length = v.length;
+      return {
+        ...base,
+        kind: item.key,
+        in: v.in,
+        file: v.file,
+        offset: v.offset,
+        ...(length !== undefined && { length }),
+      };
+    }
+    case 'truncate': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      t.file(v.file, placeOf(v, 'file'));
+      return { ...base, kind: 'truncate', in: v.in, file: v.file, size: v.size };
+    }
+    case 'fsync': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      t.file(v.file, placeOf(v, 'file'));
+      return { ...base, kind: 'fsync', in: v.in, file: v.file };
+    }
+    case 'msync':
+      return { ...base, kind: 'msync', ...ranged(item.value), flags: [...item.value.flags] };
+    case 'sync':
+    case 'drop_caches':
+      return { ...base, kind: item.key };
     case 'mmap': {
       const v = item.value;
       t.process(v.in, placeOf(v, 'in'));
+      if (v.file !== undefined) t.file(v.file, placeOf(v, 'file'));
       if (v.as !== undefined) t.defineRegion(v.in, v.as);
       return {
         ...base,
@@ -105,6 +149,8 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
         flags: [...v.flags],
         ...(v.addr !== undefined && { addr: v.addr }),
         fixed: v.fixed,
+        ...(v.file !== undefined && { file: v.file }),
+        ...(v.offset !== undefined && { offset: v.offset }),
       };
     }
     case 'munmap':

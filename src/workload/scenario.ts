@@ -30,6 +30,10 @@ export interface MachineSpec {
   readonly tlb: TlbConfig;
   /** vm.max_map_count */
   readonly maxMapCount: number;
+  /** fault_around_bytes (debugfs): bytes a read fault of a file mapping may map around it; default 65536. */
+  readonly faultAroundBytes?: number;
+  /** read_ahead_kb of the disk: the largest readahead window, KiB; default 128. */
+  readonly readAheadKb?: number;
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */
@@ -86,7 +90,37 @@ export type Step =
       readonly flags: readonly MmapFlag[];
       readonly addr?: number;
       readonly fixed: boolean;
+      readonly file?: string;
+      readonly offset?: number;
     })
+  | (StepBase & {
+      readonly kind: 'create';
+      readonly file: string;
+      readonly size: number;
+      readonly cached: boolean;
+    })
+  | (StepBase & {
+      readonly kind: 'read' | 'write';
+      readonly in: string;
+      readonly file: string;
+      readonly offset: number;
+      /** Bytes; absent for read: to the end of the file. */
+      readonly length?: number;
+    })
+  | (StepBase & {
+      readonly kind: 'truncate';
+      readonly in: string;
+      readonly file: string;
+      readonly size: number;
+    })
+  | (StepBase & { readonly kind: 'fsync'; readonly in: string; readonly file: string })
+  | (StepBase & {
+      readonly kind: 'msync';
+      readonly in: string;
+      readonly range: RangeRef;
+      readonly flags: readonly ('sync' | 'async' | 'invalidate')[];
+    })
+  | (StepBase & { readonly kind: 'sync' | 'drop_caches' })
   | (StepBase & { readonly kind: 'munmap'; readonly in: string; readonly range: RangeRef })
   | (StepBase & {
       readonly kind: 'mprotect';

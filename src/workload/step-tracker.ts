@@ -16,6 +16,8 @@ interface ProcessEntry {
 
 export class StepTracker {
   private readonly processes = new Map<string, ProcessEntry>();
+  /** Files made by create steps (a second create of a name fails at run time with EEXIST). */
+  private readonly files = new Set<string>();
 
   constructor(
     private readonly ctx: DecodeCtx,
@@ -69,6 +71,22 @@ export class StepTracker {
       at,
       `region '${region}' is not defined in process '${proc}'${didYouMean(region, known)}`,
       `a region named by an earlier mmap or brk 'as' in ${proc}: ${known.length === 0 ? 'none yet' : byCloseness(region, known).join(', ')}`,
+    );
+  }
+
+  /** A create step makes file `name`. */
+  createFile(name: string): void {
+    this.files.add(name);
+  }
+
+  /** A step uses file `name`: an earlier create step must have made it. */
+  file(name: string, at: Where): void {
+    if (this.files.has(name)) return;
+    const known = [...this.files];
+    this.ctx.report(
+      at,
+      `file '${name}' has not been created${didYouMean(name, known)}`,
+      `a file made by an earlier create step: ${known.length === 0 ? 'none yet' : byCloseness(name, known).join(', ')}`,
     );
   }
 

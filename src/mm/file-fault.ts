@@ -1,0 +1,159 @@
+// Faults on file-backed areas, regular files and shmem alike (mm/memory.c do_read_fault,
+// do_cow_fault, do_shared_fault, do_fault_around, wp_page_shared; mm/filemap.c filemap_fault,
+// filemap_map_pages; mm/shmem.c shmem_fault).
+
+import { Access, PteAttr } from '../arch/pmap.js';
+import { PG } from '../phys/frames.js';
+import { anonVmaPrepare, mlockPage, newAnonRmap, VmFault } from './fault.js';
+import { addToCache, asyncMmapReadahead, markDirty, readPage, syncMmapReadahead } from './filemap.js';
+import type { Kernel } from './kernel.js';
+import { type Mm, MmCounter } from './mm.js';
+import { basePteAttrs, VM, type Vma } from './vma.js';
+
+/**
+ * A fault on a not-present entry of a file-backed VMA: a read maps the page-cache page
+ * (after mapping its cached neighbours: fault-around), a private write maps a private copy
+ * (do_cow_fault), a shared write maps the cache page writable and dirty (do_shared_fault).
+ * A page at or past the end of the file is SIGBUS; the PTE table Linux preallocated for it
+ * (__do_fault's prealloc_pte) is freed again unless fault-around used it: `freshTable` says
+ * that no PTE table covered vpn before this fault.
+ */
+export function fileFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  vpn: number,
+  h: number,
+  access: Access,
+  freshTable: boolean,
+): VmFault {
+  const r =
+    access !== Access.write
+      ? readFault(k, mm, vma, vpn, h)
+      : vma.isShared()
+        ? sharedWriteFault(k, mm, vma, vpn, h)
+        : cowFault(k, mm, vma, vpn, h);
+  if ((r & (VmFault.sigbus | VmFault.oom)) !== 0 && freshTable) {
+    const base = vpn - (vpn % 512);
+    mm.pmap.reclaimEmptyPteTables(base, base + 512);
+  }
+  return r;
+}
+
+/** do_read_fault */
+function readFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
+  if (k.config.faultAroundPages > 1) {
+    faultAround(k, mm, vma, vpn);
+    if (!mm.pmap.pteNone(h)) return VmFault.done; // VM_FAULT_NOPAGE: mapped from the cache
+  }
+  const pfn = getPage(k, vma, vpn);
+  if (pfn < 0) return -pfn as VmFault;
+  mapFilePage(k, mm, vma, h, pfn, 0);
+  return lastMajor ? VmFault.major : VmFault.done;
+}
+
+/** do_cow_fault: a private copy of the file page, made before the page is looked up. */
+function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
+  anonVmaPrepare(k, mm, vma);
+  const npfn = k.allocZeroedPage();
+  if (npfn < 0) return VmFault.oom;
+  const pfn = getPage(k, vma, vpn);
+  if (pfn < 0) {
+    k.freePage(npfn);
+    return -pfn as VmFault;
+  }
+  k.phys.frames.token[npfn] = k.phys.frames.token[pfn];
+  newAnonRmap(k, vma, vpn, npfn);
+  mm.pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
+  mm.addRss(MmCounter.ANONPAGES, 1);
+  return lastMajor ? VmFault.major : VmFault.done;
+}
+
+/** do_shared_fault: the cache page, dirtied (->page_mkwrite) and mapped writable. */
+function sharedWriteFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
+  const pfn = getPage(k, vma, vpn);
+  if (pfn < 0) return -pfn as VmFault;
+  const major = lastMajor;
+  markDirty(k, pfn);
+  mapFilePage(k, mm, vma, h, pfn, PteAttr.write | PteAttr.dirty);
+  return major ? VmFault.major : VmFault.done;
+}
+
+/**
+ * wp_page_shared: a write to a present, write-protected page of a shared file mapping (write
+ * notification: the page was clean). ->page_mkwrite dirties it; the entry becomes writable.
+ */
+export function wpPageShared(k: Kernel, mm: Mm, h: number, pfn: number): VmFault {
+  markDirty(k, pfn);
+  mm.pmap.pteUpdate(h, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
+  return VmFault.done;
+}
+
+/** Whether the last getPage had to read from the disk (VM_FAULT_MAJOR). */
+let lastMajor = false;
+
+/**
+ * __do_fault: the page-cache page for vpn (filemap_fault or shmem_fault), or -VmFault on
+ * failure. A regular file's page not in the cache is a major fault: it is read with
+ * readahead around it; a cached one may push async readahead on. shmem allocates a zeroed page.
+ */
+function getPage(k: Kernel, vma: Vma, vpn: number): number {
+  const file = vma.file!;
+  const inode = file.inode;
+  const index = vma.pageIndex(vpn);
+  lastMajor = false;
+  if (index >= inode.sizePages) return -VmFault.sigbus;
+  let pfn = inode.cache.get(index);
+  if (inode.isShmem()) {
+    if (pfn === undefined) pfn = addToCache(k, inode, index, 0);
+    return pfn < 0 ? -VmFault.oom : pfn;
+  }
+  if (pfn !== undefined) {
+    asyncMmapReadahead(k, file, index, pfn, vma.flags);
+    return pfn;
+  }
+  k.vmstat.pgmajfault++;
+  lastMajor = true;
+  syncMmapReadahead(k, file, index, vma.flags);
+  pfn = inode.cache.get(index) ?? readPage(k, inode, index);
+  return pfn < 0 ? -VmFault.oom : pfn;
+}
+
+/** finish_fault / set_pte_range for a page-cache page: one more mapping of it. */
+function mapFilePage(k: Kernel, mm: Mm, vma: Vma, h: number, pfn: number, extra: number): void {
+  const f = k.phys.frames;
+  f.refcount[pfn]++;
+  if (f.mapcount[pfn]++ === 0) k.mappedFilePages++;
+  if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
+  mm.pmap.pteSet(h, pfn, basePteAttrs(vma.flags) | extra);
+  mm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
+}
+
+/**
+ * do_fault_around + filemap_map_pages: map the cached, uptodate pages around vpn within a
+ * fault_around_bytes-aligned window clipped to the VMA, the PTE table and the end of the file.
+ * Pages marked PG_readahead are left for the fault that will start the next readahead. The
+ * pages found balance the file's mmap miss count.
+ */
+function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
+  const file = vma.file!;
+  const inode = file.inode;
+  const n = k.config.faultAroundPages;
+  const pteOff = vpn % 512;
+  const vmaOff = vpn - vma.start;
+  const from = Math.max(pteOff - (pteOff % n), pteOff - Math.min(pteOff, vmaOff));
+  const to = Math.min(from + n, 512, pteOff + vma.pages - vmaOff) - 1;
+  const first = vpn - pteOff + from;
+  const last = Math.min(vpn - pteOff + to, vma.start + (inode.sizePages - 1 - vma.pgoff));
+  const f = k.phys.frames;
+  let found = 0;
+  for (let v = first; v <= last; v++) {
+    const pfn = inode.cache.get(vma.pageIndex(v));
+    if (pfn === undefined || f.has(pfn, PG.readahead)) continue;
+    found++;
+    const h = mm.pmap.pteAlloc(v);
+    if (h < 0 || !mm.pmap.pteNone(h)) continue;
+    mapFilePage(k, mm, vma, h, pfn, 0);
+  }
+  file.ra.mmapMiss = found >= file.ra.mmapMiss ? 0 : file.ra.mmapMiss - found;
+}

@@ -1,0 +1,225 @@
+// File system calls on the simulated file system: create, read, write, truncate, fsync,
+// msync, sync and drop_caches (mm/filemap.c filemap_read and generic_perform_write,
+// mm/truncate.c, mm/msync.c, fs/sync.c, fs/drop_caches.c). Offsets and lengths are bytes.
+//
+// Files live on one disk-backed file system with a 4 KiB block size. A process opens a file
+// the first time it reads, writes or maps it and keeps it open (one struct file per process
+// and file), so its reads and its mappings share one readahead state, as a program that
+// opens a file once and then reads or maps it does.
+
+import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
+import { PAGE_SIZE } from '../lib/units.js';
+import { PG } from '../phys/frames.js';
+import {
+  addToCache,
+  asyncReadahead,
+  markDirty,
+  readPage,
+  removeFromCache,
+  syncReadahead,
+  writeback,
+} from './filemap.js';
+import { type Inode, InodeKind, type OpenFile } from './inode.js';
+import type { Kernel } from './kernel.js';
+import type { Task } from './mm.js';
+import { zapRange } from './unmap.js';
+import { VM } from './vma.js';
+
+/** The task's open file for inode, opening it on first use. */
+export function taskFile(k: Kernel, task: Task, inode: Inode): OpenFile {
+  let f = task.files.get(inode.id);
+  if (f === undefined) {
+    f = k.openFile(inode);
+    f.users++;
+    task.files.set(inode.id, f);
+  }
+  return f;
+}
+
+/** Close every file of the task (exit). */
+export function closeFiles(k: Kernel, task: Task): void {
+  for (const f of task.files.values()) k.putFile(f);
+  task.files.clear();
+}
+
+/**
+ * Create the file `name` of `size` bytes whose contents are on the disk (distinct data in
+ * every page, as if written and synced before the run) and, with `cached`, also in the page
+ * cache, clean (as after an earlier read).
+ */
+export function sysCreate(k: Kernel, name: string, size: number, cached: boolean): SysResult<0> {
+  if (k.files.has(name)) return err('EEXIST');
+  if (size < 0) return err('EINVAL');
+  const inode = k.newInode(InodeKind.file, name, size);
+  for (let i = 0; i < inode.sizePages; i++) inode.disk.set(i, k.phys.newToken());
+  if (cached) {
+    for (let i = 0; i < inode.sizePages; i++) {
+      if (readPage(k, inode, i) < 0) return err('ENOMEM');
+    }
+  }
+  return ok(0);
+}
+
+/**
+ * read(): copy [offset, offset + len) out of the page cache (filemap_read). A missing page
+ * starts synchronous readahead for the rest of the request; a PG_readahead page starts the
+ * next window asynchronously. Reading at or past the end of the file returns 0 bytes.
+ */
+export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len: number): SysResult<number> {
+  if (offset < 0 || len < 0) return err('EINVAL');
+  const file = taskFile(k, task, inode);
+  const end = Math.min(offset + len, inode.size);
+  if (end <= offset) return ok(0);
+  const first = Math.floor(offset / PAGE_SIZE);
+  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const f = k.phys.frames;
+  for (let index = first; index <= last; index++) {
+    let pfn = inode.cache.get(index);
+    if (pfn === undefined) {
+      syncReadahead(k, file, index, last - index + 1);
+      pfn = inode.cache.get(index) ?? readPage(k, inode, index);
+      if (pfn < 0) return index === first ? err('ENOMEM') : ok(index * PAGE_SIZE - offset);
+    }
+    if (f.has(pfn, PG.readahead)) asyncReadahead(k, file, index, pfn, last - index + 1);
+  }
+  file.ra.prevPos = end;
+  return ok(end - offset);
+}
+
+/**
+ * write(): the pages of [offset, offset + len) get new contents and are dirtied; a page the
+ * write covers only in part is read first when it holds data on the disk (write_begin).
+ * The file grows to cover the write.
+ */
+export function sysWrite(
+  k: Kernel,
+  task: Task,
+  inode: Inode,
+  offset: number,
+  len: number,
+): SysResult<number> {
+  if (offset < 0 || len < 0) return err('EINVAL');
+  taskFile(k, task, inode);
+  if (len === 0) return ok(0);
+  const end = offset + len;
+  const first = Math.floor(offset / PAGE_SIZE);
+  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const f = k.phys.frames;
+  for (let index = first; index <= last; index++) {
+    let pfn = inode.cache.get(index);
+    if (pfn === undefined) {
+      const whole = offset <= index * PAGE_SIZE && end >= (index + 1) * PAGE_SIZE;
+      const data = index * PAGE_SIZE < inode.size && inode.disk.has(index);
+      pfn = !whole && data ? readPage(k, inode, index) : addToCache(k, inode, index, 0);
+      if (pfn < 0) {
+        if (index === first) return err('ENOMEM');
+        inode.size = Math.max(inode.size, index * PAGE_SIZE);
+        return ok(index * PAGE_SIZE - offset);
+      }
+    }
+    f.token[pfn] = k.phys.newToken();
+    markDirty(k, pfn);
+  }
+  inode.size = Math.max(inode.size, end);
+  return ok(len);
+}
+
+/**
+ * truncate(): set the size. Shrinking unmaps every page past the new end from every mapping,
+ * private copies included (unmap_mapping_range with even_cows), drops those pages from the
+ * cache and the disk, and zeroes the tail of a partial last page (truncate_inode_partial_folio:
+ * new contents). Growing adds a hole that reads as zeros.
+ */
+export function sysTruncate(k: Kernel, task: Task, inode: Inode, size: number): SysResult<0> {
+  if (size < 0) return err('EINVAL');
+  const keep = Math.ceil(size / PAGE_SIZE);
+  if (size < inode.size) {
+    unmapMappingRange(k, inode, keep, task.cpu);
+    for (const [index] of inode.cache.entries(keep)) removeFromCache(k, inode, index);
+    for (const index of [...inode.disk.keys()]) if (index >= keep) inode.disk.delete(index);
+    if (size % PAGE_SIZE !== 0) zeroTail(k, inode, keep - 1);
+  }
+  inode.size = size;
+  return ok(0);
+}
+
+/** The page holding the new last byte loses its tail: its contents change. */
+function zeroTail(k: Kernel, inode: Inode, index: number): void {
+  const pfn = inode.cache.get(index);
+  if (pfn !== undefined && k.phys.frames.token[pfn] !== 0) k.phys.frames.token[pfn] = k.phys.newToken();
+  if ((inode.disk.get(index) ?? 0) !== 0) inode.disk.set(index, k.phys.newToken());
+}
+
+/** unmap_mapping_range(mapping, from, 0, even_cows=1): zap every mapping of pages >= from. */
+function unmapMappingRange(k: Kernel, inode: Inode, from: number, cpu: number): void {
+  for (const [vma, mm] of inode.mmaps) {
+    const start = Math.max(vma.start, vma.start + (from - vma.pgoff));
+    if (start >= vma.end) continue;
+    zapRange(k, mm, start, vma.end, cpu, (vma.flags & VM.LOCKED) !== 0);
+  }
+}
+
+/** fsync(): write back every dirty page of the file. */
+export function sysFsync(k: Kernel, task: Task, inode: Inode): SysResult<0> {
+  taskFile(k, task, inode);
+  writeback(k, inode, task.cpu);
+  return ok(0);
+}
+
+/** sync(): write back every dirty page of every file (what the flusher threads do in time). */
+export function sysSync(k: Kernel, cpu: number): void {
+  for (const inode of k.files.values()) writeback(k, inode, cpu);
+}
+
+/**
+ * echo 1 > /proc/sys/vm/drop_caches: drop the clean, unmapped page-cache pages of every file
+ * (invalidate_mapping_pages leaves dirty and mapped pages). Returns the pages dropped.
+ */
+export function dropCaches(k: Kernel): number {
+  const f = k.phys.frames;
+  let n = 0;
+  for (const inode of k.files.values()) {
+    for (const [index, pfn] of inode.cache.entries()) {
+      if (f.has(pfn, PG.dirty) || f.mapcount[pfn] > 0) continue;
+      removeFromCache(k, inode, index);
+      n++;
+    }
+  }
+  return n;
+}
+
+export const MS_ASYNC = 1;
+export const MS_INVALIDATE = 2;
+export const MS_SYNC = 4;
+
+/**
+ * msync(addr, len, flags) (mm/msync.c): MS_SYNC writes back the dirty pages of each shared
+ * file mapping in the range; MS_ASYNC does nothing (dirty pages are tracked through write
+ * faults); MS_INVALIDATE fails with EBUSY on a locked area. A hole gives ENOMEM after the rest.
+ */
+export function sysMsync(k: Kernel, task: Task, addr: number, len: number, flags: number): SysResult<0> {
+  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) return err('EINVAL');
+  if (addr % PAGE_SIZE !== 0) return err('EINVAL');
+  if ((flags & MS_ASYNC) !== 0 && (flags & MS_SYNC) !== 0) return err('EINVAL');
+  const mm = task.mm!;
+  let start = addr / PAGE_SIZE;
+  const end = start + Math.ceil(len / PAGE_SIZE);
+  if (end < start) return err('ENOMEM');
+  let error: Errno | null = null;
+  while (start < end) {
+    const vma = mm.findVma(start);
+    if (vma === undefined) return err('ENOMEM');
+    if (start < vma.start) {
+      if (end <= vma.start) return err('ENOMEM');
+      error = 'ENOMEM';
+      start = vma.start;
+    }
+    if ((flags & MS_INVALIDATE) !== 0 && (vma.flags & VM.LOCKED) !== 0) return err('EBUSY');
+    const stop = Math.min(end, vma.end);
+    if ((flags & MS_SYNC) !== 0 && vma.file !== null && vma.isShared()) {
+      writeback(k, vma.file.inode, task.cpu, vma.pageIndex(start), vma.pageIndex(stop));
+    }
+    start = stop;
+  }
+  return error === null ? ok(0) : err(error);
+}
