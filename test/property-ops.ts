@@ -1,0 +1,242 @@
+// The operations of the differential property test (test/property.test.ts) and the fast-check
+// arbitraries that generate their random sequences.
+
+import fc from 'fast-check';
+import {
+  type AccessKind,
+  type Advice,
+  type MmapMode,
+  type MremapMode,
+  PAGE_SIZE,
+} from './reference-model.js';
+
+export const MiB = 1024 * 1024;
+/** The window most operations aim at: 64 pages at 0x7f0000000000. */
+export const WIN = 0x7f00_0000_0000 / PAGE_SIZE;
+export const WIN_PAGES = 64;
+
+// ------------------------------------------------------------------ operations
+
+/** A range: in the window, or inside one of the model's pieces (so that it reaches mappings anywhere). */
+export type RangeSpec =
+  | { readonly at: 'win'; readonly page: number; readonly len: number }
+  | { readonly at: 'piece'; readonly sel: number; readonly off: number; readonly len: number };
+
+/**
+ * Where an access goes: a page another process also has (the same address, a frame fork
+ * shares, a shmem object), a page the model knows was written, any mapped page, any window
+ * page. An empty pool falls back to the next one.
+ */
+export type AccessTarget = 'common' | 'written' | 'mapped' | 'win';
+
+export type Op =
+  | {
+      readonly op: 'mmap';
+      readonly p: number;
+      readonly page: number;
+      readonly len: number;
+      readonly prot: number;
+      readonly shared: boolean;
+      readonly mode: MmapMode;
+      readonly populate: boolean;
+      readonly locked: boolean;
+      readonly noreserve: boolean;
+    }
+  | { readonly op: 'munmap'; readonly p: number; readonly r: RangeSpec }
+  | { readonly op: 'mprotect'; readonly p: number; readonly r: RangeSpec; readonly prot: number }
+  | {
+      readonly op: 'mremap';
+      readonly p: number;
+      readonly r: RangeSpec;
+      readonly newLen: number;
+      readonly mode: MremapMode;
+      readonly dst: number;
+    }
+  | { readonly op: 'madvise'; readonly p: number; readonly r: RangeSpec; readonly advice: Advice }
+  | { readonly op: 'mlock'; readonly p: number; readonly r: RangeSpec; readonly onfault: boolean }
+  | { readonly op: 'munlock'; readonly p: number; readonly r: RangeSpec }
+  | {
+      readonly op: 'access';
+      readonly p: number;
+      readonly target: AccessTarget;
+      readonly sel: number;
+      readonly kind: AccessKind;
+      readonly cpu: number;
+    }
+  /** Exit the process in slot p and start a new one there (or just start one in an empty slot). */
+  | { readonly op: 'respawn'; readonly p: number; readonly cpu: number }
+  /** fork: the child goes to the first free slot. */
+  | { readonly op: 'fork'; readonly p: number }
+  | { readonly op: 'exec'; readonly p: number }
+  /** The process exits (not the last one alive) and its slot stays empty. */
+  | { readonly op: 'exit'; readonly p: number }
+  /** Out-of-memory runs: the memory hog gives back `pages` pages. */
+  | { readonly op: 'release'; readonly pages: number };
+
+/** Process slots (live processes at most), and the processes the sequences start with. */
+export const MAX_PROCS = 4;
+export const START_PROCS = 2;
+export const CPUS = 2;
+
+const procArb = fc.integer({ min: 0, max: MAX_PROCS - 1 });
+const pageArb = fc.integer({ min: 0, max: WIN_PAGES - 1 });
+const lenArb = fc.integer({ min: 1, max: 16 });
+const protArb = fc.integer({ min: 0, max: 7 });
+/** Ranges in the window, or in a piece (`pieceWeight` in 4); in a piece, len 0 means "to its end". */
+const rangeArb = (pieceWeight: number): fc.Arbitrary<RangeSpec> =>
+  fc.oneof(
+    {
+      weight: 4 - pieceWeight,
+      arbitrary: fc.record({ at: fc.constant('win' as const), page: pageArb, len: lenArb }),
+    },
+    {
+      weight: pieceWeight,
+      arbitrary: fc.record({
+        at: fc.constant('piece' as const),
+        sel: fc.nat(1000),
+        off: fc.oneof(fc.constant(0), fc.nat(1000)),
+        len: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), lenArb),
+      }),
+    },
+  );
+
+export const mmapArb = fc.record({
+  op: fc.constant('mmap' as const),
+  p: procArb,
+  page: pageArb,
+  len: lenArb,
+  prot: fc.oneof({ weight: 3, arbitrary: fc.constant(3) }, { weight: 2, arbitrary: protArb }),
+  shared: fc.boolean(),
+  mode: fc.constantFrom<MmapMode>('fixed', 'fixed', 'fixed', 'fixed', 'noreplace', 'hint', 'hint', 'any'),
+  populate: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(true) },
+    { weight: 4, arbitrary: fc.constant(false) },
+  ),
+  locked: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 5, arbitrary: fc.constant(false) }),
+  noreserve: fc.boolean(),
+});
+
+export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
+  const arbs: fc.WeightedArbitrary<Op>[] = [
+    { weight: 12, arbitrary: mmapArb },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('munmap' as const), p: procArb, r: rangeArb(2) }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        op: fc.constant('mprotect' as const),
+        p: procArb,
+        r: rangeArb(3),
+        prot: fc.oneof(fc.constantFrom(1, 3, 3, 5, 7), protArb),
+      }),
+    },
+    {
+      weight: 7,
+      arbitrary: fc.record({
+        op: fc.constant('mremap' as const),
+        p: procArb,
+        r: rangeArb(3),
+        newLen: lenArb,
+        mode: fc.constantFrom<MremapMode>('maymove', 'maymove', 'nomove', 'fixed', 'dontunmap'),
+        dst: pageArb,
+      }),
+    },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        op: fc.constant('madvise' as const),
+        p: procArb,
+        r: rangeArb(3),
+        advice: fc.constantFrom<Advice>(
+          'dontneed',
+          'dontneed',
+          'dontneed',
+          'normal',
+          'random',
+          'sequential',
+          'willneed',
+          'dontfork',
+          'dofork',
+          'wipeonfork',
+          'wipeonfork',
+          'keeponfork',
+        ),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('mlock' as const),
+        p: procArb,
+        r: rangeArb(3),
+        onfault: fc.boolean(),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('munlock' as const), p: procArb, r: rangeArb(3) }) },
+    {
+      weight: 40,
+      arbitrary: fc.record({
+        op: fc.constant('access' as const),
+        p: procArb,
+        target: fc.constantFrom<AccessTarget>(
+          'common',
+          'common',
+          'written',
+          'written',
+          'mapped',
+          'mapped',
+          'win',
+        ),
+        sel: fc.nat(10_000),
+        kind: fc.constantFrom<AccessKind>('read', 'read', 'read', 'write', 'write', 'write', 'exec'),
+        cpu: fc.integer({ min: 0, max: CPUS - 1 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('respawn' as const),
+        p: procArb,
+        cpu: fc.integer({ min: 0, max: CPUS - 1 }),
+      }),
+    },
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('fork' as const), p: procArb }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('exec' as const), p: procArb }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), p: procArb }) },
+  ];
+  if (oom) {
+    arbs.push({
+      weight: 2,
+      arbitrary: fc.record({ op: fc.constant('release' as const), pages: fc.integer({ min: 1, max: 8 }) }),
+    });
+  }
+  return fc.oneof(...arbs);
+};
+
+/**
+ * A sequence: a few mappings first (so that most operations find memory), then in half the
+ * sequences a few writes by the first mapping's process and its fork (so that parent and
+ * child share written pages from early on), then anything.
+ */
+export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
+  fc
+    .tuple(
+      fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
+      fc.array(
+        fc.record({
+          op: fc.constant('access' as const),
+          p: procArb,
+          target: fc.constant<AccessTarget>('mapped'),
+          sel: fc.nat(10_000),
+          kind: fc.constant<AccessKind>('write'),
+          cpu: fc.integer({ min: 0, max: CPUS - 1 }),
+        }),
+        { maxLength: 6 },
+      ),
+      fc.boolean(),
+      fc.array(opArb(oom), { maxLength: 60, size: 'max' }),
+    )
+    .map(([maps, writes, fork, rest]) => {
+      if (!fork) return [...maps, ...rest];
+      const p = maps[0].p;
+      return [...maps, ...writes.map((w) => ({ ...w, p })), { op: 'fork' as const, p }, ...rest];
+    });
