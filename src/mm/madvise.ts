@@ -65,8 +65,9 @@ function adviseVma(
     case 'dofork':
     case 'wipeonfork':
     case 'keeponfork': {
-      // MADV_WIPEONFORK is for private anonymous memory only.
-      if (advice === 'wipeonfork' && (vma.flags & VM.SHARED) !== 0) return 'EINVAL';
+      // MADV_WIPEONFORK is for private anonymous memory only: madvise_vma_behavior refuses
+      // any area with a vm_file (a private file mapping too) or VM_SHARED.
+      if (advice === 'wipeonfork' && (vma.file !== null || (vma.flags & VM.SHARED) !== 0)) return 'EINVAL';
       const bit = advice === 'dontfork' || advice === 'dofork' ? VM.DONTCOPY : VM.WIPEONFORK;
       const flags = advice === 'dontfork' || advice === 'wipeonfork' ? vma.flags | bit : vma.flags & ~bit;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
