@@ -127,27 +127,43 @@ export function sysWrite(
 /**
  * truncate(): set the size. Shrinking unmaps every page past the new end from every mapping,
  * private copies included (unmap_mapping_range with even_cows), drops those pages from the
- * cache and the disk, and zeroes the tail of a partial last page (truncate_inode_partial_folio:
- * new contents). Growing adds a hole that reads as zeros.
+ * cache and the disk, and zeroes the tail of a partial last page (zeroTail). Growing adds a
+ * hole that reads as zeros. ENOMEM when the partial page could not be brought into the cache
+ * (ext4_truncate fails so, after the size changed and the pages went).
  */
 export function sysTruncate(k: Kernel, task: Task, inode: Inode, size: number): SysResult<0> {
   if (size < 0) return err('EINVAL');
   const keep = Math.ceil(size / PAGE_SIZE);
-  if (size < inode.size) {
+  const shrink = size < inode.size;
+  if (shrink) {
     unmapMappingRange(k, inode, keep, task.cpu);
     for (const [index] of inode.cache.entries(keep)) removeFromCache(k, inode, index);
     for (const index of [...inode.disk.keys()]) if (index >= keep) inode.disk.delete(index);
-    if (size % PAGE_SIZE !== 0) zeroTail(k, inode, keep - 1);
   }
   inode.size = size;
+  if (shrink && size % PAGE_SIZE !== 0 && !zeroTail(k, inode, keep - 1)) return err('ENOMEM');
   return ok(0);
 }
 
-/** The page holding the new last byte loses its tail: its contents change. */
-function zeroTail(k: Kernel, inode: Inode, index: number): void {
-  const pfn = inode.cache.get(index);
-  if (pfn !== undefined && k.phys.frames.token[pfn] !== 0) k.phys.frames.token[pfn] = k.phys.newToken();
-  if ((inode.disk.get(index) ?? 0) !== 0) inode.disk.set(index, k.phys.newToken());
+/**
+ * The page holding the new last byte loses its tail. The cached folio is zeroed past the end
+ * (truncate_inode_partial_folio), and the file system zeroes the block through the page
+ * cache and dirties it (ext4_block_truncate_page -> __ext4_block_zero_page_range: the folio
+ * is found or created, a mapped block read in, zeroed, mark_buffer_dirty), so the new
+ * contents reach the disk at writeback and survive eviction. A hole gets a folio but no I/O
+ * and stays clean. Returns false when no page could be had.
+ */
+function zeroTail(k: Kernel, inode: Inode, index: number): boolean {
+  let pfn = inode.cache.get(index);
+  if (pfn === undefined) {
+    pfn = inode.disk.has(index) ? readPage(k, inode, index) : addToCache(k, inode, index, 0);
+    if (pfn < 0) return false;
+  }
+  const f = k.phys.frames;
+  if (f.token[pfn] === 0) return true;
+  f.token[pfn] = k.phys.newToken();
+  markDirty(k, pfn);
+  return true;
 }
 
 /** unmap_mapping_range(mapping, from, 0, even_cows=1): zap every mapping of pages >= from. */
