@@ -151,6 +151,19 @@ export class System {
     return this.kernel.files.get(name)?.size;
   }
 
+  /**
+   * Inspection, no side effects: the content token of page `index` of the named file as a
+   * read would find it (the page cache's page, else the disk's block, else 0 for a hole);
+   * undefined when there is no such file. For tests that must learn contents a syscall does
+   * not return (write, truncate).
+   */
+  filePageToken(name: string, index: number): number | undefined {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined) return undefined;
+    const pfn = inode.cache.get(index);
+    return pfn !== undefined ? this.kernel.phys.frames.token[pfn] : (inode.disk.get(index) ?? 0);
+  }
+
   /** Create a file of `size` bytes with data on the disk (and in the page cache, `cached`). */
   createFile(name: string, size: number, cached: boolean): SysResult<0> {
     return this.afterCall('create', sysCreate(this.kernel, name, size, cached));
