@@ -1,5 +1,10 @@
 // The operations of the differential property test (test/property.test.ts) and the fast-check
 // arbitraries that generate their random sequences.
+//
+// Files live in FILES slots named f0, f1, ...; the sequences start by creating one to three
+// of them, a few pages long with sizes that are not always page multiples. Other file
+// operations name one of the files that exist (their `f` modulo how many). Their mappings aim
+// at the same window as anonymous ones, at offsets that sometimes lie past the end of the file.
 
 import fc from 'fast-check';
 import {
@@ -7,6 +12,7 @@ import {
   type Advice,
   type MmapMode,
   type MremapMode,
+  type MsyncFlag,
   PAGE_SIZE,
 } from './reference-model.js';
 
@@ -24,10 +30,11 @@ export type RangeSpec =
 
 /**
  * Where an access goes: a page another process also has (the same address, a frame fork
- * shares, a shmem object), a page the model knows was written, any mapped page, any window
- * page. An empty pool falls back to the next one.
+ * shares, a shmem object, a page of a file mapped elsewhere too), a page of a file, a page
+ * the model knows was written, any mapped page, any window page. An empty pool falls back to
+ * the next one.
  */
-export type AccessTarget = 'common' | 'written' | 'mapped' | 'win';
+export type AccessTarget = 'common' | 'file' | 'written' | 'mapped' | 'win';
 
 export type Op =
   | {
@@ -71,7 +78,42 @@ export type Op =
   /** The process exits (not the last one alive) and its slot stays empty. */
   | { readonly op: 'exit'; readonly p: number }
   /** Out-of-memory runs: the memory hog gives back `pages` pages. */
-  | { readonly op: 'release'; readonly pages: number };
+  | { readonly op: 'release'; readonly pages: number }
+  | FileOp;
+
+/** Operations on files, and on mappings of files. Sizes and offsets of read/write/truncate are bytes. */
+export type FileOp =
+  /** createFile(fN, size): data on the disk in every page; `cached`: in the page cache too. */
+  | { readonly op: 'create'; readonly f: number; readonly size: number; readonly cached: boolean }
+  /** mmap of file fN at `offset` pages (sometimes past its end). */
+  | {
+      readonly op: 'mmapFile';
+      readonly p: number;
+      readonly f: number;
+      readonly offset: number;
+      readonly page: number;
+      readonly len: number;
+      readonly prot: number;
+      readonly shared: boolean;
+      readonly mode: MmapMode;
+      readonly populate: boolean;
+      readonly locked: boolean;
+    }
+  | {
+      readonly op: 'read' | 'write';
+      readonly p: number;
+      readonly f: number;
+      readonly off: number;
+      readonly len: number;
+    }
+  | { readonly op: 'truncate'; readonly p: number; readonly f: number; readonly size: number }
+  | { readonly op: 'fsync'; readonly p: number; readonly f: number }
+  | { readonly op: 'msync'; readonly p: number; readonly r: RangeSpec; readonly flags: readonly MsyncFlag[] }
+  | { readonly op: 'sync' }
+  | { readonly op: 'dropCaches' };
+
+/** File slots: at most this many files, named f0, f1, ... */
+export const FILES = 3;
 
 /** Process slots (live processes at most), and the processes the sequences start with. */
 export const MAX_PROCS = 4;
@@ -115,6 +157,99 @@ export const mmapArb = fc.record({
   locked: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 5, arbitrary: fc.constant(false) }),
   noreserve: fc.boolean(),
 });
+
+const fileArb = fc.integer({ min: 0, max: FILES - 1 });
+/** Up to `pages` pages of bytes: whole pages half the time, else any byte count. */
+const bytesArb = (pages: number): fc.Arbitrary<number> =>
+  fc.oneof(
+    fc.integer({ min: 0, max: pages }).map((n) => n * PAGE_SIZE),
+    fc.integer({ min: 0, max: pages * PAGE_SIZE }),
+  );
+/** 1 byte to `pages` pages. */
+const countArb = (pages: number): fc.Arbitrary<number> =>
+  fc.oneof(
+    fc.integer({ min: 1, max: pages }).map((n) => n * PAGE_SIZE),
+    fc.integer({ min: 1, max: pages * PAGE_SIZE }),
+  );
+
+export const createArb = fc.record({
+  op: fc.constant('create' as const),
+  f: fileArb,
+  size: bytesArb(6),
+  cached: fc.boolean(),
+});
+
+export const mmapFileArb = fc.record({
+  op: fc.constant('mmapFile' as const),
+  p: procArb,
+  f: fileArb,
+  offset: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(0) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 7 }) },
+  ),
+  page: pageArb,
+  len: fc.integer({ min: 1, max: 8 }),
+  prot: fc.oneof({ weight: 3, arbitrary: fc.constant(3) }, { weight: 2, arbitrary: protArb }),
+  shared: fc.boolean(),
+  mode: fc.constantFrom<MmapMode>('fixed', 'fixed', 'fixed', 'noreplace', 'hint', 'any'),
+  populate: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(true) },
+    { weight: 4, arbitrary: fc.constant(false) },
+  ),
+  locked: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 5, arbitrary: fc.constant(false) }),
+});
+
+const MSYNC_FLAGS: readonly (readonly MsyncFlag[])[] = [
+  ['sync'],
+  ['sync'],
+  ['async'],
+  ['sync', 'invalidate'],
+  ['async', 'invalidate'],
+  ['invalidate'],
+  [],
+  ['sync', 'async'],
+];
+
+const fileOpArbs: fc.WeightedArbitrary<Op>[] = [
+  { weight: 2, arbitrary: createArb },
+  { weight: 10, arbitrary: mmapFileArb },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('read' as const),
+      p: procArb,
+      f: fileArb,
+      off: bytesArb(8),
+      len: countArb(4),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      p: procArb,
+      f: fileArb,
+      off: bytesArb(7),
+      len: countArb(3),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('truncate' as const), p: procArb, f: fileArb, size: bytesArb(8) }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('fsync' as const), p: procArb, f: fileArb }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('msync' as const),
+      p: procArb,
+      r: rangeArb(3),
+      flags: fc.constantFrom(...MSYNC_FLAGS),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: 'sync' as const }) },
+  { weight: 2, arbitrary: fc.constant({ op: 'dropCaches' as const }) },
+];
 
 export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
   const arbs: fc.WeightedArbitrary<Op>[] = [
@@ -180,6 +315,8 @@ export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
         target: fc.constantFrom<AccessTarget>(
           'common',
           'common',
+          'file',
+          'file',
           'written',
           'written',
           'mapped',
@@ -203,6 +340,7 @@ export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
     { weight: 1, arbitrary: fc.record({ op: fc.constant('exec' as const), p: procArb }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), p: procArb }) },
   ];
+  arbs.push(...fileOpArbs);
   if (oom) {
     arbs.push({
       weight: 2,
@@ -213,14 +351,15 @@ export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
 };
 
 /**
- * A sequence: a few mappings first (so that most operations find memory), then in half the
- * sequences a few writes by the first mapping's process and its fork (so that parent and
- * child share written pages from early on), then anything.
+ * A sequence: a few files and mappings first (so that most operations find memory), then in
+ * half the sequences a few writes by the first mapping's process and its fork (so that parent
+ * and child share written pages from early on), then anything.
  */
 export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
   fc
     .tuple(
-      fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
+      fc.array(createArb, { minLength: 1, maxLength: 3 }),
+      fc.array(fc.oneof(mmapArb, mmapFileArb), { minLength: 1, maxLength: 4 }),
       fc.array(
         fc.record({
           op: fc.constant('access' as const),
@@ -235,8 +374,32 @@ export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
       fc.boolean(),
       fc.array(opArb(oom), { maxLength: 60, size: 'max' }),
     )
-    .map(([maps, writes, fork, rest]) => {
-      if (!fork) return [...maps, ...rest];
+    .map(([files, maps, writes, fork, rest]) => {
+      if (!fork) return [...files, ...maps, ...rest];
       const p = maps[0].p;
-      return [...maps, ...writes.map((w) => ({ ...w, p })), { op: 'fork' as const, p }, ...rest];
+      return [...files, ...maps, ...writes.map((w) => ({ ...w, p })), { op: 'fork' as const, p }, ...rest];
     });
+
+/** The MmapRequest of an mmap in pages (a hint or fixed address, a length). */
+export function mmapReq(
+  hint: number,
+  pages: number,
+  prot: number,
+  shared: boolean,
+  mode: MmapMode,
+  populate: boolean,
+  locked: boolean,
+  noreserve: boolean,
+) {
+  return {
+    addr: hint * PAGE_SIZE,
+    len: pages * PAGE_SIZE,
+    prot,
+    shared,
+    fixed: mode === 'fixed',
+    fixedNoReplace: mode === 'noreplace',
+    populate,
+    locked,
+    noreserve,
+  };
+}

@@ -4,25 +4,23 @@
 import { afterAll } from 'vitest';
 import type { Task } from '../src/mm/mm.js';
 import { System } from '../src/sim/system.js';
+import { checkFilesOnDisk, runFileOp, runGlobalFileOp } from './property-files.js';
 import {
   type AccessTarget,
   CPUS,
   MAX_PROCS,
+  mmapReq,
   type Op,
   type RangeSpec,
   START_PROCS,
   WIN,
   WIN_PAGES,
 } from './property-ops.js';
-import {
-  type CallResult,
-  type MmapMode,
-  PAGE_SIZE,
-  type PageInfo,
-  ReferenceModel,
-} from './reference-model.js';
+import { type CallResult, PAGE_SIZE, type PageInfo, ReferenceModel } from './reference-model.js';
 
+const VM_SHARED = 0x8;
 const VM_LOCKED = 0x2000;
+const VM_LOCKONFAULT = 0x80000;
 const VM_DONTCOPY = 0x20000;
 const VM_WIPEONFORK = 0x2000000;
 
@@ -96,6 +94,13 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       log.push(`#${i} release ${n}`);
       continue;
     }
+    if (op.op === 'create' || op.op === 'sync' || op.op === 'dropCaches') {
+      const { what, bad } = runGlobalFileOp(sys, model, op);
+      log.push(`#${i} ${what}`);
+      if (bad !== null) fail(i, what, bad);
+      if (STATS) count(`${op.op} -> ${op.op === 'create' ? outcome(what) : 'ok'}`);
+      continue;
+    }
     if (op.op === 'respawn') {
       const p = op.p;
       const old = tasks[p];
@@ -152,6 +157,20 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     let what = '';
     let bad: string | null = null;
     switch (op.op) {
+      case 'mmapFile':
+      case 'read':
+      case 'write':
+      case 'truncate':
+      case 'fsync':
+        ({ what, bad } = runFileOp(sys, model, p, task, op));
+        break;
+      case 'msync': {
+        const { page, pages } = resolve(model, p, op.r);
+        const r = sys.msync(task, page * PAGE_SIZE, pages * PAGE_SIZE, op.flags);
+        what = `p${p} msync(${addr(page)}, ${pages}p, [${op.flags.join(', ')}]) = ${show(r)}`;
+        bad = model.msync(p, page, pages, op.flags, r);
+        break;
+      }
       case 'mmap': {
         const page = WIN + op.page;
         const hint = op.mode === 'any' ? 0 : page;
@@ -223,7 +242,7 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
         break;
       }
       case 'access': {
-        const targets: AccessTarget[] = ['common', 'written', 'mapped', 'win'];
+        const targets: AccessTarget[] = ['common', 'file', 'written', 'mapped', 'win'];
         let target = op.target;
         let pool: number[] = [];
         for (const t of targets.slice(targets.indexOf(op.target))) {
@@ -231,11 +250,13 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
           pool =
             t === 'common'
               ? model.commonPages(p)
-              : t === 'written'
-                ? model.writtenPages(p)
-                : t === 'mapped'
-                  ? model.mappedPages(p)
-                  : [];
+              : t === 'file'
+                ? model.filePages(p)
+                : t === 'written'
+                  ? model.writtenPages(p)
+                  : t === 'mapped'
+                    ? model.mappedPages(p)
+                    : [];
           if (pool.length > 0) break;
         }
         const page = pool.length > 0 ? pool[op.sel % pool.length] : WIN + (op.sel % WIN_PAGES);
@@ -253,7 +274,10 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     }
     log.push(`#${i} ${what}`);
     if (bad !== null) fail(i, what, bad);
-    if (STATS && op.op !== 'access') count(`${op.op} -> ${outcome(what)}`);
+    if (STATS && op.op !== 'access') {
+      const o = outcome(what);
+      count(`${op.op} -> ${(op.op === 'read' || op.op === 'write') && o === 'token' ? 'bytes' : o}`);
+    }
     const maps = compareMaps(model, p, task);
     if (maps !== null) fail(i, what, maps);
   }
@@ -277,6 +301,10 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
   if (hog !== null) sys.exit(hog);
   const k = sys.kernel;
   const leaks: string[] = [];
+  if (k.mappedFilePages !== 0) leaks.push(`Mapped ${k.mappedFilePages} pages after every exit`);
+  // The files' contents survive writeback and eviction; then no page may stay in the cache.
+  const disk = checkFilesOnDisk(sys, model);
+  if (disk !== null) leaks.push(disk);
   if (k.phys.freePages !== k.phys.totalPages - 1) {
     leaks.push(`${k.phys.totalPages - 1 - k.phys.freePages} frames leaked (only the zero page may stay)`);
   }
@@ -310,29 +338,6 @@ afterAll(() => {
     );
 });
 
-export function mmapReq(
-  hint: number,
-  pages: number,
-  prot: number,
-  shared: boolean,
-  mode: MmapMode,
-  populate: boolean,
-  locked: boolean,
-  noreserve: boolean,
-) {
-  return {
-    addr: hint * PAGE_SIZE,
-    len: pages * PAGE_SIZE,
-    prot,
-    shared,
-    fixed: mode === 'fixed',
-    fixedNoReplace: mode === 'noreplace',
-    populate,
-    locked,
-    noreserve,
-  };
-}
-
 function resolve(model: ReferenceModel, p: number, r: RangeSpec): { page: number; pages: number } {
   if (r.at === 'piece') {
     const pieces = model.pieces(p);
@@ -347,8 +352,8 @@ function resolve(model: ReferenceModel, p: number, r: RangeSpec): { page: number
 }
 
 /**
- * vmlab's VMAs of the task cover exactly the model's pages, with the same prot, lock, sharing
- * and fork advice.
+ * vmlab's VMAs of the task cover exactly the model's pages, with the same prot, lock, backing
+ * (anonymous, shmem, or which page of which file, shared or private) and fork advice.
  */
 function compareMaps(model: ReferenceModel, p: number, task: Task): string | null {
   let n = 0;
@@ -360,7 +365,13 @@ function compareMaps(model: ReferenceModel, p: number, task: Task): string | nul
       const got: PageInfo = {
         prot: v.flags & 7,
         locked: (v.flags & VM_LOCKED) !== 0,
-        shared: v.file !== null,
+        onfault: (v.flags & VM_LOCKONFAULT) !== 0,
+        backing:
+          v.file === null
+            ? 'anon'
+            : v.file.inode.isShmem()
+              ? 'shm'
+              : `${v.file.inode.name} ${(v.flags & VM_SHARED) !== 0 ? 'shared' : 'private'} @${v.pageIndex(vpn)}`,
         dontfork: (v.flags & VM_DONTCOPY) !== 0,
         wipeonfork: (v.flags & VM_WIPEONFORK) !== 0,
       };
@@ -377,7 +388,8 @@ function describePage(m: PageInfo): string {
   return (
     PROT_NAMES[m.prot] +
     (m.locked ? ' locked' : '') +
-    (m.shared ? ' shared' : '') +
+    (m.onfault ? ' onfault' : '') +
+    ` ${m.backing}` +
     (m.dontfork ? ' dontfork' : '') +
     (m.wipeonfork ? ' wipeonfork' : '')
   );

@@ -1,23 +1,27 @@
 // Differential property test: random sequences of mmap, munmap, mprotect, mremap, madvise,
-// mlock/munlock, fork, exec, exit and reads/writes/execs on several processes and CPUs run on
-// vmlab and on the reference model (test/reference-model.ts). After every step: vmlab's result
-// is the model's, the process's VMAs cover exactly the pages the model has mapped (with its
-// protection, lock, sharing and fork advice; after fork, exec and exit every live process is
-// compared), and vmlab's invariant checker finds nothing (check: true throws otherwise).
+// mlock/munlock, fork, exec, exit, file calls (create, mmap of a file, read, write, truncate,
+// fsync, msync, sync, drop_caches) and reads/writes/execs on several processes and CPUs run
+// on vmlab and on the reference model (test/reference-model.ts). After every step: vmlab's
+// result is the model's, the process's VMAs cover exactly the pages the model has mapped (with
+// its protection, lock, backing and fork advice; after fork, exec and exit every live process
+// is compared), and vmlab's invariant checker finds nothing (check: true throws otherwise).
 // After the sequence every process exits (in slot order, or the reverse for odd-length
-// sequences) and no frame or page table may be left.
+// sequences); then sync and drop_caches must empty the page cache, the files must read back
+// from the disk as the model says, and no frame or page table may be left.
 //
 // Processes live in MAX_PROCS slots, two of them used at the start. An operation's `p` picks
 // one of the live processes (p modulo their number), except respawn's, which names a slot.
 // fork puts the child in the first free slot (none free: the fork is skipped); accesses by
 // parents and children interleave, so CoW divergence and shared visibility are exercised.
+// The pieces: property-ops.ts (operations, generators), property-run.ts (the runner),
+// property-files.ts (file operations, the read-back).
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../src/mm/mm.js';
 import { System } from '../src/sim/system.js';
-import { MiB, type Op, opsArb, type RangeSpec, WIN } from './property-ops.js';
-import { mmapReq, runSequence } from './property-run.js';
+import { MiB, mmapReq, type Op, opsArb, type RangeSpec, WIN } from './property-ops.js';
+import { runSequence } from './property-run.js';
 import { PAGE_SIZE } from './reference-model.js';
 
 // ------------------------------------------------------------------ the properties
@@ -34,7 +38,7 @@ function fcParams<T>(numRuns: number): fc.Parameters<T> {
 
 describe('vmlab agrees with the reference model', () => {
   it(
-    'on random sequences of memory calls, accesses, forks and exits (64 MiB, 2 CPUs, up to 4 processes)',
+    'on random sequences of memory and file calls, accesses, forks and exits (64 MiB, 2 CPUs, up to 4 processes)',
     () => {
       fc.assert(
         fc.property(opsArb(false), (ops) => {
@@ -121,7 +125,54 @@ function expectNoLeak(sys: System): void {
 
 const rw = 3;
 
+/** A file mapping step for the hand-written sequences below. */
+function mmapFileOp(p: number, f: number, page: number, len: number, prot: number, shared: boolean): Op {
+  return {
+    op: 'mmapFile',
+    p,
+    f,
+    offset: 0,
+    page,
+    len,
+    prot,
+    shared,
+    mode: 'fixed',
+    populate: false,
+    locked: false,
+  };
+}
+
 describe('regressions found by the property test', () => {
+  // madvise_vma_behavior refuses MADV_WIPEONFORK on any area with a vm_file; vmlab refused
+  // only shared ones and advised a private file mapping.
+  it('MADV_WIPEONFORK on a private file mapping fails with EINVAL', () => {
+    runSequence(
+      [
+        { op: 'create', f: 0, size: 2 * PAGE_SIZE, cached: false },
+        mmapFileOp(0, 0, 0, 2, rw, false),
+        { op: 'madvise', p: 0, r: win(0, 2), advice: 'wipeonfork' },
+        { op: 'fork', p: 0 },
+      ],
+      { memory: 64 * MiB },
+    );
+  });
+
+  // truncate into a page gave the cached page and the disk block two different new contents
+  // and left the page clean: after drop_caches the file read back other data than before.
+  it('a page truncated in its middle reads the same after eviction', () => {
+    runSequence(
+      [
+        { op: 'create', f: 0, size: PAGE_SIZE, cached: true },
+        mmapFileOp(0, 0, 0, 1, 1, true),
+        { op: 'truncate', p: 0, f: 0, size: 1 },
+        { op: 'access', p: 0, target: 'file', sel: 0, kind: 'read', cpu: 0 },
+        { op: 'munmap', p: 0, r: win(0, 1) },
+        { op: 'dropCaches' },
+      ],
+      { memory: 64 * MiB },
+    );
+  });
+
   // vmlab skipped mremap's vma_lookup(addr): a shrink or no-op resize of an unmapped address
   // succeeded, and MREMAP_FIXED unmapped the destination before failing.
   it('mremap of an unmapped address fails with EFAULT before anything changes', () => {

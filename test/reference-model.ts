@@ -1,11 +1,12 @@
 // The reference model for the differential property test (test/property.test.ts): what Linux
-// promises a program about its anonymous memory, written as plainly as possible and with no
-// code shared with vmlab. Per process it keeps a map page -> state (protection, mlocked, the
-// fork advice, and either a private content token or a place in a shared-memory object). It
-// predicts, for each call, success or the errno, and for each access the token read, SIGSEGV
-// or SIGBUS.
+// promises a program about its memory and its files, written as plainly as possible and with
+// no code shared with vmlab. Per process it keeps a map page -> state (protection, mlock, the
+// fork advice, and its backing: private memory with a content token, a place in a shared-
+// memory object, or a page of a file: reference-pages.ts); the files' sizes and contents are
+// in reference-files.ts. It predicts, for each call, success or the errno, and for each
+// access the token read, SIGSEGV or SIGBUS.
 //
-// Linux behaviour modelled (6.x, anonymous memory, no swap):
+// Linux behaviour modelled (6.x, no swap; files on a disk-backed file system such as ext4):
 // - mmap: MAP_FIXED replaces what was there; MAP_FIXED_NOREPLACE fails with EEXIST over any
 //   mapped page; a free hint is honoured exactly; otherwise any free place. Private memory
 //   reads zero until written; MAP_SHARED|MAP_ANONYMOUS memory is a new shmem object of the
@@ -13,28 +14,59 @@
 // - munmap: drops pages (never an error for an unmapped range).
 // - mprotect, mlock, munlock: ENOMEM when the range starts in a hole (nothing changes);
 //   mlock also fails with ENOMEM, after locking, when its populate meets a PROT_NONE area
-//   or a page past a shmem object's end;
+//   or a page past the end of a shmem object or file;
 //   otherwise applied from the start up to the first hole, and ENOMEM if there was one.
 // - madvise: ENOMEM when the range has a hole, after advising the mapped parts;
-//   MADV_DONTNEED zeroes private pages but not shmem pages (they stay in the object), and
-//   fails with EINVAL at the first mlocked area (earlier areas were zapped already).
+//   MADV_DONTNEED zeroes private anonymous pages, gives a private file page back to the file
+//   (madvise(2): later accesses see "the up-to-date contents of the underlying mapped file"),
+//   leaves shared pages alone (they stay in the object or file), and fails with EINVAL at the
+//   first mlocked area (earlier areas were zapped already).
 //   MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK change no contents, only what a later
-//   fork does with the pages; MADV_WIPEONFORK fails with EINVAL at the first shared mapping
-//   (madvise_vma_behavior: anonymous private memory only; earlier areas were advised already).
+//   fork does with the pages; MADV_WIPEONFORK fails with EINVAL at the first shared or file
+//   mapping (madvise_vma_behavior: vm_file or VM_SHARED; earlier areas were advised already).
 //   The advice moves with the pages (mremap) and is inherited by a child.
 // - fork (dup_mmap): the child starts as a copy of the parent: private pages by value (after
-//   the fork a write by one is not seen by the other), shared pages by object (a write by
-//   either is seen by both), MADV_DONTFORK pages absent, MADV_WIPEONFORK pages zero-filled,
+//   the fork a write by one is not seen by the other), shared pages by object or file (a write
+//   by either is seen by both), MADV_DONTFORK pages absent, MADV_WIPEONFORK pages zero-filled,
 //   nothing mlocked. exec: the address space is replaced by an empty one.
 // - mremap: EFAULT when addr is not mapped (vma_lookup comes first); a shrink unmaps the
 //   tail; a grow or DONTUNMAP needs the old range inside one VMA (else EFAULT); a grow is in
 //   place when the pages above are free, else it moves (MAYMOVE) or fails with ENOMEM; a move
-//   carries the contents, new pages read zero (or the object's pages for shmem), DONTUNMAP
-//   leaves the old range mapped and empty (shmem pages refault from the object).
+//   carries the contents, new pages read zero (or the object's or file's following pages),
+//   DONTUNMAP leaves the old range mapped and empty (shared and file pages refault from their
+//   object or file, private file pages read the file again). A locked area's new part is
+//   populated (mm_populate).
 // - access: SIGSEGV outside every mapping or when the protection forbids it (write needs
 //   PROT_WRITE, exec PROT_EXEC, read any of the three). x86 handles the first instruction
 //   fetch from a readable, non-executable page that is not present as a read fault, so it
-//   may end in SIGBUS (past a shmem object) or out of memory before the SIGSEGV.
+//   may end in SIGBUS (past the end) or out of memory before the SIGSEGV.
+// Files, and mappings of them:
+// - The page cache is the file: read(2), write(2) and every MAP_SHARED mapping see the same
+//   data, and writeback (fsync, msync MS_SYNC, sync) and eviction (drop_caches) change no
+//   contents: what a page held comes back from the disk. So the model keeps one copy of each
+//   file page (reference-files.ts), and fsync, sync and drop_caches change nothing in it.
+// - A MAP_SHARED store changes the file's page. A MAP_PRIVATE page reads the file's page
+//   until the process has a copy of its own: a store makes one (do_cow_fault, wp_page_copy),
+//   and so does a populate of a writable private area (populate_vma_page_range faults with
+//   FOLL_WRITE to break CoW: MAP_POPULATE, MAP_LOCKED, mlock, mremap growing a locked area,
+//   mprotect making a locked private area writable), holding the file's page as it was then.
+//   Before that, changes to the file are visible through the mapping (POSIX leaves this
+//   unspecified; Linux maps the page-cache page itself, read-only).
+// - An access to a mapped page at or past DIV_ROUND_UP(i_size, PAGE_SIZE) is SIGBUS
+//   (filemap_fault; POSIX mmap: "references ... to whole pages following the end of an
+//   object shall result in delivery of a SIGBUS signal"), whatever the mapping's offset.
+// - truncate shrinking takes every mapping's pages past the new end, private copies included
+//   (truncate_pagecache -> unmap_mapping_range with even_cows), and zeroes the rest of a
+//   partial last page; growing adds zeros (POSIX ftruncate). write(2) changes every page it
+//   touches and grows the file to cover them; read(2) returns the bytes up to the end.
+// - msync: EINVAL for MS_SYNC|MS_ASYNC; EBUSY for MS_INVALIDATE over a locked area; ENOMEM
+//   when the range has a hole (mm/msync.c goes on past holes and reports them at the end).
+// - A token stands for a page's whole contents, and a store or write changes bytes inside the
+//   file only (POSIX: modifications past the end in the last page are not written to the
+//   file), so the tail of the last page past the end is always zero: growing a file leaves its
+//   last page as it was. New contents are fresh tokens, never seen before; the tokens a
+//   write(2), a truncate or a new file gives pages are read from vmlab (System.filePageToken,
+//   no side effects), checked to be fresh, and then held to: see reference-files.ts.
 //
 // VMA boundaries are not part of Linux's promise and the model does not predict them. It
 // knows only "pieces": runs of pages certainly inside one VMA (each mapping starts as one
@@ -51,17 +83,45 @@
 // do_wp_page reuses a page nobody else maps). The model follows that sharing by "frame"
 // identity: a fork gives the child the parent's frames, a write gives the writer a frame of
 // its own. Where vmlab may break the sharing without a write (a populate by mlock or by
-// mprotect of a locked area), the model keeps it: it then merely allows more.
+// mprotect of a locked area), the model keeps it: it then merely allows more. A file page
+// (but a private copy) may always need memory: drop_caches takes page-cache pages away.
+// read(2) and write(2) may stop short or fail with ENOMEM, truncate may fail with ENOMEM (see
+// reference-files.ts), and a populate that may have run out of memory may or may not have
+// copied each private file page: the model then accepts either until a read tells which.
 
-export const PAGE_SIZE = 4096;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
+import { type FileObj, FileSystemModel, fileContent, type PeekToken } from './reference-files.js';
+import {
+  backing,
+  content,
+  dropPrivate,
+  type Frame,
+  hasContent,
+  type PageState,
+  pastEnd,
+  readsFile,
+  resident,
+  type ShmObject,
+  Space,
+} from './reference-pages.js';
+import {
+  type CallResult,
+  describe,
+  expectErr,
+  expectOk,
+  expectResult,
+  hex,
+  OUT_OF_MEMORY,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  SIGBUS,
+  SIGSEGV,
+  show,
+  TokenLedger,
+} from './reference-util.js';
 
-/** Access results below zero, as vmlab's System.access returns them. */
-export const SIGSEGV = -1;
-export const SIGBUS = -2;
-export const OUT_OF_MEMORY = -3;
+export { type CallResult, OUT_OF_MEMORY, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SIGBUS, SIGSEGV };
 
 /** mmap_min_addr (64 KiB) in pages. */
 const MMAP_MIN_PAGE = 16;
@@ -80,44 +140,12 @@ export type Advice =
 export type MmapMode = 'fixed' | 'noreplace' | 'hint' | 'any';
 export type MremapMode = 'maymove' | 'nomove' | 'fixed' | 'dontunmap';
 
-/** A call's result as vmlab reports it. */
-export type CallResult = { ok: true; value: number } | { ok: false; errno: string };
-
-/** An unnamed shmem object: its size in pages and the tokens of the pages ever written. */
-interface ShmObject {
-  readonly id: number;
-  readonly size: number;
-  readonly tokens: Map<number, number>;
-}
-
-/** The identity of the physical page behind a private page with a written token. */
-interface Frame {
-  readonly id: number;
-}
-
-interface PageState {
-  prot: number;
-  locked: boolean;
-  /** MADV_DONTFORK: not copied into a child. */
-  dontfork: boolean;
-  /** MADV_WIPEONFORK: copied into a child zero-filled. */
-  wipeonfork: boolean;
-  /** null for private memory. */
-  obj: ShmObject | null;
-  /** Page index within obj (shared memory). */
-  idx: number;
-  /** Last token written (private memory); 0 for zero-filled. */
-  token: number;
-  /** The page holding `token` (private memory, token !== 0), shared with a child by fork. */
-  frame: Frame | null;
-  /** Piece id: pages with equal ids form a run that lies inside one VMA. */
-  piece: number;
-}
-
 export interface PageInfo {
   readonly prot: number;
   readonly locked: boolean;
-  readonly shared: boolean;
+  readonly onfault: boolean;
+  /** 'anon', 'shm', or a file mapping: "NAME shared|private @INDEX". */
+  readonly backing: string;
   readonly dontfork: boolean;
   readonly wipeonfork: boolean;
 }
@@ -125,10 +153,6 @@ export interface PageInfo {
 export interface Piece {
   readonly start: number;
   readonly end: number;
-}
-
-class Space {
-  readonly pages = new Map<number, PageState>();
 }
 
 export interface MmapArgs {
@@ -139,7 +163,14 @@ export interface MmapArgs {
   readonly shared: boolean;
   readonly mode: MmapMode;
   readonly locked: boolean;
+  /** MAP_POPULATE. */
+  readonly populate?: boolean;
+  /** A file mapping: the file's name and the offset into it, in pages. */
+  readonly file?: string;
+  readonly offset?: number;
 }
+
+export type MsyncFlag = 'sync' | 'async' | 'invalidate';
 
 export interface MremapArgs {
   readonly page: number;
@@ -155,7 +186,9 @@ export class ReferenceModel {
   private nextPiece = 1;
   private nextObj = 1;
   private nextFrame = 1;
-  private readonly seenTokens = new Set<number>();
+  private readonly tokens = new TokenLedger();
+  /** The files and their contents. */
+  readonly fs: FileSystemModel;
 
   /**
    * `processes`: the process slots (an unused slot is an empty address space);
@@ -166,6 +199,7 @@ export class ReferenceModel {
     readonly oom: boolean,
   ) {
     for (let i = 0; i < processes; i++) this.spaces.push(new Space());
+    this.fs = new FileSystemModel(this.tokens, oom);
   }
 
   // ------------------------------------------------------------------ queries
@@ -175,7 +209,13 @@ export class ReferenceModel {
     return [...this.spaces[p].pages.keys()].sort((a, b) => a - b);
   }
 
-  /** Pages of process p whose content is not zero (a token was written), ascending. */
+  /** Pages of process p that map a file, ascending. */
+  filePages(p: number): number[] {
+    const pages = this.spaces[p].pages;
+    return this.mappedPages(p).filter((v) => pages.get(v)!.file !== null);
+  }
+
+  /** Pages of process p whose content is not zero (a token was written), and file pages; ascending. */
   writtenPages(p: number): number[] {
     const pages = this.spaces[p].pages;
     return this.mappedPages(p).filter((v) => hasContent(pages.get(v)!));
@@ -185,11 +225,20 @@ export class ReferenceModel {
    * Pages of process p that another process also has: the same address mapped with content
    * on one side at least (after a fork: a page inherited or passed on, then perhaps written by
    * one side), or the same content by other means (a private frame a fork shares, or a shmem
-   * object, perhaps moved elsewhere by mremap). Ascending.
+   * object, perhaps moved elsewhere by mremap), or a file page that another mapping (of any
+   * process) also maps. Ascending.
    */
   commonPages(p: number): number[] {
     const frames = new Set<Frame>();
     const objs = new Set<ShmObject>();
+    const filePages = new Map<string, number>();
+    for (const sp of this.spaces) {
+      for (const s of sp.pages.values()) {
+        if (s.file === null) continue;
+        const key = `${s.file.name}@${s.idx}`;
+        filePages.set(key, (filePages.get(key) ?? 0) + 1);
+      }
+    }
     const others = this.spaces.filter((_, q) => q !== p);
     for (const sp of others) {
       for (const s of sp.pages.values()) {
@@ -201,6 +250,7 @@ export class ReferenceModel {
     return this.mappedPages(p).filter((v) => {
       const s = pages.get(v)!;
       if (s.obj !== null ? objs.has(s.obj) : s.frame !== null && frames.has(s.frame)) return true;
+      if (s.file !== null && filePages.get(`${s.file.name}@${s.idx}`)! > 1) return true;
       return others.some((sp) => {
         const o = sp.pages.get(v);
         return o !== undefined && (hasContent(s) || hasContent(o));
@@ -233,7 +283,8 @@ export class ReferenceModel {
     return {
       prot: s.prot,
       locked: s.locked,
-      shared: s.obj !== null,
+      onfault: s.onfault,
+      backing: backing(s),
       dontfork: s.dontfork,
       wipeonfork: s.wipeonfork,
     };
@@ -271,13 +322,15 @@ export class ReferenceModel {
         piece = this.nextPiece++;
         pieces.set(s.piece, piece);
       }
-      const wipe = s.wipeonfork && s.obj === null;
+      const wipe = s.wipeonfork && s.obj === null && s.file === null;
       dst.pages.set(v, {
         ...s,
         locked: false,
+        onfault: false,
         piece,
         token: wipe ? 0 : s.token,
         frame: wipe ? null : s.frame,
+        maybe: s.maybe === null ? null : [...s.maybe],
       });
     }
     this.spaces[child] = dst;
@@ -293,6 +346,11 @@ export class ReferenceModel {
 
   mmap(p: number, a: MmapArgs, actual: CallResult): string | null {
     const sp = this.spaces[p];
+    let file: FileObj | null = null;
+    if (a.file !== undefined) {
+      file = this.fs.files.get(a.file) ?? null;
+      if (file === null) return expectErr(actual, 'ENOENT');
+    }
     let at: number;
     switch (a.mode) {
       case 'fixed':
@@ -321,21 +379,28 @@ export class ReferenceModel {
     const bad = expectOk(actual, at * PAGE_SIZE);
     if (bad !== null) return bad;
     this.unmap(sp, at, at + a.pages);
-    const obj = a.shared ? this.newObject(a.pages) : null;
+    const obj = a.shared && file === null ? this.newObject(a.pages) : null;
     const piece = this.nextPiece++;
     for (let i = 0; i < a.pages; i++) {
       sp.pages.set(at + i, {
         prot: a.prot,
         locked: a.locked,
+        onfault: false,
         dontfork: false,
         wipeonfork: false,
         obj,
-        idx: i,
+        file,
+        shared: a.shared,
+        idx: (file === null ? 0 : (a.offset ?? 0)) + i,
+        own: false,
         token: 0,
         frame: null,
+        maybe: null,
         piece,
       });
     }
+    // MAP_POPULATE and MAP_LOCKED populate, ignoring errors (mm_populate).
+    if (a.populate === true || a.locked) this.populate(sp, at, at + a.pages, false, !this.oom);
     return null;
   }
 
@@ -346,40 +411,51 @@ export class ReferenceModel {
     return null;
   }
 
+  /**
+   * mprotect; a locked private area made writable is populated (mprotect_fixup: VM_LOCKED
+   * without VM_WRITE or VM_SHARED gaining VM_WRITE), which breaks CoW of its file pages.
+   */
   mprotect(p: number, page: number, pages: number, prot: number, actual: CallResult): string | null {
-    return this.applyRun(p, page, pages, actual, (s) => {
+    const fill: number[] = [];
+    const bad = this.applyRun(p, page, pages, actual, (s, v) => {
+      if ((s.prot & PROT_WRITE) === 0 && !s.shared && s.locked && (prot & PROT_WRITE) !== 0) fill.push(v);
       s.prot = prot;
     });
+    for (const v of fill) this.populate(this.spaces[p], v, v + 1, false, !this.oom);
+    return bad;
   }
 
-  /** mlock, or mlock2(MLOCK_ONFAULT) when `onfault` (no populate). */
+  /**
+   * mlock, or mlock2(MLOCK_ONFAULT) when `onfault` (no populate). The populate after locking
+   * (__mm_populate, errors not ignored) walks the range in address order and stops at the
+   * first page it cannot fault: a PROT_NONE area (GUP without FOLL_FORCE gets EFAULT) or a page
+   * past the end of a shmem object or file (SIGBUS). mlock reports that as ENOMEM, and a
+   * populate that ran out of memory as EAGAIN; either way the lock stays.
+   */
   mlock(p: number, page: number, pages: number, onfault: boolean, actual: CallResult): string | null {
-    const whole = this.runEnd(p, page, page + pages) === page + pages;
-    // The populate after locking (__mm_populate, errors not ignored) fails with EFAULT on a
-    // PROT_NONE area (GUP without FOLL_FORCE) or a page past a shmem object's end (SIGBUS);
-    // mlock reports that as ENOMEM, the lock stays.
-    if (!onfault && whole && this.populateFails(p, page, page + pages)) {
-      const out = !actual.ok && (actual.errno === 'ENOMEM' || (this.oom && actual.errno === 'EAGAIN'));
-      if (!out)
-        return `mlock: expected ENOMEM (populate fails: PROT_NONE or past shmem end), got ${show(actual)}`;
-      return this.applyRun(p, page, pages, { ok: true, value: 0 }, (s) => {
-        s.locked = true;
-      });
-    }
-    // Out of memory, the populate after locking fails: mlock returns EAGAIN, the lock stays.
-    if (this.oom && !onfault && !actual.ok && actual.errno === 'EAGAIN' && whole) {
-      return this.applyRun(p, page, pages, { ok: true, value: 0 }, (s) => {
-        s.locked = true;
-      });
-    }
-    return this.applyRun(p, page, pages, actual, (s) => {
+    const end = page + pages;
+    const lock = (s: PageState) => {
       s.locked = true;
-    });
+      s.onfault = onfault;
+    };
+    if (onfault || this.runEnd(p, page, end) !== end) return this.applyRun(p, page, pages, actual, lock);
+    const outOfMemory = this.oom && !actual.ok && actual.errno === 'EAGAIN';
+    if (this.populateFails(p, page, end)) {
+      if (!outOfMemory && !(!actual.ok && actual.errno === 'ENOMEM'))
+        return `mlock: expected ENOMEM (populate fails: PROT_NONE or past the end), got ${show(actual)}`;
+    } else if (!outOfMemory) {
+      const bad = expectOk(actual, 0);
+      if (bad !== null) return bad;
+    }
+    this.applyRun(p, page, pages, { ok: true, value: 0 }, lock);
+    this.populate(this.spaces[p], page, end, true, !outOfMemory);
+    return null;
   }
 
   munlock(p: number, page: number, pages: number, actual: CallResult): string | null {
     return this.applyRun(p, page, pages, actual, (s) => {
       s.locked = false;
+      s.onfault = false;
     });
   }
 
@@ -405,14 +481,11 @@ export class ReferenceModel {
           invalid = true;
           break;
         }
-        if (s.obj === null) {
-          s.token = 0;
-          s.frame = null;
-        }
+        if (!s.shared) dropPrivate(s);
       } else if (advice === 'dontfork' || advice === 'dofork') {
         s.dontfork = advice === 'dontfork';
       } else if (advice === 'wipeonfork' || advice === 'keeponfork') {
-        if (advice === 'wipeonfork' && s.obj !== null) {
+        if (advice === 'wipeonfork' && (s.obj !== null || s.file !== null)) {
           invalid = true;
           break;
         }
@@ -479,9 +552,9 @@ export class ReferenceModel {
       const bad = expectOk(actual, s * PAGE_SIZE);
       if (bad !== null) return bad;
       const last = sp.pages.get(oldEnd - 1)!;
-      for (let v = oldEnd; v < s + a.newPages; v++) {
-        sp.pages.set(v, { ...last, idx: last.idx + (v - oldEnd + 1), token: 0, frame: null });
-      }
+      for (let v = oldEnd; v < s + a.newPages; v++) sp.pages.set(v, newPageAfter(last, v - oldEnd + 1));
+      // A locked area's new part is populated (mremap: mm_populate of the grown part).
+      if (last.locked) this.populate(sp, oldEnd, s + a.newPages, false, !this.oom);
       return null;
     }
     if (a.mode === 'nomove') return expectErr(actual, 'ENOMEM');
@@ -506,49 +579,149 @@ export class ReferenceModel {
         : kind === 'exec'
           ? (s.prot & PROT_EXEC) !== 0
           : (s.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0);
-    // May this access need memory? Not for a private page holding a written token: it is
-    // resident; but a write to it copies while another mapping may share the frame (fork).
+    // May this access need memory? Not for a resident private page; but a write to it copies
+    // while another mapping may share the frame (fork).
     const mayNeedMemory =
-      s !== undefined &&
-      this.oom &&
-      (s.obj !== null || s.token === 0 || (kind === 'write' && this.frameShared(s.frame)));
+      s !== undefined && this.oom && (!resident(s) || (kind === 'write' && this.frameShared(s.frame)));
     if (!allowed) {
       // x86 access_error: an instruction fetch from a readable, non-executable page that is not
       // present is handled as a read fault first (which may fail as a read would: SIGBUS past
-      // the shmem object, or out of memory); the retry then faults on NX and gets SIGSEGV.
+      // the end of the shmem object or file, or out of memory); the retry then faults on NX and
+      // gets SIGSEGV. (A page past the end is never present.)
       if (kind === 'exec' && s !== undefined && s.prot !== 0) {
         if (mayNeedMemory && actual === OUT_OF_MEMORY) return null;
-        if (s.obj !== null && s.idx >= s.obj.size) {
+        if (pastEnd(s)) {
           return actual === SIGBUS
             ? null
-            : `access: expected SIGBUS (exec past the shmem object), got ${describe(actual)}`;
+            : `access: expected SIGBUS (exec past the end), got ${describe(actual)}`;
         }
       }
       return actual === SIGSEGV ? null : `access: expected SIGSEGV, got ${describe(actual)}`;
     }
     if (mayNeedMemory && actual === OUT_OF_MEMORY) return null;
-    if (s.obj !== null && s.idx >= s.obj.size) {
-      return actual === SIGBUS
-        ? null
-        : `access: expected SIGBUS (past the shmem object), got ${describe(actual)}`;
-    }
+    if (pastEnd(s))
+      return actual === SIGBUS ? null : `access: expected SIGBUS (past the end), got ${describe(actual)}`;
     if (kind === 'write') {
-      if (actual <= 0 || this.seenTokens.has(actual))
-        return `access: expected a fresh token, got ${describe(actual)}`;
-      this.seenTokens.add(actual);
+      const bad = this.tokens.fresh(actual, 'access');
+      if (bad !== null) return bad;
       if (s.obj !== null) s.obj.tokens.set(s.idx, actual);
+      else if (s.file !== null && s.shared) s.file.pages.set(s.idx, actual);
       else {
         // The writer's page is its own now (reused, or a copy made by the CoW fault).
         s.token = actual;
         s.frame = { id: this.nextFrame++ };
+        s.own = s.file !== null;
+        s.maybe = null;
       }
       return null;
     }
-    const want = s.obj !== null ? (s.obj.tokens.get(s.idx) ?? 0) : s.token;
-    return actual === want ? null : `access: expected token ${want}, got ${describe(actual)}`;
+    const want = content(s);
+    if (s.maybe !== null) {
+      // The page may hold a copy a populate made (or not): what it returns tells which.
+      if (actual !== want && s.maybe.includes(actual)) {
+        s.own = true;
+        s.token = actual;
+        s.maybe = null;
+        return null;
+      }
+      if (actual === want && !s.maybe.includes(actual)) s.maybe = null;
+    }
+    if (actual === want) return null;
+    const alt = s.maybe !== null ? ` (or a populated copy: ${s.maybe.join(', ')})` : '';
+    return `access: expected token ${want}${alt}, got ${describe(actual)}`;
+  }
+
+  /**
+   * msync(addr, len, flags) (mm/msync.c): EINVAL for MS_SYNC with MS_ASYNC; the walk goes over
+   * every area of the range (MS_ASYNC alone stops at the first hole: nothing to do anyway),
+   * EBUSY at a locked area with MS_INVALIDATE, else ENOMEM when the range has a hole. No
+   * contents change: MS_SYNC writes dirty pages back, the others do nothing.
+   */
+  msync(
+    p: number,
+    page: number,
+    pages: number,
+    flags: readonly MsyncFlag[],
+    actual: CallResult,
+  ): string | null {
+    if (flags.includes('sync') && flags.includes('async')) return expectErr(actual, 'EINVAL');
+    const sp = this.spaces[p];
+    let hole = false;
+    let busy = false;
+    for (let v = page; v < page + pages; v++) {
+      const s = sp.pages.get(v);
+      if (s === undefined) hole = true;
+      else if (s.locked && flags.includes('invalidate')) busy = true;
+    }
+    return expectResult(actual, busy ? 'EBUSY' : hole ? 'ENOMEM' : 0);
+  }
+
+  // ------------------------------------------------------------------ files (reference-files.ts)
+
+  create(name: string, size: number, actual: CallResult, peek: PeekToken): string | null {
+    return this.fs.create(name, size, actual, peek);
+  }
+
+  read(name: string, off: number, len: number, actual: CallResult): string | null {
+    return this.fs.read(name, off, len, actual);
+  }
+
+  write(name: string, off: number, len: number, actual: CallResult, peek: PeekToken): string | null {
+    return this.fs.write(name, off, len, actual, peek);
+  }
+
+  fsync(name: string, actual: CallResult): string | null {
+    return this.fs.fsync(name, actual);
+  }
+
+  /**
+   * truncate: the file's side in FileSystemModel.truncate; a shrink also takes every mapping's
+   * private copies of pages past the new end (truncate_pagecache -> unmap_mapping_range with
+   * even_cows): an access there is SIGBUS, and if the file grows again it reads the file.
+   */
+  truncate(name: string, size: number, actual: CallResult, peek: PeekToken): string | null {
+    const f = this.fs.files.get(name);
+    const old = f?.size ?? 0;
+    const bad = this.fs.truncate(name, size, actual, peek);
+    if (bad !== null || f === undefined || size >= old) return bad;
+    const keep = Math.ceil(size / PAGE_SIZE);
+    for (const sp of this.spaces) {
+      for (const s of sp.pages.values()) if (s.file === f && !s.shared && s.idx >= keep) dropPrivate(s);
+    }
+    return null;
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * GUP population of the mapped pages of [start, end) (populate_vma_page_range): a private
+   * writable file page that still reads the file gets a copy of the file's page of its own
+   * (FOLL_WRITE breaks CoW), so it stops following the file. A page GUP cannot fault
+   * (PROT_NONE, past the end) is skipped, or with `stopAtFailure` (mlock) ends the walk;
+   * VM_LOCKONFAULT pages are skipped. `certain`: no memory could run out, so the walk did not
+   * stop early; otherwise each copy may or may not have been made.
+   */
+  private populate(sp: Space, start: number, end: number, stopAtFailure: boolean, certain: boolean): void {
+    for (let v = start; v < end; v++) {
+      const s = sp.pages.get(v);
+      if (s === undefined || s.onfault) continue;
+      if (s.prot === 0 || pastEnd(s)) {
+        if (stopAtFailure) return;
+        continue;
+      }
+      if (!readsFile(s) || s.shared || (s.prot & PROT_WRITE) === 0) continue;
+      const t = fileContent(s.file, s.idx);
+      // The frame is taken at the first (possible) copy and kept: a fork after it shares it.
+      s.frame ??= { id: this.nextFrame++ };
+      // A page an earlier uncertain populate may have copied keeps that copy, if it was made.
+      if (certain && (s.maybe === null || (s.maybe.length === 1 && s.maybe[0] === t))) {
+        s.own = true;
+        s.token = t;
+        s.maybe = null;
+      } else if (s.maybe === null) s.maybe = [t];
+      else if (!s.maybe.includes(t)) s.maybe.push(t);
+    }
+  }
 
   /** Whether more than one page of all processes holds `frame` (fork's copy-on-write sharing). */
   private frameShared(frame: Frame | null): boolean {
@@ -603,7 +776,7 @@ export class ReferenceModel {
     const sp = this.spaces[p];
     for (let v = start; v < end; v++) {
       const s = sp.pages.get(v);
-      if (s !== undefined && (s.prot === 0 || (s.obj !== null && s.idx >= s.obj.size))) return true;
+      if (s !== undefined && (s.prot === 0 || pastEnd(s))) return true;
     }
     return false;
   }
@@ -614,7 +787,7 @@ export class ReferenceModel {
     page: number,
     pages: number,
     actual: CallResult,
-    change: (s: PageState) => void,
+    change: (s: PageState, v: number) => void,
   ): string | null {
     const sp = this.spaces[p];
     const end = page + pages;
@@ -624,7 +797,7 @@ export class ReferenceModel {
     if (stop === page) return null;
     this.split(sp, page);
     this.split(sp, stop);
-    for (let v = page; v < stop; v++) change(sp.pages.get(v)!);
+    for (let v = page; v < stop; v++) change(sp.pages.get(v)!, v);
     return null;
   }
 
@@ -652,58 +825,28 @@ export class ReferenceModel {
     const piece = this.nextPiece++;
     const moved: PageState[] = src.map((x) => ({ ...x, piece }));
     const last = src[old - 1];
-    for (let i = old; i < n; i++)
-      moved.push({ ...last, idx: last.idx + (i - old + 1), token: 0, frame: null, piece });
+    for (let i = old; i < n; i++) moved.push({ ...newPageAfter(last, i - old + 1), piece });
     if (dontunmap) {
       this.split(sp, s);
       this.split(sp, s + old);
       for (const x of src) {
-        x.token = 0;
-        x.frame = null;
+        dropPrivate(x);
         x.locked = false;
+        x.onfault = false;
       }
     } else {
       this.unmap(sp, s, s + old);
     }
     for (let i = 0; i < n; i++) sp.pages.set(dst + i, moved[i]);
+    if (last.locked && n > old) this.populate(sp, dst + old, dst + n, false, !this.oom);
   }
-}
-
-/** Whether the page's content is not zero (a token was written). */
-function hasContent(s: PageState): boolean {
-  return s.obj !== null ? s.obj.tokens.has(s.idx) : s.token !== 0;
 }
 
 function overlaps(a: number, an: number, b: number, bn: number): boolean {
   return a < b + bn && b < a + an;
 }
 
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
-
-function describe(r: number): string {
-  if (r === SIGSEGV) return 'SIGSEGV';
-  if (r === SIGBUS) return 'SIGBUS';
-  if (r === OUT_OF_MEMORY) return 'out of memory';
-  return `token ${r}`;
-}
-
-function show(r: CallResult): string {
-  return r.ok ? `ok(${r.value >= PAGE_SIZE ? hex(r.value) : r.value})` : r.errno;
-}
-
-function expectOk(actual: CallResult, value: number): string | null {
-  if (actual.ok && actual.value === value) return null;
-  return `expected ok(${value >= PAGE_SIZE ? hex(value) : value}), got ${show(actual)}`;
-}
-
-function expectErr(actual: CallResult, errno: string): string | null {
-  if (!actual.ok && actual.errno === errno) return null;
-  return `expected ${errno}, got ${show(actual)}`;
-}
-
-/** A result that is either ok(value) (a number) or an errno (a string). */
-function expectResult(actual: CallResult, want: number | string): string | null {
-  return typeof want === 'string' ? expectErr(actual, want) : expectOk(actual, want);
+/** A page an mremap grows after `last` (`k` pages on): the same kind, the object's or file's next page, empty. */
+function newPageAfter(last: PageState, k: number): PageState {
+  return { ...last, idx: last.idx + k, token: 0, frame: null, own: false, maybe: null };
 }
