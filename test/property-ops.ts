@@ -251,9 +251,14 @@ const fileOpArbs: fc.WeightedArbitrary<Op>[] = [
   { weight: 2, arbitrary: fc.constant({ op: 'dropCaches' as const }) },
 ];
 
-export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
+/**
+ * One operation. `files`: a sequence about files, where file operations are three times as
+ * likely and anonymous mappings a third as likely, so that file mappings meet each other
+ * (and mremap finds room to grow them) more often.
+ */
+export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
   const arbs: fc.WeightedArbitrary<Op>[] = [
-    { weight: 12, arbitrary: mmapArb },
+    { weight: files ? 4 : 12, arbitrary: mmapArb },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('munmap' as const), p: procArb, r: rangeArb(2) }) },
     {
       weight: 5,
@@ -340,7 +345,7 @@ export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
     { weight: 1, arbitrary: fc.record({ op: fc.constant('exec' as const), p: procArb }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), p: procArb }) },
   ];
-  arbs.push(...fileOpArbs);
+  arbs.push(...fileOpArbs.map((a) => ({ weight: a.weight * (files ? 3 : 1), arbitrary: a.arbitrary })));
   if (oom) {
     arbs.push({
       weight: 2,
@@ -353,7 +358,8 @@ export const opArb = (oom: boolean): fc.Arbitrary<Op> => {
 /**
  * A sequence: a few files and mappings first (so that most operations find memory), then in
  * half the sequences a few writes by the first mapping's process and its fork (so that parent
- * and child share written pages from early on), then anything.
+ * and child share written pages from early on), then anything: in half the sequences with
+ * the weights of a sequence about files (opArb).
  */
 export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
   fc
@@ -372,7 +378,10 @@ export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
         { maxLength: 6 },
       ),
       fc.boolean(),
-      fc.array(opArb(oom), { maxLength: 60, size: 'max' }),
+      fc.oneof(
+        fc.array(opArb(oom), { maxLength: 60, size: 'max' }),
+        fc.array(opArb(oom, true), { maxLength: 60, size: 'max' }),
+      ),
     )
     .map(([files, maps, writes, fork, rest]) => {
       if (!fork) return [...files, ...maps, ...rest];
