@@ -164,8 +164,8 @@ export class ReferenceModel extends SpacesModel {
    * fork of process `parent` into the (empty) slot `child`; `forked` is whether vmlab's fork
    * succeeded. dup_mmap copies every VMA but VM_DONTCOPY ones, one for one (so the parent's
    * pieces are the child's), without VM_LOCKED; private pages keep their contents (and share
-   * the parent's frames until one side writes), VM_WIPEONFORK ones arrive empty, shared pages
-   * keep their object.
+   * the parent's frames until one side writes; a private file page the parent has no copy of
+   * reads the file), VM_WIPEONFORK ones arrive empty, shared pages keep their object or file.
    */
   fork(parent: number, child: number, forked: boolean): string | null {
     if (!forked) return this.oom ? null : 'fork: failed (out of memory) with memory to spare';
