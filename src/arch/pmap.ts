@@ -54,6 +54,9 @@ export const enum PteAttr {
   exec = 32,
 }
 
+/** A swap entry that a range walk found: the slot on the (one) swap device. */
+export type SwapVisitor = (vpn: number, slot: number) => void;
+
 /** A leaf entry that a range walk found. */
 /** `order`: 0 for a PTE, 9 for a PMD leaf, 18 for a PUD leaf. */
 export type LeafVisitor = (vpn: number, pfn: number, attrs: number, order: number) => void;
@@ -92,10 +95,17 @@ export interface Pmap {
   pteClear(h: number): number;
   /** Set or clear PteAttr.write/dirty/accessed/protnone bits on a present entry. */
   pteUpdate(h: number, set: number, clear: number): void;
+  /** Whether the entry holds a swap entry (not present and not none). */
+  pteIsSwap(h: number): boolean;
+  /** The swap slot of a swap entry. */
+  pteSwapSlot(h: number): number;
+  /** Make the entry a swap entry for `slot` (the page it mapped must have been cleared). */
+  pteSetSwap(h: number, slot: number): void;
 
   // --- Range operations (zap_page_range, free_pgtables, change_protection, move_page_tables). ---
-  /** Clear every leaf in [start, end), calling visit for each present one before it goes. */
-  zapRange(start: number, end: number, visit: LeafVisitor): void;
+  /** Clear every leaf in [start, end), calling visit for each present one and visitSwap for
+   * each swap entry before it goes. */
+  zapRange(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
   /**
    * Free table pages that map nothing but [start, end), without reaching below floor or
    * at/above ceiling (free_pgtables: floor/ceiling are the neighbouring VMAs' bounds).
@@ -103,8 +113,9 @@ export interface Pmap {
   freeTables(start: number, end: number, floor: number, ceiling: number): void;
   /** Free PTE tables in [start, end) whose entries are all none (CONFIG_PT_RECLAIM). */
   reclaimEmptyPteTables(start: number, end: number): void;
-  /** Visit present leaves in [start, end) in ascending order, without side effects. */
-  forEachLeaf(start: number, end: number, visit: LeafVisitor): void;
+  /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
+   * order, without side effects. */
+  forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
   /** Move n pages of leaves from oldStart to newStart; false when table memory ran out. */
   moveRange(oldStart: number, newStart: number, n: number): boolean;
   /** Count table pages by walking the tree, for invariant checks (no side effects). */

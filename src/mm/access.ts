@@ -18,6 +18,8 @@ export const enum AccessError {
   SIGBUS = -2,
   /** Memory ran out in the fault handler (VM_FAULT_OOM). */
   OOM = -3,
+  /** The OOM killer chose this task while it faulted: it dies (SIGKILL). */
+  KILLED = -4,
 }
 
 export const enum Pattern {
@@ -194,7 +196,9 @@ function accessSlow(
       task.sigsegv++;
       return AccessError.SIGSEGV;
     }
+    k.current = task;
     const r = handleMmFault(k, mm, vma, vpn, kind, cpu);
+    if (task.oomKilled) return AccessError.KILLED;
     // mm_account_fault: vmstat pgfault counts every fault (handleMmFault did), the task
     // only those that succeeded (VM_FAULT_ERROR faults are not accounted).
     if ((r & (VmFault.oom | VmFault.sigbus | VmFault.sigsegv)) === 0) {

@@ -6,6 +6,7 @@ import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import type { Inode } from './inode.js';
 import type { Kernel } from './kernel.js';
+import { LruList, lruListOf, NR_LRU_LISTS } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
 import { VM } from './vma.js';
 
@@ -34,6 +35,8 @@ export function checkInvariants(k: Kernel): string[] {
   if (tablePages !== k.pool.live)
     bad.push(`checkTables: ${k.pool.live} table pages allocated, processes hold ${tablePages}`);
   checkFrames(k, maps, bad);
+  checkLru(k, bad);
+  checkSwap(k, bad);
   return bad;
 }
 
@@ -142,11 +145,14 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
     const m = maps.get(pfn) ?? 0;
     if (f.mapcount[pfn] !== m)
       bad.push(`checkFrames: pfn ${pfn} mapcount ${f.mapcount[pfn]} but ${m} entries map it`);
+    if ((flags & (PG.anon | PG.shmem | PG.file)) !== 0 && (flags & PG.lru) === 0)
+      bad.push(`checkFrames: pfn ${pfn} (flags 0x${flags.toString(16)}) is on no LRU list`);
     if (flags & PG.anon) {
       if (f.mapcount[pfn] > 0) anonPages++;
-      if (f.refcount[pfn] !== f.mapcount[pfn])
+      const cached = (flags & PG.swapcache) !== 0 ? 1 : 0;
+      if (f.refcount[pfn] !== f.mapcount[pfn] + cached)
         bad.push(`checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]}`);
-      if (f.mapcount[pfn] === 0)
+      if (f.mapcount[pfn] === 0 && cached === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
     } else if (flags & (PG.shmem | PG.file)) {
       if (flags & PG.shmem) shmemPages++;
@@ -175,7 +181,9 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
   let cached = 0;
   let nodes = 0;
   for (const inode of inodes.values()) {
-    cached += inode.cache.size;
+    inode.cache.forEach((_i, v) => {
+      if (v >= 0) cached++;
+    });
     nodes += inode.cache.nodes;
   }
   if (cached !== filePages + shmemPages)
@@ -198,4 +206,71 @@ function liveInodes(k: Kernel): Map<number, Inode> {
     for (const v of t.mm.vmas.values()) if (v.file !== null) out.set(v.file.inode.id, v.file.inode);
   }
   return out;
+}
+
+/** Every page on an LRU list is on the list its flags and node say; the sizes match. */
+function checkLru(k: Kernel, bad: string[]): void {
+  const f = k.phys.frames;
+  for (let node = 0; node < k.phys.nodes.length; node++) {
+    for (let list = 0; list < NR_LRU_LISTS; list++) {
+      const pages = k.lru.pages(node, list);
+      if (pages.length !== k.lru.count(node, list))
+        bad.push(
+          `checkLru: node ${node} list ${list} holds ${pages.length} pages, counted ${k.lru.count(node, list)}`,
+        );
+      for (const pfn of pages) {
+        if (!f.has(pfn, PG.lru) || lruListOf(f.flags[pfn]) !== list || k.phys.nodeOf(pfn) !== node)
+          bad.push(
+            `checkLru: pfn ${pfn} (flags 0x${f.flags[pfn].toString(16)}) is on node ${node} list ${list}`,
+          );
+        if (f.has(pfn, PG.mlocked) !== (list === LruList.unevictable))
+          bad.push(`checkLru: pfn ${pfn} mlocked ${f.has(pfn, PG.mlocked)} but on list ${list}`);
+      }
+    }
+  }
+}
+
+/** Each slot's count is the swap entries (page tables, shmem caches) referring to it. */
+function checkSwap(k: Kernel, bad: string[]): void {
+  const sw = k.swap;
+  if (sw === null) return;
+  const refs = new Int32Array(sw.slots);
+  for (const t of k.tasks.values()) {
+    if (t.mm === null) continue;
+    let n = 0;
+    t.mm.pmap.forEachLeaf(
+      0,
+      t.mm.pmap.vpnLimit,
+      () => {},
+      (_vpn, slot) => {
+        refs[slot]++;
+        n++;
+      },
+    );
+    if (n !== t.mm.rss[MmCounter.SWAPENTS])
+      bad.push(
+        `checkSwap: pid ${t.pid} VmSwap ${t.mm.rss[MmCounter.SWAPENTS]} pages, tables hold ${n} swap entries`,
+      );
+  }
+  for (const inode of liveInodes(k).values()) {
+    inode.cache.forEach((_i, v) => {
+      if (v < 0) refs[-v - 1]++;
+    });
+  }
+  let used = 0;
+  for (let s = 0; s < sw.slots; s++) {
+    if (refs[s] !== sw.count[s])
+      bad.push(`checkSwap: slot ${s} count ${sw.count[s]}, ${refs[s]} entries refer to it`);
+    const inUse = sw.count[s] > 0 || sw.cache.has(s);
+    if (inUse !== sw.isUsed(s)) bad.push(`checkSwap: slot ${s} in use ${inUse}, allocated ${sw.isUsed(s)}`);
+    if (sw.isUsed(s)) used++;
+  }
+  if (used + sw.freeSlots !== sw.slots)
+    bad.push(`checkSwap: ${used} slots used + ${sw.freeSlots} free != ${sw.slots}`);
+  for (const [slot, pfn] of sw.cache) {
+    if (!k.phys.frames.has(pfn, PG.swapcache) || sw.slotOf.get(pfn) !== slot)
+      bad.push(`checkSwap: swap cache slot ${slot} -> pfn ${pfn} disagrees with the page`);
+  }
+  if (sw.cache.size !== k.swapCachePages)
+    bad.push(`checkSwap: SwapCached ${k.swapCachePages}, cache holds ${sw.cache.size}`);
 }

@@ -5,7 +5,9 @@ import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { fileFault, wpPageShared } from './file-fault.js';
 import type { Kernel } from './kernel.js';
+import { lruAdd, lruMove } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
+import { doSwapPage, freeSwapCacheIfUnused } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 export const enum VmFault {
@@ -50,6 +52,7 @@ export function handleMmFault(
     if (vma.file !== null) return fileFault(k, mm, vma, vpn, h, access, freshTable);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
+  if (pmap.pteIsSwap(h)) return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
   const attrs = pmap.pteAttrs(h);
   if (access === Access.write && (attrs & PteAttr.write) === 0) return wpPage(k, mm, vma, vpn, h, cpu);
   // Present and permitted: a spurious fault (a stale TLB entry); mark young (and dirty).
@@ -102,14 +105,26 @@ export function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void
   f.mapcount[pfn] = 1;
   k.anonPages++;
   if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
+  lruAdd(k, pfn);
 }
 
+/** mlock_folio: the page is Mlocked and moves to the unevictable list. */
 export function mlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
   if (!f.has(pfn, PG.mlocked) && !f.has(pfn, PG.zero)) {
     f.set(pfn, PG.mlocked);
     k.mlockedPages++;
+    lruMove(k, pfn, PG.unevictable, PG.active);
   }
+}
+
+/** munlock_folio: no longer Mlocked, the page goes back to an evictable list. */
+export function munlockPage(k: Kernel, pfn: number): void {
+  const f = k.phys.frames;
+  if (!f.has(pfn, PG.mlocked)) return;
+  f.clear(pfn, PG.mlocked);
+  k.mlockedPages--;
+  lruMove(k, pfn, 0, PG.unevictable);
 }
 
 /** do_wp_page: a write to a present, write-protected page of a writable VMA. */
@@ -120,6 +135,7 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   const attrs = pmap.pteAttrs(h);
   const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
   if (!isZero && !f.has(pfn, PG.anon) && vma.isShared()) return wpPageShared(k, mm, h, pfn);
+  if (!isZero && f.has(pfn, PG.anon) && f.mapcount[pfn] === 1) freeSwapCacheIfUnused(k, pfn);
   if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1)) {
     // wp_page_reuse: the only user may write in place. An upgrade needs no TLB flush.
     f.set(pfn, PG.anonExclusive);
@@ -128,7 +144,10 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   }
   // wp_page_copy: a new page (zeroed for the zero page, else a copy), the old mapping dropped.
   anonVmaPrepare(k, mm, vma);
+  // The old page is held (folio_get + lock) while the copy is allocated: reclaim skips it.
+  if (!isZero) f.set(pfn, PG.locked);
   const npfn = k.allocZeroedPage();
+  if (!isZero) f.clear(pfn, PG.locked);
   if (npfn < 0) return VmFault.oom;
   if (!isZero) f.token[npfn] = f.token[pfn];
   newAnonRmap(k, vma, vpn, npfn);
@@ -147,10 +166,7 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
  */
 export function dropMapping(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
   const f = k.phys.frames;
-  if (locked && f.has(pfn, PG.mlocked)) {
-    f.clear(pfn, PG.mlocked);
-    k.mlockedPages--;
-  }
+  if (locked) munlockPage(k, pfn);
   f.mapcount[pfn]--;
   if (f.has(pfn, PG.anon)) {
     mm.addRss(MmCounter.ANONPAGES, -1);

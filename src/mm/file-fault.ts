@@ -8,6 +8,7 @@ import { anonVmaPrepare, mlockPage, newAnonRmap, VmFault } from './fault.js';
 import { addToCache, asyncMmapReadahead, markDirty, readPage, syncMmapReadahead } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
+import { shmemSwapin, shmemSwapSlot } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 /**
@@ -106,6 +107,10 @@ function getPage(k: Kernel, vma: Vma, vpn: number): number {
   let pfn = inode.cache.get(index);
   if (inode.isShmem()) {
     if (pfn === undefined) pfn = addToCache(k, inode, index, 0);
+    else if (pfn < 0) {
+      pfn = shmemSwapin(k, inode, index, shmemSwapSlot(pfn));
+      lastMajor = pfn >= 0;
+    }
     return pfn < 0 ? -VmFault.oom : pfn;
   }
   if (pfn !== undefined) {
@@ -149,7 +154,7 @@ function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
   let found = 0;
   for (let v = first; v <= last; v++) {
     const pfn = inode.cache.get(vma.pageIndex(v));
-    if (pfn === undefined || f.has(pfn, PG.readahead)) continue;
+    if (pfn === undefined || pfn < 0 || f.has(pfn, PG.readahead)) continue; // absent, swapped, marked
     found++;
     const h = mm.pmap.pteAlloc(v);
     if (h < 0 || !mm.pmap.pteNone(h)) continue;

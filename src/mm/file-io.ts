@@ -21,6 +21,7 @@ import {
 } from './filemap.js';
 import { type Inode, InodeKind, type OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
+import { markAccessed } from './lru.js';
 import type { Task } from './mm.js';
 import { zapRange } from './unmap.js';
 import { VM } from './vma.js';
@@ -81,6 +82,7 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
       if (pfn < 0) return index === first ? err('ENOMEM') : ok(index * PAGE_SIZE - offset);
     }
     if (f.has(pfn, PG.readahead)) asyncReadahead(k, file, index, pfn, last - index + 1);
+    markAccessed(k, pfn); // folio_mark_accessed: a second read() activates the page
   }
   file.ra.prevPos = end;
   return ok(end - offset);

@@ -11,6 +11,8 @@ import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import type { Inode, OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
+import { lruAdd } from './lru.js';
+import { refault } from './swap.js';
 import { VM } from './vma.js';
 
 /** KiB per page, the unit of /proc/vmstat pgpgin and pgpgout. */
@@ -24,7 +26,8 @@ function meterNodes(k: Kernel, inode: Inode, before: number): void {
 }
 
 /**
- * filemap_add_folio: a new page at `index` holding `token`, with the cache's reference.
+ * filemap_add_folio: a new page at `index` holding `token`, with the cache's reference, on
+ * the LRU (inactive, or active when it refaults soon after its eviction: workingset_refault).
  * Returns its pfn, or -1 when memory is exhausted.
  */
 export function addToCache(k: Kernel, inode: Inode, index: number, token: number): number {
@@ -40,7 +43,15 @@ export function addToCache(k: Kernel, inode: Inode, index: number, token: number
   inode.cache.set(index, pfn);
   meterNodes(k, inode, before);
   if (inode.isShmem()) k.shmemPages++;
-  else k.filePages++;
+  else {
+    k.filePages++;
+    const shadow = inode.shadows.get(index);
+    if (shadow !== undefined) {
+      inode.shadows.delete(index);
+      refault(k, pfn, shadow, true);
+    }
+  }
+  lruAdd(k, pfn);
   return pfn;
 }
 
@@ -90,7 +101,7 @@ export function writeback(
   let written = 0;
   inode.cache.forEach(
     (index, pfn) => {
-      if (!f.has(pfn, PG.dirty)) return;
+      if (pfn < 0 || !f.has(pfn, PG.dirty)) return;
       if (f.mapcount[pfn] > 0) mkclean(k, inode, index, pfn, cpu);
       f.clear(pfn, PG.dirty);
       k.dirtyPages--;

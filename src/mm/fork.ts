@@ -11,6 +11,7 @@ import { PG } from '../phys/frames.js';
 import { closeFiles } from './file-io.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
+import { dupSwapEntry } from './swap.js';
 import { exitMmap } from './unmap.js';
 import { VM, Vma } from './vma.js';
 import { insertVma } from './vma-ops.js';
@@ -62,27 +63,42 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   const f = k.phys.frames;
   const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
   let ok = true;
-  pmm.pmap.forEachLeaf(v.start, v.end, (vpn, pfn, attrs) => {
+  const copySwap = (vpn: number, slot: number): void => {
     if (!ok) return;
     const h = cmm.pmap.pteAlloc(vpn);
     if (h < 0) {
       ok = false;
       return;
     }
-    let a = attrs & ~PteAttr.accessed;
-    if ((attrs & PteAttr.special) === 0) {
-      if (cow && (attrs & PteAttr.write) !== 0) {
-        pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
-        a &= ~PteAttr.write;
+    cmm.pmap.pteSetSwap(h, slot);
+    dupSwapEntry(k, cmm, slot);
+  };
+  pmm.pmap.forEachLeaf(
+    v.start,
+    v.end,
+    (vpn, pfn, attrs) => {
+      if (!ok) return;
+      const h = cmm.pmap.pteAlloc(vpn);
+      if (h < 0) {
+        ok = false;
+        return;
       }
-      f.mapcount[pfn]++;
-      f.refcount[pfn]++;
-      f.clear(pfn, PG.anonExclusive);
-      if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
-      else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
-    }
-    cmm.pmap.pteSet(h, pfn, a);
-  });
+      let a = attrs & ~PteAttr.accessed;
+      if ((attrs & PteAttr.special) === 0) {
+        if (cow && (attrs & PteAttr.write) !== 0) {
+          pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
+          a &= ~PteAttr.write;
+        }
+        f.mapcount[pfn]++;
+        f.refcount[pfn]++;
+        f.clear(pfn, PG.anonExclusive);
+        if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
+        else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
+      }
+      cmm.pmap.pteSet(h, pfn, a);
+    },
+    copySwap,
+  );
   return ok;
 }
 

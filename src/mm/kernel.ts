@@ -12,8 +12,12 @@ import { MetaMeter, Vmstat } from '../sim/meter.js';
 import type { TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
 import { Inode, InodeKind, OpenFile } from './inode.js';
+import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
+import { type OomKill, outOfMemory } from './oom.js';
+import { freeSwapEntry, SwapDevice } from './swap.js';
 import { VMA_BYTES, type Vma } from './vma.js';
+import { directReclaim, kswapd, NodeReclaimState } from './vmscan.js';
 
 export interface KernelConfig {
   readonly cpus: number;
@@ -26,6 +30,21 @@ export interface KernelConfig {
   readonly faultAroundPages: number;
   /** Readahead window of the disk, pages (read_ahead_kb / 4; 128 KiB by default). */
   readonly raPages: number;
+  /** Pages of the swap device (0: no swap). */
+  readonly swapPages: number;
+  /** Whether an allocation that reclaim cannot satisfy kills a process (else it fails). */
+  readonly oomKiller: boolean;
+  /** vm.min_free_kbytes, or undefined for the kernel's default (int_sqrt(lowmem_kbytes * 16)). */
+  readonly minFreeKbytes?: number;
+  /** vm.watermark_scale_factor (default 10: 0.1% of memory between watermarks). */
+  readonly watermarkScaleFactor?: number;
+}
+
+/** A node's watermarks, in pages (zone->_watermark). */
+export interface Watermarks {
+  readonly min: number;
+  readonly low: number;
+  readonly high: number;
 }
 
 /** What a design provides to the core. */
@@ -63,6 +82,24 @@ export class Kernel {
   mappedFilePages = 0;
   /** The file system's namespace: name -> inode. */
   readonly files = new Map<string, Inode>();
+  /** Live objects by id, for the reverse map (a page's owner field names one). */
+  readonly anonVmas = new Map<number, AnonVma>();
+  readonly inodes = new Map<number, Inode>();
+  /** The LRU lists of every node. */
+  readonly lru: Lru;
+  /** Per node: the non-resident age clock of workingset detection (lruvec->nonresident_age). */
+  readonly nonresidentAge: Float64Array;
+  /** Per node: watermarks and reclaim state. */
+  readonly watermarks: Watermarks[];
+  readonly reclaimState: NodeReclaimState[];
+  /** The swap device, or null without swap. */
+  readonly swap: SwapDevice | null;
+  /** Pages in the swap cache (meminfo SwapCached). */
+  swapCachePages = 0;
+  /** The task on whose behalf the kernel runs now (the allocator's `current`), if any. */
+  current: Task | null = null;
+  /** OOM kills so far, in order. */
+  readonly oomKills: OomKill[] = [];
 
   constructor(config: KernelConfig, pmaps: PmapFactory) {
     this.config = config;
@@ -71,6 +108,24 @@ export class Kernel {
     this.tlbs = Array.from({ length: config.cpus }, () => new Tlb(config.tlb));
     this.pmaps = pmaps;
     this.meta.set('struct_page', this.phys.memmapBytes);
+    this.lru = new Lru(this.phys.frames.nframes, config.nodes.length);
+    this.nonresidentAge = new Float64Array(config.nodes.length);
+    this.watermarks = setupWatermarks(
+      this.phys.nodes.map((n) => n.nframes),
+      config,
+    );
+    this.reclaimState = config.nodes.map(() => new NodeReclaimState());
+    this.swap = config.swapPages > 0 ? new SwapDevice(config.swapPages) : null;
+    const k = this;
+    this.phys.policy = {
+      watermarks: (node) => k.watermarks[node],
+      wakeKswapd: (node) => kswapd(k, node),
+      directReclaim: () => directReclaim(k, k.current?.cpu ?? 0),
+      outOfMemory: () => outOfMemory(k),
+      get allocatorIsOomVictim() {
+        return k.current?.oomKilled === true;
+      },
+    };
   }
 
   // ------------------------------------------------------------------ processes
@@ -103,6 +158,7 @@ export class Kernel {
   newAnonVma(parent: AnonVma | null = null): AnonVma {
     this.meta.add('anon_vma', ANON_VMA_BYTES);
     const av = new AnonVma(this.nextObjId++, parent);
+    this.anonVmas.set(av.id, av);
     if (parent === null)
       av.numChildren = 1; // a root anon_vma counts itself
     else parent.numChildren++;
@@ -113,7 +169,7 @@ export class Kernel {
   private chain(vma: Vma, av: AnonVma): void {
     if (vma.avcs.includes(av)) return;
     vma.avcs.push(av);
-    av.chains++;
+    av.vmas.add(vma);
     this.meta.add('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
   }
 
@@ -159,9 +215,10 @@ export class Kernel {
     if (vma.anonVma !== null) vma.anonVma.numActiveVmas--;
     vma.anonVma = null;
     for (const av of vma.avcs) {
-      av.chains--;
+      av.vmas.delete(vma);
       this.meta.sub('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
-      if (av.chains === 0) {
+      if (av.vmas.size === 0) {
+        this.anonVmas.delete(av.id);
         this.meta.sub('anon_vma', ANON_VMA_BYTES);
         if (av.parent !== null) av.parent.numChildren--;
       }
@@ -172,6 +229,7 @@ export class Kernel {
   /** A new inode; a regular file is also entered in the namespace under its name. */
   newInode(kind: InodeKind, name: string, size: number): Inode {
     const inode = new Inode(this.nextObjId++, kind, name, size);
+    this.inodes.set(inode.id, inode);
     if (kind === InodeKind.file) {
       this.files.set(name, inode);
       inode.users++;
@@ -201,11 +259,16 @@ export class Kernel {
     if (--inode.users > 0) return;
     const f = this.phys.frames;
     inode.cache.forEach((_index, pfn) => {
+      if (pfn < 0) {
+        freeSwapEntry(this, null, -pfn - 1); // a swapped-out shmem page
+        return;
+      }
       if (--f.refcount[pfn] !== 0) throw new Error(`putInode: page ${pfn} still referenced`);
       this.uncachePage(pfn);
     });
     this.meta.sub('xa_node', inode.cache.nodes * XA_NODE_BYTES);
     inode.cache.clear();
+    this.inodes.delete(inode.id);
   }
 
   /** A page-cache page leaves the cache for good (its last reference is gone): free it. */
@@ -239,10 +302,11 @@ export class Kernel {
     return pfn;
   }
 
-  /** Return a page whose last reference is gone. */
+  /** Return a page whose last reference is gone (it leaves the LRU: __folio_put). */
   freePage(pfn: number): void {
     const f = this.phys.frames;
     if (f.has(pfn, PG.mlocked)) this.mlockedPages--;
+    lruDel(this, pfn);
     this.phys.free(pfn, 0);
   }
 
@@ -284,4 +348,22 @@ export class Kernel {
     for (const tlb of this.tlbs) tlb.flushAsid(mm.id);
     mm.cpuMask = 0n;
   }
+}
+
+/**
+ * __setup_per_zone_wmarks with one zone per node: min_free_kbytes (default
+ * int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144]) is shared out by node size; low and
+ * high are min plus one and two steps of max(min / 4, managed * watermark_scale_factor / 10000).
+ */
+export function setupWatermarks(nodePages: readonly number[], config: KernelConfig): Watermarks[] {
+  const total = nodePages.reduce((a, b) => a + b, 0);
+  const minFreeKbytes =
+    config.minFreeKbytes ?? Math.min(262144, Math.max(128, Math.floor(Math.sqrt(total * 4 * 16))));
+  const pagesMin = Math.floor(minFreeKbytes / 4);
+  const scale = config.watermarkScaleFactor ?? 10;
+  return nodePages.map((managed) => {
+    const min = Math.floor((pagesMin * managed) / total);
+    const step = Math.max(Math.floor(min / 4), Math.floor((managed * scale) / 10000));
+    return { min, low: min + step, high: min + 2 * step };
+  });
 }

@@ -111,6 +111,8 @@ export class Task {
   walkLevels = 0;
   /** Set when a fatal signal killed the task. */
   killedBy: string | null = null;
+  /** Chosen by the OOM killer (SIGKILL). */
+  oomKilled = false;
   /** Open files (the fd table), by inode id: a process opens a file once and keeps it. */
   files = new Map<number, OpenFile>();
 

@@ -6,6 +6,7 @@ import type { Errno } from '../lib/errno.js';
 import { dropMapping } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
+import { freeSwapEntry } from './swap.js';
 import { VM, type Vma } from './vma.js';
 import { removeVma, splitVma } from './vma-ops.js';
 
@@ -16,11 +17,16 @@ import { removeVma, splitVma } from './vma-ops.js';
 export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: number, locked: boolean): void {
   const zero = k.phys.zeroPfn;
   let any = false;
-  mm.pmap.zapRange(start, end, (_vpn, pfn, attrs) => {
-    any = true;
-    if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
-    dropMapping(k, mm, pfn, locked);
-  });
+  mm.pmap.zapRange(
+    start,
+    end,
+    (_vpn, pfn, attrs) => {
+      any = true;
+      if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
+      dropMapping(k, mm, pfn, locked);
+    },
+    (_vpn, slot) => freeSwapEntry(k, mm, slot),
+  );
   if (any) k.flushTlbRange(mm, cpu, start, end);
 }
 
@@ -72,10 +78,15 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
     const locked = (v.flags & VM.LOCKED) !== 0;
-    mm.pmap.zapRange(v.start, v.end, (_vpn, pfn, attrs) => {
-      if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
-      dropMapping(k, mm, pfn, locked);
-    });
+    mm.pmap.zapRange(
+      v.start,
+      v.end,
+      (_vpn, pfn, attrs) => {
+        if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
+        dropMapping(k, mm, pfn, locked);
+      },
+      (_vpn, slot) => freeSwapEntry(k, mm, slot),
+    );
   }
   for (const v of all) removeVma(k, mm, v);
   mm.totalVm = 0;

@@ -9,6 +9,7 @@ import { Vma } from './vma.js';
 const MERGE_IGNORED = 0;
 
 export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
+  vma.mm = mm;
   mm.vmas.set(vma.start, vma);
   mm.mapCount++;
   k.vmaCreated();

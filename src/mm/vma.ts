@@ -4,6 +4,7 @@
 import { Prot, PteAttr } from '../arch/pmap.js';
 import type { AnonVma } from './anon-vma.js';
 import type { OpenFile } from './inode.js';
+import type { Mm } from './mm.js';
 
 /** vm_flags (include/linux/mm.h). Values as in Linux where it matters for nothing but reading. */
 export const enum VM {
@@ -54,6 +55,8 @@ export class Vma {
   file: OpenFile | null;
   /** Set when the VMA has been removed from its mm. */
   dead = false;
+  /** vm_mm: the address space the VMA is in (set when inserted). */
+  mm: Mm | null = null;
 
   constructor(start: number, end: number, flags: number, pgoff: number, file: OpenFile | null) {
     this.start = start;

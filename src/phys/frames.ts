@@ -1,8 +1,9 @@
 // Per-frame metadata: the struct page analogue, in typed arrays indexed by pfn
 // (STYLE.md: hot state packed into typed arrays, no object per frame).
 //
-// Layout, 24 host bytes a frame:
-//   flags    u32  - index_hi(12) order(4) page flags(16)
+// Layout, 26 host bytes a frame (the LRU links live beside it, in mm/lru.ts: 8 more):
+//   flags    u32  - page flags (PG_*)
+//   hi       u16  - index_hi(12) order(4)
 //   refcount i32  - references (mappings, the page cache, pins); 0 when free
 //   mapcount i32  - page-table entries mapping the frame (Linux keeps _mapcount - 1; we keep the count)
 //   owner    u32  - anon_vma / inode id, page-table slot; buddy list `next` when free
@@ -34,23 +35,37 @@ export const enum PG {
   file = 1 << 10,
   /** PG_readahead: reaching this page starts the next asynchronous readahead. */
   readahead = 1 << 11,
+  /** PG_lru: on an LRU list (which one: active, unevictable, and anon-or-file say). */
+  lru = 1 << 12,
+  /** PG_active: on the active list of its kind. */
+  active = 1 << 13,
+  /** PG_unevictable: on the unevictable list (mlocked). */
+  unevictable = 1 << 14,
+  /** PG_workingset: was active before it was last deactivated or evicted. */
+  workingset = 1 << 15,
+  /** PG_swapcache: an anonymous or shmem page that has a swap slot (folio->swap). */
+  swapcache = 1 << 16,
+  /** PG_locked: a fault is working on the page; reclaim leaves it alone (folio_trylock fails). */
+  locked = 1 << 17,
+  /** PG_reclaim: reclaim found it dirty; when written back it rotates to the inactive tail. */
+  reclaim = 1 << 18,
 }
 
-const FLAG_MASK = 0xffff;
-const ORDER_SHIFT = 16;
+const ORDER_SHIFT = 12;
 const ORDER_MASK = 0xf << ORDER_SHIFT;
-const INDEX_HI_SHIFT = 20;
+const INDEX_HI_MASK = 0xfff;
 const INDEX_HI_LIMIT = 1 << 12;
 const TWO32 = 0x1_0000_0000;
 
 /** Bytes the real kernel spends per frame on struct page (x86-64). */
 export const STRUCT_PAGE_BYTES = 64;
 /** Host bytes vmlab spends per frame on the arrays below. */
-export const FRAME_HOST_BYTES = 24;
+export const FRAME_HOST_BYTES = 26;
 
 export class FrameTable {
   readonly nframes: number;
   readonly flags: Uint32Array;
+  readonly hi: Uint16Array;
   readonly refcount: Int32Array;
   readonly mapcount: Int32Array;
   readonly owner: Uint32Array;
@@ -60,6 +75,7 @@ export class FrameTable {
   constructor(nframes: number) {
     this.nframes = nframes;
     this.flags = new Uint32Array(nframes);
+    this.hi = new Uint16Array(nframes);
     this.refcount = new Int32Array(nframes);
     this.mapcount = new Int32Array(nframes);
     this.owner = new Uint32Array(nframes);
@@ -79,34 +95,35 @@ export class FrameTable {
     this.flags[pfn] &= ~flag;
   }
 
-  /** Page flags only (without order and index bits). */
+  /** Page flags (PG_*). */
   pageFlags(pfn: number): number {
-    return this.flags[pfn] & FLAG_MASK;
+    return this.flags[pfn];
   }
 
   order(pfn: number): number {
-    return (this.flags[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
+    return (this.hi[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
   }
 
   setOrder(pfn: number, order: number): void {
-    this.flags[pfn] = (this.flags[pfn] & ~ORDER_MASK) | (order << ORDER_SHIFT);
+    this.hi[pfn] = (this.hi[pfn] & ~ORDER_MASK) | (order << ORDER_SHIFT);
   }
 
   /** page->index: up to 2^44 (the 5-level user address space in pages). */
   index(pfn: number): number {
-    return (this.flags[pfn] >>> INDEX_HI_SHIFT) * TWO32 + this.indexLo[pfn];
+    return (this.hi[pfn] & INDEX_HI_MASK) * TWO32 + this.indexLo[pfn];
   }
 
   setIndex(pfn: number, index: number): void {
     const hi = Math.floor(index / TWO32);
     if (hi >= INDEX_HI_LIMIT) throw new Error(`FrameTable.setIndex: index ${index} exceeds 2^44`);
     this.indexLo[pfn] = index >>> 0;
-    this.flags[pfn] = (this.flags[pfn] & (FLAG_MASK | ORDER_MASK)) | (hi << INDEX_HI_SHIFT);
+    this.hi[pfn] = (this.hi[pfn] & ORDER_MASK) | hi;
   }
 
   /** Reset a frame to the state of a freshly allocated one (flags, counts, owner, index; content kept). */
   resetMeta(pfn: number): void {
     this.flags[pfn] = 0;
+    this.hi[pfn] = 0;
     this.refcount[pfn] = 0;
     this.mapcount[pfn] = 0;
     this.owner[pfn] = 0;

@@ -16,6 +16,30 @@ export class Vmstat {
   pgpgout = 0;
   /** Pages written back. */
   nr_written = 0;
+  // Reclaim (mm/vmscan.c) and swap.
+  pgactivate = 0;
+  pgdeactivate = 0;
+  pgrefill = 0;
+  pgrotated = 0;
+  pgscan_kswapd = 0;
+  pgscan_direct = 0;
+  pgsteal_kswapd = 0;
+  pgsteal_direct = 0;
+  pgscan_anon = 0;
+  pgscan_file = 0;
+  pgsteal_anon = 0;
+  pgsteal_file = 0;
+  pageoutrun = 0;
+  allocstall = 0;
+  pswpin = 0;
+  pswpout = 0;
+  workingset_refault_anon = 0;
+  workingset_refault_file = 0;
+  workingset_activate_anon = 0;
+  workingset_activate_file = 0;
+  workingset_restore_anon = 0;
+  workingset_restore_file = 0;
+  oom_kill = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

@@ -7,6 +7,7 @@ import { MiB } from '../lib/units.js';
 import { step } from './format-steps.js';
 import { MAX_CPUS, PAGINGS } from './format-values.js';
 import {
+  boolean,
   enumOf,
   exactlyOne,
   type Infer,
@@ -76,6 +77,20 @@ const machine = object(
       integer({ min: 0, max: 2 * MiB }),
       64 * 1024,
       'Bytes a read fault of a file mapping maps around it (rounded down to a power of two pages).',
+    ),
+    swap: withDefault(
+      size({ multipleOf: 4096, why: 'swap is made of 4KiB slots' }),
+      0,
+      'Size of the swap device (0: none).',
+    ),
+    min_free_kbytes: optional(
+      integer({ min: 0, max: 2 ** 31 - 1 }),
+      "vm.min_free_kbytes; default the kernel's: int_sqrt(memory in KiB x 16), within 128 to 262144.",
+    ),
+    oom_killer: withDefault(
+      boolean(),
+      true,
+      'Run the OOM killer when reclaim cannot free memory (false: the allocation fails instead).',
     ),
     read_ahead_kb: withDefault(
       integer({ min: 0, max: 1 << 20 }),

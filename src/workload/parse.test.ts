@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { META_STRUCTURES, SYSTEM_COUNTERS } from '../sim/counter-names.js';
 import { formatScenarioError, parseScenario } from './parse.js';
 import type { Scenario } from './scenario.js';
+import { byCloseness } from './suggest.js';
 
 const FILE = 'test.yaml';
 
@@ -29,6 +31,12 @@ function errors(text: string, file = FILE): string[] {
   const r = parseScenario(text, file);
   return r.ok ? [] : r.errors.map(formatScenarioError);
 }
+
+/** Counter names an expect step without `in` accepts, as the parser lists them. */
+const SYSTEM_EXPECTABLE = [
+  ...Object.keys(SYSTEM_COUNTERS),
+  ...Object.keys(META_STRUCTURES).flatMap((s) => [`meta.${s}`, `meta_peak.${s}`]),
+];
 
 const loc = (line: number, column: number) => ({ file: FILE, line, column });
 
@@ -83,6 +91,8 @@ describe('parseScenario: format v1', () => {
         maxMapCount: 1000,
         faultAroundBytes: 32768,
         readAheadKb: 256,
+        swapBytes: 0,
+        oomKiller: true,
       },
       design: 'linux',
       steps: [
@@ -223,6 +233,8 @@ describe('parseScenario: format v1', () => {
       maxMapCount: 65530,
       faultAroundBytes: 65536,
       readAheadKb: 128,
+      swapBytes: 0,
+      oomKiller: true,
     });
     expect(s.steps[1]).toEqual({
       loc: loc(7, 5),
@@ -502,7 +514,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' in flags",
       'test.yaml:13:35: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
       "test.yaml:14:59: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
-      "test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of Dirty, pgfree, MemFree, Shmem, Cached, Mapped, pgpgin, pgfault, pgalloc, MemTotal, pgpgout, Mlocked, tlb_hits, tlb_misses, processes, AnonPages, oom_events, pgmajfault, nr_written, PageTables, page_walks, walk_levels, meta.xa_node, meta.anon_vma, meta.struct_page, meta.vm_area_struct, meta.page_table, nr_tlb_remote_flush, meta.anon_vma_chain, meta_peak.xa_node, meta_peak.anon_vma, meta_peak.struct_page, meta_peak.vm_area_struct, meta_peak.page_table, nr_tlb_local_flush_all, nr_tlb_local_flush_one, meta_peak.anon_vma_chain, nr_tlb_remote_flush_received)",
+      `test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of ${byCloseness('VmRSS', SYSTEM_EXPECTABLE).join(', ')})`,
       "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, tlb_misses, walk_levels)",
       'test.yaml:17:44: steps[11].expect.VmRSS.max: max is below min',
       "test.yaml:17:56: steps[11].expect.VmHWM.min: give 'min', 'max' or both",

@@ -10,7 +10,7 @@ import { PROCESS_COUNTERS } from '../sim/counter-names.js';
 import { type ProcessCounters, System, type SystemCounters } from '../sim/system.js';
 import type { ExpectValue, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
 
-export type EventKind = 'expected-error' | 'error' | 'killed' | 'expect-failed' | 'oom';
+export type EventKind = 'expected-error' | 'error' | 'killed' | 'expect-failed' | 'oom' | 'oom-kill';
 
 export interface RunEvent {
   readonly step: number;
@@ -159,6 +159,26 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     settle(step, res.ok ? {} : { error: res.errno });
   };
 
+  /** The OOM killer's victims of this step: events (not failures: the run goes on). */
+  const oomKills = (step: Step): void => {
+    for (const kill of sys.peekOomKills()) {
+      const p = [...procs.values()].find((q) => q.task.pid === kill.pid && q.state === 'running');
+      if (p !== undefined) p.final = sys.processCounters(p.task);
+    }
+    for (const kill of sys.takeOomKills()) {
+      const p = [...procs.values()].find((q) => q.task.pid === kill.pid && q.state === 'running');
+      if (p === undefined) continue;
+      p.state = 'killed';
+      p.killedBy = 'SIGKILL';
+      event(
+        step,
+        'oom-kill',
+        `${describe(step)}: out of memory: the OOM killer killed process ${p.name} (badness ${kill.points} pages, ${kill.rss} resident)`,
+        false,
+      );
+    }
+  };
+
   const kill = (step: Step, p: Proc, sig: string, detail: string): void => {
     p.final = sys.processCounters(p.task);
     sys.exit(p.task);
@@ -170,7 +190,11 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
   try {
     for (const step of sc.steps) {
       stepsRun++;
-      runStep(step);
+      try {
+        runStep(step);
+      } finally {
+        oomKills(step);
+      }
     }
   } catch (e) {
     if (!(e instanceof StopRun)) throw e;
@@ -382,6 +406,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         }
         const detail = `at 0x${(r.faultAddr ?? 0).toString(16)} after ${r.accesses} accesses`;
         if (r.error === 'ENOMEM') event(step, 'oom', `${describe(step)}: out of memory ${detail}`, false);
+        if (r.error === 'SIGKILL') return; // the OOM killer chose this process: reported below
         if ((r.error === 'SIGSEGV' || r.error === 'SIGBUS') && step.expectError !== r.error) {
           // An unexpected fatal signal kills the process (the default action); the run goes on.
           kill(step, p, r.error, detail);

@@ -34,6 +34,12 @@ export interface MachineSpec {
   readonly faultAroundBytes?: number;
   /** read_ahead_kb of the disk: the largest readahead window, KiB; default 128. */
   readonly readAheadKb?: number;
+  /** Bytes of swap (a multiple of 4 KiB); default 0: no swap. */
+  readonly swapBytes?: number;
+  /** vm.min_free_kbytes; default the kernel's, int_sqrt(memory in KiB * 16). */
+  readonly minFreeKbytes?: number;
+  /** Whether the OOM killer runs (default true); without it an allocation reclaim cannot satisfy fails. */
+  readonly oomKiller?: boolean;
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */

@@ -5,8 +5,26 @@
 // Hot paths split a vpn into lo27 (PTE, PMD, PUD indices) and hi (P4D/PGD indices)
 // so that index arithmetic stays in 32-bit integers.
 
-import { Access, type LeafVisitor, type Pmap, PteAttr, TlbPerm, WalkStatus } from '../pmap.js';
-import { entryPfn, makeHi, makeLo, PAGE_TABLE_FLAGS, X86, X86Hi } from './pte.js';
+import {
+  Access,
+  type LeafVisitor,
+  type Pmap,
+  PteAttr,
+  type SwapVisitor,
+  TlbPerm,
+  WalkStatus,
+} from '../pmap.js';
+import {
+  entryPfn,
+  isSwpEntry,
+  makeHi,
+  makeLo,
+  PAGE_TABLE_FLAGS,
+  swpEntry,
+  swpOffset,
+  X86,
+  X86Hi,
+} from './pte.js';
 import type { TablePool } from './table-pool.js';
 
 const TWO27 = 134_217_728;
@@ -213,6 +231,23 @@ export class X86PageTable implements Pmap {
     w[h * 2 + 1] = makeHi(pfn, encodeHi(attrs));
   }
 
+  pteIsSwap(h: number): boolean {
+    const w = this.pool.words;
+    return isSwpEntry(w[h * 2], w[h * 2 + 1]);
+  }
+
+  pteSwapSlot(h: number): number {
+    const w = this.pool.words;
+    return swpOffset(w[h * 2], w[h * 2 + 1]);
+  }
+
+  pteSetSwap(h: number, slot: number): void {
+    const [lo, hi] = swpEntry(0, slot);
+    const w = this.pool.words;
+    w[h * 2] = lo;
+    w[h * 2 + 1] = hi;
+  }
+
   /** Install a huge leaf (order 9: PMD, 2 MiB; order 18: PUD, 1 GiB). Tables above are allocated. */
   enterHuge(vpn: number, pfn: number, order: 9 | 18, attrs: number): boolean {
     const leafLevel = order === 9 ? 1 : 2;
@@ -244,12 +279,14 @@ export class X86PageTable implements Pmap {
 
   // ---------------------------------------------------------------- range operations
 
-  zapRange(start: number, end: number, visit: LeafVisitor): void {
-    if (start < end) this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, true);
+  zapRange(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void {
+    if (start < end)
+      this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, true, visitSwap);
   }
 
-  forEachLeaf(start: number, end: number, visit: LeafVisitor): void {
-    if (start < end) this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, false);
+  forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void {
+    if (start < end)
+      this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, false, visitSwap);
   }
 
   /** Visit (and with `clear`, clear) leaves of the level-`level` table at `slot` whose first page is `base`. */
@@ -261,6 +298,7 @@ export class X86PageTable implements Pmap {
     end: number,
     visit: LeafVisitor,
     clear: boolean,
+    visitSwap?: SwapVisitor,
   ): void {
     const span = SPAN[level];
     const first = Math.floor((start - base) / span);
@@ -277,6 +315,7 @@ export class X86PageTable implements Pmap {
           throw new Error(`X86PageTable: range [${start}, ${end}) splits a huge leaf at vpn ${vb}`);
         }
         if ((lo & (X86.P | X86.PROTNONE)) !== 0) visit(vb, entryPfn(lo, hi), decodeAttrs(lo, hi), level * 9);
+        else if (visitSwap !== undefined && isSwpEntry(lo, hi)) visitSwap(vb, swpOffset(lo, hi));
         if (clear) {
           w[i] = 0;
           w[i + 1] = 0;
@@ -291,6 +330,7 @@ export class X86PageTable implements Pmap {
         Math.min(end, vb + span),
         visit,
         clear,
+        visitSwap,
       );
     }
   }
