@@ -94,7 +94,7 @@ export class Lru {
 /** folio_lru_list: the list a page's flags put it on. */
 export function lruListOf(flags: number): LruList {
   if ((flags & PG.unevictable) !== 0) return LruList.unevictable;
-  const file = (flags & PG.file) !== 0 ? LruList.inactiveFile : LruList.inactiveAnon;
+  const file = (flags & (PG.file | PG.lazyfree)) !== 0 ? LruList.inactiveFile : LruList.inactiveAnon;
   return (flags & PG.active) !== 0 ? file + 1 : file;
 }
 

@@ -4,7 +4,6 @@
 import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
-import { PG } from '../phys/frames.js';
 import { mlockPage, munlockPage } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';

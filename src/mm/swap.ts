@@ -314,6 +314,29 @@ export function freeSwapCacheIfUnused(k: Kernel, pfn: number): void {
   sw.releaseIfUnused(slot);
 }
 
+/**
+ * read_swap_cache_async for MADV_WILLNEED: the slot's page is read into the swap cache (a
+ * swap-in, not mapped yet). False when memory is exhausted.
+ */
+export function swapinToCache(k: Kernel, vma: Vma, vpn: number, slot: number): boolean {
+  const sw = k.swap!;
+  if (sw.cache.has(slot)) return true;
+  const f = k.phys.frames;
+  const pfn = k.phys.alloc(0);
+  if (pfn < 0) return false;
+  k.vmstat.pswpin++;
+  f.token[pfn] = sw.contents[slot];
+  f.flags[pfn] |= PG.anon;
+  f.owner[pfn] = vma.anonVma!.id;
+  f.setIndex(pfn, vma.pageIndex(vpn));
+  addToSwapCache(k, pfn, slot);
+  f.refcount[pfn]--; // only the swap cache holds it
+  refault(k, pfn, sw.shadows.get(slot), false);
+  sw.shadows.delete(slot);
+  lruAdd(k, pfn);
+  return true;
+}
+
 // ---------------------------------------------------------------- shmem
 
 /**

@@ -13,7 +13,7 @@ import { PG } from '../phys/frames.js';
 import { dropMapping } from './fault.js';
 import { markDirty, writeback } from './filemap.js';
 import type { Kernel } from './kernel.js';
-import { LruList, lruAdd, lruDel, lruListOf, lruMove } from './lru.js';
+import { LruList, lruAdd, lruDel, lruListOf } from './lru.js';
 import { rmapWalk } from './rmap.js';
 import { evictPage, mapSwapEntry, swapOutAnon } from './swap.js';
 import { VM } from './vma.js';
@@ -352,13 +352,14 @@ type FolioResult = 'reclaimed' | 'pageout' | 'dirty' | 'kept';
  * shrink_folio_list for one isolated page: check its references, unmap it, write it if it
  * is dirty, and free it. Returns what became of it; a page not freed is back on an LRU list.
  */
-function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl): FolioResult {
+function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences = false): FolioResult {
   const f = k.phys.frames;
   if (f.has(pfn, PG.locked)) return keep(k, pfn);
   if (f.has(pfn, PG.mlocked)) return activate(k, pfn);
-  const ref = checkReferences(k, pfn, sc);
+  const ref = ignoreReferences ? 'reclaim' : checkReferences(k, pfn, sc);
   if (ref === 'activate') return activate(k, pfn);
   if (ref === 'keep') return keep(k, pfn);
+  if (f.has(pfn, PG.lazyfree)) return lazyfree(k, pfn, sc.cpu);
   if (f.has(pfn, PG.anon) && !f.has(pfn, PG.swapcache)) {
     // add_to_swap: a slot and a place in the swap cache; the page is dirty until written.
     if (!swapOutAnon(k, pfn)) return activate(k, pfn);
@@ -377,6 +378,46 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl): FolioResult {
   }
   if (!evictPage(k, pfn)) return activate(k, pfn); // shmem, and swap is full
   return wrote ? 'pageout' : 'reclaimed';
+}
+
+/**
+ * A MADV_FREE page: discarded without writing if no mapping wrote it since (its contents are
+ * gone: the next touch finds a zero page); a page written again is swap-backed once more and
+ * goes back to the anon LRU (try_to_unmap_one remaps it).
+ */
+function lazyfree(k: Kernel, pfn: number, cpu: number): FolioResult {
+  const f = k.phys.frames;
+  let redirtied = f.has(pfn, PG.dirty);
+  rmapWalk(k, pfn, (mm, _vma, _vpn, h) => {
+    if ((mm.pmap.pteAttrs(h) & PteAttr.dirty) !== 0) redirtied = true;
+  });
+  if (redirtied) {
+    f.clear(pfn, PG.lazyfree);
+    return activate(k, pfn);
+  }
+  rmapWalk(k, pfn, (mm, _vma, vpn, h) => {
+    mm.pmap.pteClear(h);
+    dropMapping(k, mm, pfn, false);
+    k.flushTlbRange(mm, cpu, vpn, vpn + 1);
+  });
+  k.vmstat.pglazyfreed++;
+  return 'reclaimed';
+}
+
+/**
+ * reclaim_pages (MADV_PAGEOUT): reclaim these pages now, whatever their references
+ * (shrink_folio_list with ignore_references); pages that cannot go return to the LRU. They
+ * are not counted as kswapd or direct scans. Returns the pages reclaimed.
+ */
+export function reclaimPages(k: Kernel, pfns: readonly number[], cpu: number): number {
+  const sc = newScan(false, cpu);
+  let n = 0;
+  for (const pfn of pfns) {
+    lruDel(k, pfn);
+    const r = shrinkFolio(k, pfn, sc, true);
+    if (r === 'reclaimed' || r === 'pageout') n++;
+  }
+  return n;
 }
 
 function keep(k: Kernel, pfn: number): FolioResult {

@@ -49,6 +49,9 @@ export const enum PG {
   locked = 1 << 17,
   /** PG_reclaim: reclaim found it dirty; when written back it rotates to the inactive tail. */
   reclaim = 1 << 18,
+  /** An anonymous page freed lazily (MADV_FREE: PG_swapbacked clear): on the file LRU, and
+   * discarded instead of swapped unless written again. */
+  lazyfree = 1 << 19,
 }
 
 const ORDER_SHIFT = 12;

@@ -83,6 +83,8 @@ export const SYSTEM_COUNTERS = {
   workingset_restore_anon: { unit: 'count', doc: '/proc/vmstat: anon refaults that were in the workingset' },
   workingset_restore_file: { unit: 'count', doc: '/proc/vmstat: file refaults that were in the workingset' },
   oom_kill: { unit: 'count', doc: '/proc/vmstat: processes killed by the OOM killer' },
+  pglazyfree: { unit: 'count', doc: '/proc/vmstat: pages marked lazily free (MADV_FREE)' },
+  pglazyfreed: { unit: 'count', doc: '/proc/vmstat: lazily free pages discarded by reclaim' },
   PageTables: { unit: 'bytes', doc: '/proc/meminfo: page-table pages of all processes (top level included)' },
   Mlocked: { unit: 'bytes', doc: '/proc/meminfo: mlocked pages' },
   nr_tlb_remote_flush: { unit: 'count', doc: '/proc/vmstat: TLB shootdowns sent (one per flush request)' },

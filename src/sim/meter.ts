@@ -40,6 +40,8 @@ export class Vmstat {
   workingset_restore_anon = 0;
   workingset_restore_file = 0;
   oom_kill = 0;
+  pglazyfree = 0;
+  pglazyfreed = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

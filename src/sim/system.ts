@@ -378,6 +378,8 @@ export class System {
       workingset_restore_anon: k.vmstat.workingset_restore_anon,
       workingset_restore_file: k.vmstat.workingset_restore_file,
       oom_kill: k.vmstat.oom_kill,
+      pglazyfree: k.vmstat.pglazyfree,
+      pglazyfreed: k.vmstat.pglazyfreed,
       PageTables: k.pool.live * PAGE_SIZE,
       Mlocked: k.mlockedPages * PAGE_SIZE,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,

@@ -40,6 +40,9 @@ export const ADVICE = every<MadviseAdvice>()([
   'dofork',
   'wipeonfork',
   'keeponfork',
+  'free',
+  'cold',
+  'pageout',
 ]);
 export const TOUCH_OPS = every<TouchOp>()(['read', 'write', 'exec']);
 export const TOUCH_PATTERNS = every<TouchPattern>()(['sequential', 'random', 'strided']);

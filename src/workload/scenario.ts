@@ -77,7 +77,10 @@ export type MadviseAdvice =
   | 'dontfork'
   | 'dofork'
   | 'wipeonfork'
-  | 'keeponfork';
+  | 'keeponfork'
+  | 'free'
+  | 'cold'
+  | 'pageout';
 export type TouchOp = 'read' | 'write' | 'exec';
 export type TouchPattern = 'sequential' | 'random' | 'strided';
 export type ExpectValue = number | { readonly min?: number; readonly max?: number };
