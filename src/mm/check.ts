@@ -141,7 +141,7 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
     used++;
     const flags = f.pageFlags(pfn);
     if (flags & PG.mlocked) mlocked++;
-    if (flags & (PG.pagetable | PG.reserved)) continue;
+    if (flags & (PG.pagetable | PG.reserved | PG.offline)) continue;
     const m = maps.get(pfn) ?? 0;
     if (f.mapcount[pfn] !== m)
       bad.push(`checkFrames: pfn ${pfn} mapcount ${f.mapcount[pfn]} but ${m} entries map it`);

@@ -11,6 +11,7 @@ import { PhysMem } from '../phys/physmem.js';
 import { MetaMeter, Vmstat } from '../sim/meter.js';
 import type { TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
+import { Balloon } from './balloon.js';
 import { Inode, InodeKind, OpenFile } from './inode.js';
 import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
@@ -100,6 +101,8 @@ export class Kernel {
   current: Task | null = null;
   /** OOM kills so far, in order. */
   readonly oomKills: OomKill[] = [];
+  /** Pages a memory balloon holds. */
+  readonly balloon = new Balloon();
 
   constructor(config: KernelConfig, pmaps: PmapFactory) {
     this.config = config;
@@ -117,7 +120,7 @@ export class Kernel {
     this.reclaimState = config.nodes.map(() => new NodeReclaimState());
     this.swap = config.swapPages > 0 ? new SwapDevice(config.swapPages) : null;
     const k = this;
-    this.phys.policy = {
+    this.phys.setPolicy({
       watermarks: (node) => k.watermarks[node],
       wakeKswapd: (node) => kswapd(k, node),
       directReclaim: () => directReclaim(k, k.current?.cpu ?? 0),
@@ -125,7 +128,7 @@ export class Kernel {
       get allocatorIsOomVictim() {
         return k.current?.oomKilled === true;
       },
-    };
+    });
   }
 
   // ------------------------------------------------------------------ processes

@@ -52,6 +52,8 @@ export const enum PG {
   /** An anonymous page freed lazily (MADV_FREE: PG_swapbacked clear): on the file LRU, and
    * discarded instead of swapped unless written again. */
   lazyfree = 1 << 19,
+  /** PageOffline: held by a driver (the memory balloon); on no LRU list. */
+  offline = 1 << 20,
 }
 
 const ORDER_SHIFT = 12;

@@ -46,7 +46,10 @@ export class PhysMem {
   /** The last content token handed out (tokens are 1, 2, ...; 0 means zero-filled). */
   lastToken = 0;
   /** Memory management's side of allocation; null: no watermarks, no reclaim (tests of phys alone). */
-  policy: AllocPolicy | null = null;
+  private policy: AllocPolicy | null = null;
+  /** Per node: the min and low watermarks, copied from the policy for the allocation fast path. */
+  private readonly wmMin: Int32Array;
+  private readonly wmLow: Int32Array;
   /** Set while reclaim runs (PF_MEMALLOC): its allocations ignore the watermarks and do not recurse. */
   inReclaim = false;
 
@@ -63,12 +66,24 @@ export class PhysMem {
     }
     this.frames = new FrameTable(pfn);
     this.nodes = nodes;
+    this.wmMin = new Int32Array(nodes.length);
+    this.wmLow = new Int32Array(nodes.length);
     this.buddies = nodes.map((n) => new BuddyAllocator(this.frames, n.startPfn, n.nframes));
     const zero = this.buddies[0].alloc(0);
     this.frames.flags[zero] = PG.reserved | PG.zero;
     this.frames.refcount[zero] = 1;
     this.frames.token[zero] = 0;
     this.zeroPfn = zero;
+  }
+
+  /** Install memory management's allocation policy (watermarks, reclaim, OOM). */
+  setPolicy(policy: AllocPolicy): void {
+    this.policy = policy;
+    for (let i = 0; i < this.nodes.length; i++) {
+      const wm = policy.watermarks(i);
+      this.wmMin[i] = wm.min;
+      this.wmLow[i] = wm.low;
+    }
   }
 
   get totalPages(): number {
@@ -112,7 +127,7 @@ export class PhysMem {
     if (pfn >= 0) return pfn;
     // Slow path: wake kswapd where memory is low, then allow down to the min watermark.
     for (let i = 0; i < this.buddies.length; i++) {
-      if (this.buddies[i].freePages - ((1 << order) - 1) <= p.watermarks(i).low) this.wakeKswapd(i);
+      if (this.buddies[i].freePages - ((1 << order) - 1) <= this.wmLow[i]) this.wakeKswapd(i);
     }
     for (let oomRounds = 0; oomRounds < 1 + this.buddies.length * 64; oomRounds++) {
       pfn = this.allocAbove(order, node, 'min');
@@ -160,10 +175,11 @@ export class PhysMem {
    */
   private allocAbove(order: number, node: number, mark: 'low' | 'min' | null): number {
     const n = this.buddies.length;
+    const marks = mark === 'low' ? this.wmLow : mark === 'min' ? this.wmMin : null;
     for (let i = 0; i < n; i++) {
       const id = (node + i) % n;
       const b = this.buddies[id];
-      if (mark !== null && b.freePages - ((1 << order) - 1) <= this.policy!.watermarks(id)[mark]) continue;
+      if (marks !== null && b.freePages - ((1 << order) - 1) <= marks[id]) continue;
       const pfn = b.alloc(order);
       if (pfn >= 0) {
         this.frames.refcount[pfn] = 1;

@@ -83,6 +83,10 @@ export const SYSTEM_COUNTERS = {
   workingset_restore_anon: { unit: 'count', doc: '/proc/vmstat: anon refaults that were in the workingset' },
   workingset_restore_file: { unit: 'count', doc: '/proc/vmstat: file refaults that were in the workingset' },
   oom_kill: { unit: 'count', doc: '/proc/vmstat: processes killed by the OOM killer' },
+  balloon: {
+    unit: 'bytes',
+    doc: 'vmlab: memory held by the balloon step (virtio-balloon: PageOffline pages)',
+  },
   pglazyfree: { unit: 'count', doc: '/proc/vmstat: pages marked lazily free (MADV_FREE)' },
   pglazyfreed: { unit: 'count', doc: '/proc/vmstat: lazily free pages discarded by reclaim' },
   PageTables: { unit: 'bytes', doc: '/proc/meminfo: page-table pages of all processes (top level included)' },

@@ -8,6 +8,7 @@ import type { SysResult } from '../lib/errno.js';
 import { Rng } from '../lib/rng.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
+import { setBalloon } from '../mm/balloon.js';
 import { checkInvariants } from '../mm/check.js';
 import {
   closeFiles,
@@ -214,6 +215,11 @@ export class System {
     this.afterCall('sync');
   }
 
+  /** Inflate or deflate the memory balloon to `bytes`; the bytes it holds afterwards. */
+  balloon(bytes: number): number {
+    return this.afterCall('balloon', setBalloon(this.kernel, Math.ceil(bytes / PAGE_SIZE)) * PAGE_SIZE);
+  }
+
   /** drop_caches (1): drop clean, unmapped page-cache pages; the pages dropped. */
   dropCaches(): number {
     return this.afterCall('drop_caches', dropCaches(this.kernel));
@@ -378,6 +384,7 @@ export class System {
       workingset_restore_anon: k.vmstat.workingset_restore_anon,
       workingset_restore_file: k.vmstat.workingset_restore_file,
       oom_kill: k.vmstat.oom_kill,
+      balloon: k.balloon.pages.length * PAGE_SIZE,
       pglazyfree: k.vmstat.pglazyfree,
       pglazyfreed: k.vmstat.pglazyfreed,
       PageTables: k.pool.live * PAGE_SIZE,

@@ -282,6 +282,14 @@ const msync = object(
 );
 
 const sync = object({ expect_error: expectError });
+
+const balloon = scalarOrMap(
+  byteSize,
+  object({
+    size: required(byteSize, 'Memory the balloon holds after the step (0 lets it all go).'),
+    expect_error: expectError,
+  }),
+);
 const dropCaches = object({ expect_error: expectError });
 
 /** An expected counter value: exact, or bounds (inclusive). */
@@ -353,6 +361,11 @@ export const STEP_SHAPES = {
   fsync: named('fsync', fsync, "fsync(2): write back the file's dirty pages."),
   msync: named('msync', msync, 'msync(2) over a range of a process.'),
   sync: named('sync', sync, "sync(2): write back every file's dirty pages: `sync: {}`."),
+  balloon: named(
+    'balloon',
+    balloon,
+    'Memory pressure: a balloon driver takes memory from the system (reclaiming, swapping) or gives it back: `balloon: 256MiB`.',
+  ),
   drop_caches: named(
     'drop_caches',
     dropCaches,

@@ -53,6 +53,7 @@ describe('scenarioJsonSchema', () => {
       'fsync',
       'msync',
       'sync',
+      'balloon',
       'drop_caches',
       'touch',
       'expect',

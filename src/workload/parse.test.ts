@@ -338,7 +338,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, expect_error)",
     ]);
     expect(errors(withSteps('  - mmapp: { in: a }'))).toEqual([
-      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect, expect_error)",
+      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, drop_caches, touch, expect, expect_error)",
     ]);
   });
 
@@ -401,7 +401,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace)",
     ]);
     expect(errors(withSteps('  - [spawn, a]'))).toEqual([
-      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect)',
+      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, drop_caches, touch, expect)',
     ]);
     expect(errors('- vmlab\n')).toEqual([
       'test.yaml:1:1: wrong type: a list (expected a mapping with keys $schema, vmlab, name, description, seed, machine, design, steps)',
@@ -553,7 +553,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
 
   it('reports two step keys in one item', () => {
     expect(errors(withSteps('  - spawn: a', '    exit: a'))).toEqual([
-      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect)",
+      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, drop_caches, touch, expect)",
     ]);
   });
 

@@ -329,6 +329,11 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         sys.dropCaches();
         settle(step, {});
         return;
+      case 'balloon': {
+        const held = sys.balloon(step.size);
+        settle(step, held < step.size ? { error: 'ENOMEM', detail: `the balloon holds ${held} bytes` } : {});
+        return;
+      }
       case 'mprotect':
         onRange(step, step.in, step.range, (task, addr, length) =>
           sys.mprotect(task, addr, length, protFromName(step.prot)),

@@ -137,6 +137,10 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
     case 'sync':
     case 'drop_caches':
       return { ...base, kind: item.key };
+    case 'balloon': {
+      const v = item.value;
+      return { ...base, kind: 'balloon', size: typeof v === 'number' ? v : v.size };
+    }
     case 'mmap': {
       const v = item.value;
       t.process(v.in, placeOf(v, 'in'));

@@ -130,6 +130,7 @@ export type Step =
       readonly flags: readonly ('sync' | 'async' | 'invalidate')[];
     })
   | (StepBase & { readonly kind: 'sync' | 'drop_caches' })
+  | (StepBase & { readonly kind: 'balloon'; readonly size: number })
   | (StepBase & { readonly kind: 'munmap'; readonly in: string; readonly range: RangeRef })
   | (StepBase & {
       readonly kind: 'mprotect';
