@@ -146,10 +146,13 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   anonVmaPrepare(k, mm, vma);
   // The old page is held (folio_get + lock) while the copy is allocated: reclaim skips it.
   if (!isZero) f.set(pfn, PG.locked);
-  const npfn = k.allocZeroedPage();
+  const npfn = isZero ? k.allocZeroedPage() : k.phys.alloc(0);
   if (!isZero) f.clear(pfn, PG.locked);
   if (npfn < 0) return VmFault.oom;
-  if (!isZero) f.token[npfn] = f.token[pfn];
+  if (!isZero) {
+    f.token[npfn] = f.token[pfn];
+    k.vmstat.pages_copied++;
+  }
   newAnonRmap(k, vma, vpn, npfn);
   pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   k.flushTlbRange(mm, cpu, vpn, vpn + 1); // ptep_clear_flush

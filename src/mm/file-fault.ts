@@ -56,7 +56,7 @@ function readFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault
 /** do_cow_fault: a private copy of the file page, made before the page is looked up. */
 function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
   anonVmaPrepare(k, mm, vma);
-  const npfn = k.allocZeroedPage();
+  const npfn = k.phys.alloc(0); // filled by the copy below
   if (npfn < 0) return VmFault.oom;
   const pfn = getPage(k, vma, vpn);
   if (pfn < 0) {
@@ -64,6 +64,7 @@ function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault 
     return -pfn as VmFault;
   }
   k.phys.frames.token[npfn] = k.phys.frames.token[pfn];
+  k.vmstat.pages_copied++;
   newAnonRmap(k, vma, vpn, npfn);
   mm.pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   mm.addRss(MmCounter.ANONPAGES, 1);
@@ -106,8 +107,10 @@ function getPage(k: Kernel, vma: Vma, vpn: number): number {
   if (index >= inode.sizePages) return -VmFault.sigbus;
   let pfn = inode.cache.get(index);
   if (inode.isShmem()) {
-    if (pfn === undefined) pfn = addToCache(k, inode, index, 0);
-    else if (pfn < 0) {
+    if (pfn === undefined) {
+      pfn = addToCache(k, inode, index, 0);
+      if (pfn >= 0) k.vmstat.pages_zeroed++; // shmem_alloc_folio + clear_highpage
+    } else if (pfn < 0) {
       pfn = shmemSwapin(k, inode, index, shmemSwapSlot(pfn));
       lastMajor = pfn >= 0;
     }

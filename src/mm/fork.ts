@@ -96,6 +96,7 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
         else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
       }
       cmm.pmap.pteSet(h, pfn, a);
+      k.vmstat.ptes_copied++;
     },
     copySwap,
   );

@@ -301,7 +301,10 @@ export class Kernel {
   /** Allocate a zeroed order-0 page; -1 when memory is exhausted. */
   allocZeroedPage(): number {
     const pfn = this.phys.alloc(0);
-    if (pfn >= 0) this.phys.zero(pfn);
+    if (pfn >= 0) {
+      this.phys.zero(pfn);
+      this.vmstat.pages_zeroed++;
+    }
     return pfn;
   }
 

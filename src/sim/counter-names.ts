@@ -2,7 +2,7 @@
 // unit 'bytes' counters are held in bytes (reports print /proc's kB where /proc does);
 // 'count' counters are event or object counts.
 
-export type CounterUnit = 'bytes' | 'count';
+export type CounterUnit = 'bytes' | 'count' | 'ns';
 
 export interface CounterInfo {
   readonly unit: CounterUnit;
@@ -99,6 +99,13 @@ export const SYSTEM_COUNTERS = {
   tlb_misses: { unit: 'count', doc: 'vmlab: TLB misses, all CPUs' },
   page_walks: { unit: 'count', doc: 'vmlab: hardware page-table walks, all CPUs' },
   walk_levels: { unit: 'count', doc: 'vmlab: page-table entries read by walks' },
+  pages_zeroed: { unit: 'count', doc: 'vmlab: data pages cleared for new anonymous memory (clear_page)' },
+  pages_copied: { unit: 'count', doc: 'vmlab: pages copied by copy-on-write faults (copy_page)' },
+  ptes_copied: { unit: 'count', doc: 'vmlab: page-table entries copied by fork (copy_pte_range)' },
+  est_time: {
+    unit: 'ns',
+    doc: 'vmlab: estimated time of the memory-management work (sim/cost.ts), nanoseconds',
+  },
   oom_events: { unit: 'count', doc: 'vmlab: allocations that found no memory (ENOMEM / OOM)' },
   processes: { unit: 'count', doc: 'vmlab: live processes' },
 } as const satisfies Record<string, CounterInfo>;

@@ -42,6 +42,10 @@ export class Vmstat {
   oom_kill = 0;
   pglazyfree = 0;
   pglazyfreed = 0;
+  /** vmlab: data pages cleared (clear_page) and copied (copy-on-write), entries copied by fork. */
+  pages_zeroed = 0;
+  pages_copied = 0;
+  ptes_copied = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

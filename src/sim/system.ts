@@ -36,6 +36,7 @@ import { type MremapRequest, sysMremap } from '../mm/mremap.js';
 import { type OomKill, reap } from '../mm/oom.js';
 import { exitMmap } from '../mm/unmap.js';
 import type { MachineSpec, TouchOp, TouchPattern } from '../workload/scenario.js';
+import { type CostName, estimateTime } from './cost.js';
 import {
   META_STRUCTURES,
   type MetaStructure,
@@ -397,6 +398,10 @@ export class System {
       tlb_misses: sum.tlbMisses,
       page_walks: sum.pageWalks,
       walk_levels: sum.walkLevels,
+      pages_zeroed: k.vmstat.pages_zeroed,
+      pages_copied: k.vmstat.pages_copied,
+      ptes_copied: k.vmstat.ptes_copied,
+      est_time: 0,
       oom_events: this.oomEvents,
       processes: k.tasks.size,
     };
@@ -407,7 +412,13 @@ export class System {
     // Page tables are metered by their pool.
     out['meta.page_table'] = k.pool.live * PAGE_SIZE;
     out['meta_peak.page_table'] = k.pool.peak * PAGE_SIZE;
+    out.est_time = estimateTime(out as SystemCounters, k.pool.allocs, this.machine.costs).total;
     return out as SystemCounters;
+  }
+
+  /** The cost model's estimate, by category (nanoseconds). */
+  estimatedTime(): { total: number; parts: Record<CostName, number> } {
+    return estimateTime(this.systemCounters(), this.kernel.pool.allocs, this.machine.costs);
   }
 
   /**

@@ -4,6 +4,7 @@
 
 import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
+import { COSTS, type CostName } from '../sim/cost.js';
 import { step } from './format-steps.js';
 import { MAX_CPUS, PAGINGS } from './format-values.js';
 import {
@@ -86,6 +87,17 @@ const machine = object(
     min_free_kbytes: optional(
       integer({ min: 0, max: 2 ** 31 - 1 }),
       "vm.min_free_kbytes; default the kernel's: int_sqrt(memory in KiB x 16), within 128 to 262144.",
+    ),
+    costs: optional(
+      object(
+        Object.fromEntries(
+          Object.entries(COSTS).map(([name, c]) => [
+            name,
+            optional(integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), `${c.doc}; default ${c.ns} ns.`),
+          ]),
+        ) as Record<CostName, ReturnType<typeof optional<number>>>,
+      ),
+      'Cost-model constants in nanoseconds, where they should differ from the defaults.',
     ),
     oom_killer: withDefault(
       boolean(),

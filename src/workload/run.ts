@@ -6,6 +6,7 @@ import type { GuestError, SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import type { Task } from '../mm/mm.js';
 import { protFromName } from '../mm/vma.js';
+import type { CostName } from '../sim/cost.js';
 import { PROCESS_COUNTERS } from '../sim/counter-names.js';
 import { type ProcessCounters, System, type SystemCounters } from '../sim/system.js';
 import type { ExpectValue, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
@@ -40,6 +41,8 @@ export interface RunReport {
   readonly machine: Scenario['machine'];
   readonly processes: readonly ProcessReport[];
   readonly system: SystemCounters;
+  /** The cost model's estimate by category, nanoseconds (its sum is system.est_time). */
+  readonly estimate: Readonly<Record<CostName, number>>;
   readonly events: readonly RunEvent[];
   /** Steps executed (a run stops early at an undeclared error). */
   readonly stepsRun: number;
@@ -465,6 +468,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     machine: sc.machine,
     processes,
     system: sys.systemCounters(),
+    estimate: sys.estimatedTime().parts,
     events,
     stepsRun,
     ok: !events.some((e) => e.failure),

@@ -49,6 +49,7 @@ function buildMachine(m: DecodedMachine): MachineSpec {
     swapBytes: m.swap,
     ...(m.min_free_kbytes !== undefined && { minFreeKbytes: m.min_free_kbytes }),
     oomKiller: m.oom_killer,
+    ...(m.costs !== undefined && { costs: m.costs }),
   };
 }
 

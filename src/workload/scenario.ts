@@ -4,6 +4,7 @@
 
 import type { DesignName } from '../designs/names.js';
 import type { GuestError } from '../lib/errno.js';
+import type { CostName } from '../sim/cost.js';
 
 /** Where a thing stood in its source file (1-based). */
 export interface SourceLoc {
@@ -40,6 +41,8 @@ export interface MachineSpec {
   readonly minFreeKbytes?: number;
   /** Whether the OOM killer runs (default true); without it an allocation reclaim cannot satisfy fails. */
   readonly oomKiller?: boolean;
+  /** Cost-model constants that differ from the defaults (sim/cost.ts), nanoseconds. */
+  readonly costs?: Readonly<Partial<Record<CostName, number>>>;
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */
