@@ -261,16 +261,20 @@ function checkSwap(k: Kernel, bad: string[]): void {
   for (let s = 0; s < sw.slots; s++) {
     if (refs[s] !== sw.count[s])
       bad.push(`checkSwap: slot ${s} count ${sw.count[s]}, ${refs[s]} entries refer to it`);
-    const inUse = sw.count[s] > 0 || sw.cache.has(s);
+    const inUse = sw.count[s] > 0 || sw.cached(s) >= 0;
     if (inUse !== sw.isUsed(s)) bad.push(`checkSwap: slot ${s} in use ${inUse}, allocated ${sw.isUsed(s)}`);
     if (sw.isUsed(s)) used++;
   }
   if (used + sw.freeSlots !== sw.slots)
     bad.push(`checkSwap: ${used} slots used + ${sw.freeSlots} free != ${sw.slots}`);
-  for (const [slot, pfn] of sw.cache) {
+  let cached = 0;
+  for (let slot = 0; slot < sw.slots; slot++) {
+    const pfn = sw.cached(slot);
+    if (pfn < 0) continue;
+    cached++;
     if (!k.phys.frames.has(pfn, PG.swapcache) || sw.slotOf.get(pfn) !== slot)
       bad.push(`checkSwap: swap cache slot ${slot} -> pfn ${pfn} disagrees with the page`);
   }
-  if (sw.cache.size !== k.swapCachePages)
-    bad.push(`checkSwap: SwapCached ${k.swapCachePages}, cache holds ${sw.cache.size}`);
+  if (cached !== k.swapCachePages || cached !== sw.cacheSize)
+    bad.push(`checkSwap: SwapCached ${k.swapCachePages}, cache holds ${cached}`);
 }

@@ -19,8 +19,8 @@ export function rmapWalk(k: Kernel, pfn: number, visit: RmapVisitor): void {
   if (f.has(pfn, PG.anon)) vmas = k.anonVmas.get(f.owner[pfn])?.vmas;
   else if (f.has(pfn, PG.file) || f.has(pfn, PG.shmem)) vmas = k.inodes.get(f.owner[pfn])?.mmaps.keys();
   if (vmas === undefined) return;
-  // Copy: the visitor may unmap (and a VMA may not go away meanwhile, but stay safe).
-  for (const vma of [...vmas]) {
+  // The visitor may unmap entries, never VMAs: the set does not change under the walk.
+  for (const vma of vmas) {
     const mm = vma.mm;
     if (mm === null || vma.dead) continue;
     const vpn = vma.start + (index - vma.pgoff);

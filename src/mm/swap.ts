@@ -18,11 +18,11 @@ import { LruList, lruAdd } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
-/** A workingset shadow: the non-resident age at eviction, and whether the page was in the workingset. */
-export interface Shadow {
-  readonly eviction: number;
-  readonly workingset: boolean;
-}
+/**
+ * A workingset shadow, packed in a number: the non-resident age at eviction times 2, plus 1 if
+ * the page was in the workingset; 0 means none (ages start at 1).
+ */
+export type Shadow = number;
 
 export class SwapDevice {
   readonly slots: number;
@@ -30,11 +30,12 @@ export class SwapDevice {
   readonly count: Int32Array;
   /** What each slot holds (the content token written to it). */
   readonly contents: Uint32Array;
-  /** The swap cache: slot -> pfn, and the reverse (folio->swap). */
-  readonly cache = new Map<number, number>();
+  /** The swap cache: slot -> pfn (-1: none), and the reverse (folio->swap). */
+  readonly cachePfn: Int32Array;
+  cacheSize = 0;
   readonly slotOf = new Map<number, number>();
-  /** Shadows of anonymous pages evicted from the swap cache, by slot. */
-  readonly shadows = new Map<number, Shadow>();
+  /** Shadows of anonymous pages evicted from the swap cache, by slot (0: none). */
+  readonly shadows: Float64Array;
   freeSlots: number;
   private cursor = 0;
   private readonly used: Uint8Array;
@@ -44,7 +45,14 @@ export class SwapDevice {
     this.count = new Int32Array(slots);
     this.contents = new Uint32Array(slots);
     this.used = new Uint8Array(slots);
+    this.cachePfn = new Int32Array(slots).fill(-1);
+    this.shadows = new Float64Array(slots);
     this.freeSlots = slots;
+  }
+
+  /** The page in the swap cache for slot, or -1. */
+  cached(slot: number): number {
+    return this.cachePfn[slot];
   }
 
   /** get_swap_page: the next free slot after the last one handed out, or -1. */
@@ -64,10 +72,10 @@ export class SwapDevice {
 
   /** The slot is free again once nothing refers to it and it left the swap cache. */
   releaseIfUnused(slot: number): void {
-    if (this.count[slot] > 0 || this.cache.has(slot) || this.used[slot] === 0) return;
+    if (this.count[slot] > 0 || this.cachePfn[slot] >= 0 || this.used[slot] === 0) return;
     this.used[slot] = 0;
     this.freeSlots++;
-    this.shadows.delete(slot);
+    this.shadows[slot] = 0;
   }
 
   isUsed(slot: number): boolean {
@@ -99,7 +107,8 @@ export function swapOutAnon(k: Kernel, pfn: number): boolean {
 function addToSwapCache(k: Kernel, pfn: number, slot: number): void {
   const sw = k.swap!;
   const f = k.phys.frames;
-  sw.cache.set(slot, pfn);
+  sw.cachePfn[slot] = pfn;
+  sw.cacheSize++;
   sw.slotOf.set(pfn, slot);
   f.set(pfn, PG.swapcache);
   f.refcount[pfn]++;
@@ -111,7 +120,8 @@ function deleteFromSwapCache(k: Kernel, pfn: number): number {
   const sw = k.swap!;
   const f = k.phys.frames;
   const slot = sw.slotOf.get(pfn)!;
-  sw.cache.delete(slot);
+  sw.cachePfn[slot] = -1;
+  sw.cacheSize--;
   sw.slotOf.delete(pfn);
   f.clear(pfn, PG.swapcache);
   f.refcount[pfn]--;
@@ -153,7 +163,7 @@ export function evictPage(k: Kernel, pfn: number): boolean {
     inode.swapped++;
     f.refcount[pfn]--; // the page cache's reference goes
     k.shmemPages--;
-    sw!.shadows.set(slot, shadowOf(k, pfn, node));
+    sw!.shadows[slot] = shadowOf(k, pfn, node);
     k.freePage(pfn);
     return true;
   }
@@ -161,7 +171,7 @@ export function evictPage(k: Kernel, pfn: number): boolean {
     if (f.has(pfn, PG.dirty)) writeSlot(k, sw!.slotOf.get(pfn)!, pfn);
     const shadow = shadowOf(k, pfn, node);
     const slot = deleteFromSwapCache(k, pfn);
-    sw!.shadows.set(slot, shadow);
+    sw!.shadows[slot] = shadow;
     sw!.releaseIfUnused(slot);
     if (f.refcount[pfn] !== 0) throw new Error(`evictPage: anon page ${pfn} still referenced`);
     k.freePage(pfn);
@@ -187,7 +197,7 @@ function writeSlot(k: Kernel, slot: number, pfn: number): void {
 /** workingset_eviction: age the node's non-resident clock and remember the time. */
 function shadowOf(k: Kernel, pfn: number, node: number): Shadow {
   k.nonresidentAge[node]++;
-  return { eviction: k.nonresidentAge[node], workingset: k.phys.frames.has(pfn, PG.workingset) };
+  return k.nonresidentAge[node] * 2 + (k.phys.frames.has(pfn, PG.workingset) ? 1 : 0);
 }
 
 /**
@@ -196,13 +206,15 @@ function shadowOf(k: Kernel, pfn: number, node: number): Shadow {
  * distance), it is activated at once (and marked workingset if it was before).
  */
 export function refault(k: Kernel, pfn: number, shadow: Shadow | undefined, file: boolean): void {
-  if (shadow === undefined) return;
+  if (shadow === undefined || shadow === 0) return;
+  const eviction = Math.floor(shadow / 2);
+  const workingset = shadow % 2 === 1;
   const f = k.phys.frames;
   const node = k.phys.nodeOf(pfn);
   const v = k.vmstat;
   if (file) v.workingset_refault_file++;
   else v.workingset_refault_anon++;
-  const distance = k.nonresidentAge[node] - shadow.eviction;
+  const distance = k.nonresidentAge[node] - eviction;
   const lru = k.lru;
   let size = lru.count(node, LruList.activeFile);
   if (!file) size += lru.count(node, LruList.inactiveFile);
@@ -215,7 +227,7 @@ export function refault(k: Kernel, pfn: number, shadow: Shadow | undefined, file
   k.nonresidentAge[node]++;
   if (file) v.workingset_activate_file++;
   else v.workingset_activate_anon++;
-  if (shadow.workingset) {
+  if (workingset) {
     f.set(pfn, PG.workingset);
     if (file) v.workingset_restore_file++;
     else v.workingset_restore_anon++;
@@ -235,9 +247,9 @@ export function doSwapPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, 
   const sw = k.swap!;
   const f = k.phys.frames;
   const slot = mm.pmap.pteSwapSlot(h);
-  let pfn = sw.cache.get(slot);
+  let pfn = sw.cached(slot);
   let major = false;
-  if (pfn === undefined) {
+  if (pfn < 0) {
     anonVmaPrepare(k, mm, vma);
     pfn = k.phys.alloc(0); // its reference becomes the mapping's
     if (pfn < 0) return VmFault.oom;
@@ -249,8 +261,8 @@ export function doSwapPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, 
     f.owner[pfn] = vma.anonVma!.id;
     f.setIndex(pfn, vma.pageIndex(vpn));
     if (sw.count[slot] > 1) addToSwapCache(k, pfn, slot);
-    refault(k, pfn, sw.shadows.get(slot), false);
-    sw.shadows.delete(slot);
+    refault(k, pfn, sw.shadows[slot], false);
+    sw.shadows[slot] = 0;
     if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
     lruAdd(k, pfn);
   } else f.refcount[pfn]++;
@@ -284,8 +296,8 @@ export function freeSwapEntry(k: Kernel, mm: Mm | null, slot: number): void {
   sw.count[slot]--;
   if (mm !== null) mm.addRss(MmCounter.SWAPENTS, -1);
   if (sw.count[slot] > 0) return;
-  const pfn = sw.cache.get(slot);
-  if (pfn !== undefined) {
+  const pfn = sw.cached(slot);
+  if (pfn >= 0) {
     const f = k.phys.frames;
     deleteFromSwapCache(k, pfn);
     if (f.refcount[pfn] === 0) k.freePage(pfn);
@@ -320,7 +332,7 @@ export function freeSwapCacheIfUnused(k: Kernel, pfn: number): void {
  */
 export function swapinToCache(k: Kernel, vma: Vma, vpn: number, slot: number): boolean {
   const sw = k.swap!;
-  if (sw.cache.has(slot)) return true;
+  if (sw.cached(slot) >= 0) return true;
   const f = k.phys.frames;
   const pfn = k.phys.alloc(0);
   if (pfn < 0) return false;
@@ -331,8 +343,8 @@ export function swapinToCache(k: Kernel, vma: Vma, vpn: number, slot: number): b
   f.setIndex(pfn, vma.pageIndex(vpn));
   addToSwapCache(k, pfn, slot);
   f.refcount[pfn]--; // only the swap cache holds it
-  refault(k, pfn, sw.shadows.get(slot), false);
-  sw.shadows.delete(slot);
+  refault(k, pfn, sw.shadows[slot], false);
+  sw.shadows[slot] = 0;
   lruAdd(k, pfn);
   return true;
 }
@@ -357,7 +369,7 @@ export function shmemSwapin(k: Kernel, inode: Inode, index: number, slot: number
   inode.cache.set(index, pfn); // replaces the swap entry: the tree keeps its shape
   inode.swapped--;
   k.shmemPages++;
-  refault(k, pfn, sw.shadows.get(slot), false);
+  refault(k, pfn, sw.shadows[slot], false);
   sw.count[slot]--;
   sw.releaseIfUnused(slot);
   lruAdd(k, pfn);
