@@ -26,6 +26,11 @@ import type { Task } from './mm.js';
 import { zapRange } from './unmap.js';
 import { VM } from './vma.js';
 
+/** The first and last page index a byte range [offset, end) touches (end > offset). */
+function pageSpan(offset: number, end: number): [number, number] {
+  return [Math.floor(offset / PAGE_SIZE), Math.floor((end - 1) / PAGE_SIZE)];
+}
+
 /** The task's open file for inode, opening it on first use. */
 export function taskFile(k: Kernel, task: Task, inode: Inode): OpenFile {
   let f = task.files.get(inode.id);
@@ -71,8 +76,7 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
   const file = taskFile(k, task, inode);
   const end = Math.min(offset + len, inode.size);
   if (end <= offset) return ok(0);
-  const first = Math.floor(offset / PAGE_SIZE);
-  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const [first, last] = pageSpan(offset, end);
   const f = k.phys.frames;
   for (let index = first; index <= last; index++) {
     let pfn = inode.cache.get(index);
@@ -104,8 +108,7 @@ export function sysWrite(
   taskFile(k, task, inode);
   if (len === 0) return ok(0);
   const end = offset + len;
-  const first = Math.floor(offset / PAGE_SIZE);
-  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const [first, last] = pageSpan(offset, end);
   const f = k.phys.frames;
   for (let index = first; index <= last; index++) {
     let pfn = inode.cache.get(index);

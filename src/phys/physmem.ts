@@ -135,34 +135,26 @@ export class PhysMem {
       if (p.allocatorIsOomVictim) return this.allocAbove(order, node, null); // ALLOC_OOM: the reserves
       let noProgress = 0;
       while (noProgress <= MAX_RECLAIM_RETRIES) {
-        this.inReclaim = true;
-        let reclaimed: number;
-        try {
-          reclaimed = p.directReclaim();
-        } finally {
-          this.inReclaim = false;
-        }
+        const reclaimed = this.reclaiming(() => p.directReclaim());
         pfn = this.allocAbove(order, node, 'min');
         if (pfn >= 0) return pfn;
         noProgress = reclaimed > 0 ? 0 : noProgress + 1;
       }
-      this.inReclaim = true;
-      let killed: boolean;
-      try {
-        killed = p.outOfMemory();
-      } finally {
-        this.inReclaim = false;
-      }
-      if (!killed) break;
+      if (!this.reclaiming(() => p.outOfMemory())) break;
     }
     this.allocFailures++;
     return -1;
   }
 
   private wakeKswapd(node: number): void {
+    this.reclaiming(() => this.policy!.wakeKswapd(node));
+  }
+
+  /** Run memory management's reclaim with PF_MEMALLOC set: its own allocations ignore watermarks. */
+  private reclaiming<T>(fn: () => T): T {
     this.inReclaim = true;
     try {
-      this.policy!.wakeKswapd(node);
+      return fn();
     } finally {
       this.inReclaim = false;
     }
