@@ -10,6 +10,18 @@
 //   token    u32  - content token: 0 for zeroed memory, a fresh number for each write
 // As in struct page, the owner and index words form a union with the buddy list links:
 // a free frame has no owner, so the allocator keeps its free lists there at no extra cost.
+//
+// Compound pages (folios of order >= 1, e.g. a 2 MiB THP of order 9): every page carries
+// PG.compound and the folio's order; the first page PG.head, the others PG.tail. The folio is
+// naturally aligned, so a page finds its head by masking its pfn (compound_head). As in Linux,
+// the folio's reference count lives in the head only; a tail's refcount word is free, and the
+// first two tails keep the folio-wide mapping counts there, as Linux keeps them in page[1]:
+//   refcount[head + 1] - entire mapcount: PMD mappings of the whole folio (folio->_entire_mapcount)
+//   refcount[head + 2] - pages mapped by at least one PTE (folio->_nr_pages_mapped, without
+//                        the ENTIRELY_MAPPED bias)
+// Each page's own mapcount word counts the PTEs mapping that page (page->_mapcount + 1).
+// Owner and index are kept in every page (the head's owner, head index + i), so that a split
+// needs no fix-up and per-page checks read them directly. No byte is added per frame.
 
 export const enum PG {
   /** Head of a free buddy block; its order is in the order field. */
@@ -30,6 +42,15 @@ export const enum PG {
   mlocked = 1 << 7,
   dirty = 1 << 8,
   referenced = 1 << 9,
+  /** Part of a compound page (folio of order >= 1): PageCompound. */
+  compound = 1 << 10,
+  /** First page of a compound page: PageHead. */
+  head = 1 << 11,
+  /** A compound page's other pages: PageTail. */
+  tail = 1 << 12,
+  /** folio_test_partially_mapped: a large anon folio queued for deferred split because some of
+   * its pages were unmapped while others stay mapped. Kept on the head. */
+  partiallyMapped = 1 << 13,
 }
 
 const FLAG_MASK = 0xffff;
@@ -98,6 +119,42 @@ export class FrameTable {
     if (hi >= INDEX_HI_LIMIT) throw new Error(`FrameTable.setIndex: index ${index} exceeds 2^44`);
     this.indexLo[pfn] = index >>> 0;
     this.flags[pfn] = (this.flags[pfn] & (FLAG_MASK | ORDER_MASK)) | (hi << INDEX_HI_SHIFT);
+  }
+
+  /** compound_head: the head of pfn's folio (pfn itself for an order-0 page). */
+  headOf(pfn: number): number {
+    if ((this.flags[pfn] & PG.tail) === 0) return pfn;
+    const n = 1 << this.order(pfn);
+    return pfn - (pfn % n);
+  }
+
+  /** folio_nr_pages of the folio whose head is `head`. */
+  nrPages(head: number): number {
+    return (this.flags[head] & PG.compound) === 0 ? 1 : 1 << this.order(head);
+  }
+
+  /** folio->_entire_mapcount of a compound head (PMD mappings). */
+  entireMapcount(head: number): number {
+    return this.refcount[head + 1];
+  }
+
+  /** folio->_nr_pages_mapped of a compound head (pages mapped by a PTE). */
+  nrPagesMapped(head: number): number {
+    return this.refcount[head + 2];
+  }
+
+  /**
+   * prep_compound_page: make [head, head + 2^order) one folio; `pageFlags` go on every page
+   * (PG.anon, ...). Counts start at zero, the head's refcount is left as it is.
+   */
+  makeCompound(head: number, order: number, pageFlags: number): void {
+    const n = 1 << order;
+    for (let i = 0; i < n; i++) {
+      const p = head + i;
+      this.flags[p] = pageFlags | PG.compound | (i === 0 ? PG.head : PG.tail) | (order << ORDER_SHIFT);
+      if (i > 0) this.refcount[p] = 0;
+      this.mapcount[p] = 0;
+    }
   }
 
   /** Reset a frame to the state of a freshly allocated one (flags, counts, owner, index; content kept). */
