@@ -121,6 +121,8 @@ export interface Pmap {
    * false when memory ran out (then nothing is mapped; tables above may remain, as pmd_alloc's do).
    */
   hugeEnter(vpn: number, pfn: number, attrs: number): boolean;
+  /** Point the huge leaf covering vpn at pfn with attrs (set_pmd_at over a leaf; the deposit stays). */
+  hugeSet(vpn: number, pfn: number, attrs: number): void;
   /** Set or clear PteAttr bits of the huge leaf covering vpn. */
   hugeUpdate(vpn: number, set: number, clear: number): void;
   /** Clear the huge leaf covering vpn and free its deposited table (zap_huge_pmd); returns its attrs. */

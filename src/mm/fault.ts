@@ -3,6 +3,8 @@
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { FALLBACK, hugePmdFault } from './huge-memory.js';
+import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
@@ -44,6 +46,11 @@ export function handleMmFault(
 ): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
+  // __handle_mm_fault's PMD level: a THP, or the 4 KiB path (VM_FAULT_FALLBACK).
+  if (vma.shmem === null) {
+    const r = hugePmdFault(k, mm, vma, vpn, access, cpu);
+    if (r !== FALLBACK) return r;
+  }
   // A shmem fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
   const freshTable = vma.shmem !== null && pmap.pteLookup(vpn) < 0;
   const h = pmap.pteAlloc(vpn);
@@ -106,8 +113,25 @@ function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void {
   if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
 }
 
+/** munlock_vma_folio: the page's (or its folio's) mlock goes. */
+export function munlockPage(k: Kernel, pfn: number): void {
+  const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    munlockFolio(k, f.headOf(pfn));
+    return;
+  }
+  if (f.has(pfn, PG.mlocked)) {
+    f.clear(pfn, PG.mlocked);
+    k.mlockedPages--;
+  }
+}
+
 export function mlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
+    return;
+  }
   if (!f.has(pfn, PG.mlocked) && !f.has(pfn, PG.zero)) {
     f.set(pfn, PG.mlocked);
     k.mlockedPages++;
@@ -121,7 +145,9 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   const pfn = pmap.ptePfn(h);
   const attrs = pmap.pteAttrs(h);
   const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
-  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1)) {
+  // A page of a large folio is reused only when anon-exclusive (wp_can_reuse_anon_folio).
+  const only = !f.has(pfn, PG.compound) && f.refcount[pfn] === 1;
+  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || only)) {
     // wp_page_reuse: the only user may write in place. An upgrade needs no TLB flush.
     f.set(pfn, PG.anonExclusive);
     pmap.pteUpdate(h, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
@@ -148,6 +174,10 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
  */
 export function dropMapping(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
   const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    folioRemovePte(k, mm, pfn, locked);
+    return;
+  }
   if (locked && f.has(pfn, PG.mlocked)) {
     f.clear(pfn, PG.mlocked);
     k.mlockedPages--;

@@ -8,7 +8,9 @@
 
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { copyHugePmd } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
+import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
 import { exitMmap } from './unmap.js';
 import { VM, Vma } from './vma.js';
@@ -43,6 +45,7 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
     return null;
   }
   k.runOn(child, parent.cpu);
+  khugepagedFork(k, pmm, cmm);
   return child;
 }
 
@@ -55,8 +58,12 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   const f = k.phys.frames;
   const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
   let ok = true;
-  pmm.pmap.forEachLeaf(v.start, v.end, (vpn, pfn, attrs) => {
+  pmm.pmap.forEachLeaf(v.start, v.end, (vpn, pfn, attrs, order) => {
     if (!ok) return;
+    if (order !== 0) {
+      ok = copyHugePmd(k, pmm, cmm, vpn, pfn, attrs);
+      return;
+    }
     const h = cmm.pmap.pteAlloc(vpn);
     if (h < 0) {
       ok = false;

@@ -8,10 +8,12 @@ import { TablePool } from '../arch/x86/table-pool.js';
 import { PG } from '../phys/frames.js';
 import { PhysMem } from '../phys/physmem.js';
 import { MetaMeter, Vmstat } from '../sim/meter.js';
-import type { TlbConfig } from '../workload/scenario.js';
+import type { ThpConfig, TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
+import { shrinkThp } from './huge-rmap.js';
 import { Mm, Task } from './mm.js';
 import { ShmemObject } from './shmem.js';
+import { DEFAULT_THP, ThpState } from './thp-state.js';
 import { VMA_BYTES, type Vma } from './vma.js';
 
 export interface KernelConfig {
@@ -21,6 +23,8 @@ export interface KernelConfig {
   readonly maxMapCount: number;
   /** Page-table levels of the CPU format (4 or 5). */
   readonly levels: 4 | 5;
+  /** Transparent huge pages; default DEFAULT_THP. */
+  readonly thp?: ThpConfig;
 }
 
 /** What a design provides to the core. */
@@ -44,6 +48,7 @@ export class Kernel {
   readonly vmstat = new Vmstat();
   readonly meta = new MetaMeter();
   readonly tasks = new Map<number, Task>();
+  readonly thp: ThpState;
   private readonly pmaps: PmapFactory;
   private nextPid = 1;
   private nextObjId = 1;
@@ -59,6 +64,9 @@ export class Kernel {
     this.tlbs = Array.from({ length: config.cpus }, () => new Tlb(config.tlb));
     this.pmaps = pmaps;
     this.meta.set('struct_page', this.phys.memmapBytes);
+    this.thp = new ThpState(config.thp ?? DEFAULT_THP);
+    // Direct reclaim has only shrinkers to run until reclaim is modelled: the THP ones.
+    this.phys.shrinker = () => shrinkThp(this);
   }
 
   // ------------------------------------------------------------------ processes

@@ -4,8 +4,8 @@
 import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
-import { PG } from '../phys/frames.js';
-import { mlockPage } from './fault.js';
+import { mlockPage, munlockPage } from './fault.js';
+import { mlockHugeLeaf } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { mmPopulate } from './populate.js';
@@ -70,13 +70,10 @@ function applyLock(k: Kernel, task: Task, addr: number, len: number, lockFlags: 
 
 /** Mark the mapped pages of the range mlocked, or clear the mark (mlock_folio / munlock_folio). */
 function markPages(k: Kernel, task: Task, start: number, end: number, lock: boolean): void {
-  const f = k.phys.frames;
-  task.mm!.pmap.forEachLeaf(start, end, (_vpn, pfn, attrs) => {
+  task.mm!.pmap.forEachLeaf(start, end, (_vpn, pfn, attrs, order) => {
+    if (order !== 0) return mlockHugeLeaf(k, pfn, lock);
     if ((attrs & PteAttr.special) !== 0) return;
     if (lock) mlockPage(k, pfn);
-    else if (f.has(pfn, PG.mlocked)) {
-      f.clear(pfn, PG.mlocked);
-      k.mlockedPages--;
-    }
+    else munlockPage(k, pfn);
   });
 }

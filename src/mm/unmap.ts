@@ -4,7 +4,10 @@
 import { PteAttr } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import { dropMapping } from './fault.js';
+import { zapHugeLeaf } from './huge-memory.js';
+import { mmPutHugeZero } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
+import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
 import { VM, type Vma } from './vma.js';
 import { removeVma, splitVma } from './vma-ops.js';
@@ -16,8 +19,9 @@ import { removeVma, splitVma } from './vma-ops.js';
 export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: number, locked: boolean): void {
   const zero = k.phys.zeroPfn;
   let any = false;
-  mm.pmap.zapRange(start, end, (_vpn, pfn, attrs) => {
+  mm.pmap.zapRange(start, end, (_vpn, pfn, attrs, order) => {
     any = true;
+    if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
     if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
     dropMapping(k, mm, pfn, locked);
   });
@@ -72,7 +76,8 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
     const locked = (v.flags & VM.LOCKED) !== 0;
-    mm.pmap.zapRange(v.start, v.end, (_vpn, pfn, attrs) => {
+    mm.pmap.zapRange(v.start, v.end, (_vpn, pfn, attrs, order) => {
+      if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
       if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
       dropMapping(k, mm, pfn, locked);
     });
@@ -82,4 +87,6 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   mm.lockedVm = 0;
   mm.pmap.destroy();
   k.dropTlbs(mm);
+  mmPutHugeZero(k, mm); // __mmput: mm_put_huge_zero_folio
+  khugepagedExit(k, mm);
 }

@@ -26,6 +26,10 @@ export const enum VM {
   LOCKONFAULT = 0x80000,
   /** MADV_WIPEONFORK: the child gets the area empty. */
   WIPEONFORK = 0x2000000,
+  /** MADV_HUGEPAGE: transparent huge pages wanted (thp enabled=madvise). */
+  HUGEPAGE = 0x20000000,
+  /** MADV_NOHUGEPAGE: no transparent huge pages here, whatever the setting. */
+  NOHUGEPAGE = 0x40000000,
   PROT_MASK = READ | WRITE | EXEC,
   LOCKED_MASK = LOCKED | LOCKONFAULT,
 }

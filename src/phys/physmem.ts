@@ -24,6 +24,11 @@ export class PhysMem {
   allocFailures = 0;
   /** The last content token handed out (tokens are 1, 2, ...; 0 means zero-filled). */
   lastToken = 0;
+  /**
+   * Called when an order-0 allocation finds no memory (direct reclaim's shrink_slab): returns
+   * how much it freed; the allocation is then tried once more. Set by the memory manager.
+   */
+  shrinker: (() => number) | null = null;
 
   /** `nodeBytes`: the size of each node, each a multiple of 4 MiB. */
   constructor(nodeBytes: readonly number[]) {
@@ -76,6 +81,14 @@ export class PhysMem {
    * exhausted. The caller decides what the frame's content is (see zero()).
    */
   alloc(order: number, node = 0): number {
+    let pfn = this.tryAlloc(order, node);
+    if (pfn < 0 && order === 0 && this.shrinker !== null && this.shrinker() > 0)
+      pfn = this.tryAlloc(order, node);
+    if (pfn < 0) this.allocFailures++;
+    return pfn;
+  }
+
+  private tryAlloc(order: number, node: number): number {
     const n = this.buddies.length;
     for (let i = 0; i < n; i++) {
       const b = this.buddies[(node + i) % n];
@@ -86,7 +99,6 @@ export class PhysMem {
         return pfn;
       }
     }
-    this.allocFailures++;
     return -1;
   }
 

@@ -11,6 +11,16 @@ export class Vmstat {
   nr_tlb_remote_flush_received = 0;
   nr_tlb_local_flush_all = 0;
   nr_tlb_local_flush_one = 0;
+  // Transparent huge pages (Documentation/admin-guide/mm/transhuge.rst, "Monitoring usage").
+  thp_fault_alloc = 0;
+  thp_fault_fallback = 0;
+  thp_collapse_alloc = 0;
+  thp_collapse_alloc_failed = 0;
+  thp_split_page = 0;
+  thp_split_pmd = 0;
+  thp_deferred_split_page = 0;
+  thp_zero_page_alloc = 0;
+  thp_zero_page_alloc_failed = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

@@ -6,11 +6,13 @@ import { Access } from '../arch/pmap.js';
 import { DESIGNS, type DesignName } from '../designs/index.js';
 import type { SysResult } from '../lib/errno.js';
 import { Rng } from '../lib/rng.js';
-import { PAGE_SIZE } from '../lib/units.js';
+import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
 import { checkInvariants } from '../mm/check.js';
 import { doExec, doFork } from '../mm/fork.js';
+import { shrinkThp } from '../mm/huge-rmap.js';
 import type { Kernel } from '../mm/kernel.js';
+import { khugepagedFullScans, khugepagedRun } from '../mm/khugepaged.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
 import { sysMlock, sysMunlock } from '../mm/mlock.js';
 import { MmCounter, type Task } from '../mm/mm.js';
@@ -80,6 +82,7 @@ export class System {
       tlb: opts.machine.tlb,
       maxMapCount: opts.machine.maxMapCount,
       levels: opts.machine.paging === 'x86-64-5level' ? 5 : 4,
+      ...(opts.machine.thp !== undefined && { thp: opts.machine.thp }),
     });
     this.rng = new Rng(opts.seed);
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
@@ -149,6 +152,26 @@ export class System {
   }
 
   /**
+   * Run khugepaged: `passes` wake-ups (each scans up to pages_to_scan), or as many as it takes
+   * to complete `fullScans` more passes over its mm list.
+   */
+  khugepaged(req: { passes?: number; fullScans?: number }): void {
+    if (req.passes !== undefined) khugepagedRun(this.kernel, req.passes);
+    if (req.fullScans !== undefined) khugepagedFullScans(this.kernel, req.fullScans);
+    this.afterCall('khugepaged');
+  }
+
+  /**
+   * echo N > /proc/sys/vm/drop_caches: 2 (or 3) shrinks slab objects (drop_slab runs every
+   * shrinker: here the deferred THP split queue and the huge zero page); 1 drops the page cache,
+   * which anonymous memory does not use. Returns the objects the shrinkers freed.
+   */
+  dropCaches(mode: 1 | 2 | 3): number {
+    const n = (mode & 2) !== 0 ? shrinkThp(this.kernel) : 0;
+    return this.afterCall('drop_caches', n);
+  }
+
+  /**
    * One access by the task on `cpu` (default: where it last ran). Returns the content token
    * read or written (>= 0), or an AccessError.
    */
@@ -204,6 +227,7 @@ export class System {
       VmPTE: mm ? mm.pmap.pgtablesBytes : 0,
       VmLck: mm ? page(mm.lockedVm) : 0,
       VmSwap: mm ? page(mm.rss[MmCounter.SWAPENTS]) : 0,
+      AnonHugePages: mm ? mm.hugeAnonPmds * PMD_SIZE : 0,
       map_count: mm ? mm.mapCount : 0,
       tlb_hits: task.tlbHits,
       tlb_misses: task.tlbMisses,
@@ -234,6 +258,18 @@ export class System {
       Shmem: k.shmemPages * PAGE_SIZE,
       PageTables: k.pool.live * PAGE_SIZE,
       Mlocked: k.mlockedPages * PAGE_SIZE,
+      AnonHugePages: k.thp.anonHugePages * PAGE_SIZE,
+      thp_fault_alloc: k.vmstat.thp_fault_alloc,
+      thp_fault_fallback: k.vmstat.thp_fault_fallback,
+      thp_collapse_alloc: k.vmstat.thp_collapse_alloc,
+      thp_collapse_alloc_failed: k.vmstat.thp_collapse_alloc_failed,
+      thp_split_page: k.vmstat.thp_split_page,
+      thp_split_pmd: k.vmstat.thp_split_pmd,
+      thp_deferred_split_page: k.vmstat.thp_deferred_split_page,
+      thp_zero_page_alloc: k.vmstat.thp_zero_page_alloc,
+      thp_zero_page_alloc_failed: k.vmstat.thp_zero_page_alloc_failed,
+      khugepaged_pages_collapsed: k.thp.pagesCollapsed,
+      khugepaged_full_scans: k.thp.fullScans,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
       nr_tlb_remote_flush_received: k.vmstat.nr_tlb_remote_flush_received,
       nr_tlb_local_flush_all: k.vmstat.nr_tlb_local_flush_all,

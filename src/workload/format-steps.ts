@@ -219,6 +219,23 @@ const touch = object(
   },
 );
 
+const khugepaged = object(
+  {
+    passes: optional(
+      integer({ min: 1, max: 1_000_000 }),
+      'Wake khugepaged this many times (pages_to_scan each).',
+    ),
+    full_scans: optional(
+      integer({ min: 1, max: 1_000_000 }),
+      'Run khugepaged until it has completed this many more passes over its mm list.',
+    ),
+    expect_error: expectError,
+  },
+  { rules: [exactlyOne('passes', 'full_scans')] },
+);
+
+const dropCaches = integer({ min: 1, max: 3 });
+
 /** An expected counter value: exact, or bounds (inclusive). */
 const expectValue = named(
   'expectValue',
@@ -274,6 +291,16 @@ export const STEP_SHAPES = {
   munlock: named('munlock', munlock, 'munlock(2).'),
   brk: named('brk', brk, 'brk(2) / sbrk(3).'),
   touch: named('touch', touch, 'Access memory: every page of the range once, or as pattern and count say.'),
+  khugepaged: named(
+    'khugepaged',
+    khugepaged,
+    'Run khugepaged, which collapses 4 KiB-mapped ranges into THPs: `khugepaged: { passes: 1 }` or `{ full_scans: 1 }`.',
+  ),
+  drop_caches: named(
+    'drop_caches',
+    dropCaches,
+    'echo N > /proc/sys/vm/drop_caches: 2 or 3 runs the shrinkers (deferred THP split, huge zero page).',
+  ),
   expect: named('expect', expect, 'Check counters: process counters with `in`, system counters without.'),
 } satisfies Record<StepKind, Schema<unknown>>;
 

@@ -5,8 +5,9 @@
 import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
 import { step } from './format-steps.js';
-import { MAX_CPUS, PAGINGS } from './format-values.js';
+import { MAX_CPUS, PAGINGS, THP_MODES } from './format-values.js';
 import {
+  boolean,
   enumOf,
   exactlyOne,
   type Infer,
@@ -17,6 +18,7 @@ import {
   object,
   optional,
   required,
+  scalarOrMap,
   size,
   string,
   withDefault,
@@ -58,6 +60,32 @@ const tlb = object(
   },
 );
 
+const ptesLimit = (what: string, fallback: number) =>
+  withDefault(integer({ min: 0, max: 511 }), fallback, `khugepaged/${what}.`);
+
+const thpSettings = object({
+  enabled: withDefault(enumOf(THP_MODES), 'madvise', '/sys/kernel/mm/transparent_hugepage/enabled.'),
+  use_zero_page: withDefault(
+    boolean(),
+    true,
+    'A read fault of an empty 2 MiB range maps the huge zero page.',
+  ),
+  pages_to_scan: withDefault(
+    integer({ min: 1, max: 2 ** 31 - 1 }),
+    4096,
+    'khugepaged/pages_to_scan: progress one khugepaged pass makes (512 per 2 MiB range scanned).',
+  ),
+  max_ptes_none: ptesLimit('max_ptes_none: empty entries a range may have and still be collapsed', 511),
+  max_ptes_swap: ptesLimit('max_ptes_swap: swap entries a collapse may swap in', 64),
+  max_ptes_shared: ptesLimit('max_ptes_shared: entries mapping shared pages a range may have', 256),
+});
+
+const thp = named(
+  'thp',
+  scalarOrMap(enumOf(THP_MODES), thpSettings),
+  'Transparent huge pages: always, madvise or never, or { enabled, use_zero_page, pages_to_scan, max_ptes_none, max_ptes_swap, max_ptes_shared }.',
+);
+
 const machine = object(
   {
     cpus: required(integer({ min: 1, max: MAX_CPUS }), 'Number of CPUs.'),
@@ -72,6 +100,7 @@ const machine = object(
       `Data TLB of each CPU; default ${DEFAULT_TLB.entries} entries, ${DEFAULT_TLB.ways} ways.`,
     ),
     max_map_count: withDefault(integer({ min: 1, max: 2 ** 31 - 1 }), 65530, 'vm.max_map_count.'),
+    thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );

@@ -47,6 +47,8 @@ describe('scenarioJsonSchema', () => {
       'munlock',
       'brk',
       'touch',
+      'khugepaged',
+      'drop_caches',
       'expect',
     ]);
     for (const k of kinds ?? []) expect(schema.$defs[k]).toBeDefined();

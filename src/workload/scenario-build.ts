@@ -5,8 +5,9 @@
 
 import type { GuestError } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
+import { DEFAULT_THP } from '../mm/thp-state.js';
 import { DEFAULT_TLB, type DecodedMachine, type DecodedScenario, type DecodedStep } from './format.js';
-import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
+import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step, ThpConfig } from './scenario.js';
 import {
   AT,
   type DecodeCtx,
@@ -44,6 +45,20 @@ function buildMachine(m: DecodedMachine): MachineSpec {
     paging: m.paging,
     tlb: m.tlb === undefined ? { ...DEFAULT_TLB } : { entries: m.tlb.entries, ways: m.tlb.ways },
     maxMapCount: m.max_map_count,
+    thp: buildThp(m.thp),
+  };
+}
+
+function buildThp(t: DecodedMachine['thp']): ThpConfig {
+  if (t === undefined) return { ...DEFAULT_THP };
+  if (typeof t === 'string') return { ...DEFAULT_THP, enabled: t };
+  return {
+    enabled: t.enabled,
+    useZeroPage: t.use_zero_page,
+    pagesToScan: t.pages_to_scan,
+    maxPtesNone: t.max_ptes_none,
+    maxPtesSwap: t.max_ptes_swap,
+    maxPtesShared: t.max_ptes_shared,
   };
 }
 
@@ -155,6 +170,17 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
         ...(v.cpu !== undefined && { cpu: v.cpu }),
       };
     }
+    case 'khugepaged': {
+      const v = item.value;
+      return {
+        ...base,
+        kind: 'khugepaged',
+        ...(v.passes !== undefined && { passes: v.passes }),
+        ...(v.full_scans !== undefined && { fullScans: v.full_scans }),
+      };
+    }
+    case 'drop_caches':
+      return { ...base, kind: 'drop_caches', mode: item.value as 1 | 2 | 3 };
     case 'expect': {
       const { known, extra } = item.value;
       if (known.in !== undefined) t.process(known.in, placeOf(known, 'in'));

@@ -302,6 +302,10 @@ export class X86PageTable implements Pmap {
     return pmdLeaf.hugeEnter(this, vpn, pfn, attrs);
   }
 
+  hugeSet(vpn: number, pfn: number, attrs: number): void {
+    pmdLeaf.hugeSet(this, vpn, pfn, attrs);
+  }
+
   hugeUpdate(vpn: number, set: number, clear: number): void {
     pmdLeaf.hugeUpdate(this, vpn, set, clear);
   }

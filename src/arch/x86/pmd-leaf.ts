@@ -55,6 +55,11 @@ export function hugeEnter(t: X86PageTable, vpn: number, pfn: number, attrs: numb
   return true;
 }
 
+export function hugeSet(t: X86PageTable, vpn: number, pfn: number, attrs: number): void {
+  if (pfn % NR !== 0) throw new Error(`X86PageTable.hugeSet: pfn ${pfn} is not 2 MiB aligned`);
+  setLeaf(t, leafAt(t, vpn, 'hugeSet'), pfn, attrs);
+}
+
 export function hugeUpdate(t: X86PageTable, vpn: number, set: number, clear: number): void {
   const i = leafAt(t, vpn, 'hugeUpdate');
   const w = t.pool.words;
