@@ -9,6 +9,7 @@
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { copyHugePmd } from './huge-memory.js';
+import { folioAddPte } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
@@ -75,10 +76,14 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
         pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
         a &= ~PteAttr.write;
       }
-      f.mapcount[pfn]++;
-      f.refcount[pfn]++;
-      f.clear(pfn, PG.anonExclusive);
-      cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.ANONPAGES, 1);
+      if (f.has(pfn, PG.compound)) {
+        folioAddPte(k, cmm, pfn, false); // folio_try_dup_anon_rmap_ptes on a PTE-mapped THP
+      } else {
+        f.mapcount[pfn]++;
+        f.refcount[pfn]++;
+        f.clear(pfn, PG.anonExclusive);
+        cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.ANONPAGES, 1);
+      }
     }
     cmm.pmap.pteSet(h, pfn, a);
   });
