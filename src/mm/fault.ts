@@ -3,7 +3,7 @@
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import { FALLBACK, hugePmdFault } from './huge-memory.js';
+import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
 import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
@@ -46,8 +46,9 @@ export function handleMmFault(
 ): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
-  // __handle_mm_fault's PMD level: a THP, or the 4 KiB path (VM_FAULT_FALLBACK).
-  if (vma.shmem === null) {
+  // __handle_mm_fault's PMD level: a THP, or the 4 KiB path (VM_FAULT_FALLBACK). Skipped when
+  // the area may not have THPs and the mm maps none (each huge PMD has a deposited table).
+  if (vma.shmem === null && (pmap.depositedTables > 0 || thpAllowed(k, vma, true))) {
     const r = hugePmdFault(k, mm, vma, vpn, access, cpu);
     if (r !== FALLBACK) return r;
   }

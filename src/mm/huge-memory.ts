@@ -106,7 +106,7 @@ function mapNewFolio(k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
     return FALLBACK;
   }
   const f = k.phys.frames;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) f.token[head + i] = 0; // clear_huge_page
+  f.token.fill(0, head, head + HPAGE_PMD_NR); // clear_huge_page
   if (!mm.pmap.hugeEnter(haddr, head, newPmdAttrs(vma))) {
     f.resetMeta(head);
     k.phys.free(head, HPAGE_PMD_ORDER);
@@ -131,7 +131,7 @@ function doHugePmdWpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: number):
   if (isHugeZero(k, pfn)) {
     const head = k.phys.alloc(HPAGE_PMD_ORDER);
     if (head >= 0) {
-      for (let i = 0; i < HPAGE_PMD_NR; i++) f.token[head + i] = 0;
+      f.token.fill(0, head, head + HPAGE_PMD_NR);
       flushHugeTlb(k, mm, cpu, haddr); // pmdp_huge_clear_flush; the deposit stays
       pmap.hugeSet(haddr, head, newPmdAttrs(vma));
       newAnonFolioPmd(k, mm, head, vma.anonVma!.id, vma.pageIndex(haddr), (vma.flags & VM.LOCKED) !== 0);

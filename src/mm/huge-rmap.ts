@@ -34,11 +34,7 @@ export function newAnonFolioPmd(
   locked: boolean,
 ): void {
   const f = k.phys.frames;
-  f.makeCompound(head, HPAGE_PMD_ORDER, PG.anon);
-  for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    f.owner[head + i] = owner;
-    f.setIndex(head + i, index + i);
-  }
+  f.makeCompound(head, HPAGE_PMD_ORDER, PG.anon, owner, index);
   f.set(head, PG.anonExclusive);
   f.refcount[head + 1] = 1; // entire mapcount
   f.refcount[head + 2] = 0;
@@ -114,7 +110,7 @@ function putFolio(k: Kernel, head: number): void {
   if (--f.refcount[head] > 0) return;
   k.thp.deferred.delete(head); // folio_unqueue_deferred_split in the freeing path
   munlockFolio(k, head);
-  for (let i = 0; i < HPAGE_PMD_NR; i++) f.resetMeta(head + i);
+  f.resetRange(head, HPAGE_PMD_NR);
   k.phys.free(head, HPAGE_PMD_ORDER);
 }
 
@@ -201,7 +197,7 @@ export function mmGetHugeZero(k: Kernel, mm: Mm): number {
     }
     const f = k.phys.frames;
     f.makeCompound(pfn, HPAGE_PMD_ORDER, PG.zero | PG.reserved);
-    for (let i = 0; i < HPAGE_PMD_NR; i++) f.token[pfn + i] = 0;
+    f.token.fill(0, pfn, pfn + HPAGE_PMD_NR);
     t.hugeZeroPfn = pfn;
     t.hugeZeroRefs = 1; // the shrinker's reference
     k.vmstat.thp_zero_page_alloc++;
@@ -228,7 +224,7 @@ function shrinkHugeZero(k: Kernel): number {
   const t = k.thp;
   if (t.hugeZeroPfn < 0 || t.hugeZeroRefs !== 1) return 0;
   const f = k.phys.frames;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) f.resetMeta(t.hugeZeroPfn + i);
+  f.resetRange(t.hugeZeroPfn, HPAGE_PMD_NR);
   k.phys.free(t.hugeZeroPfn, HPAGE_PMD_ORDER);
   t.hugeZeroPfn = -1;
   t.hugeZeroRefs = 0;

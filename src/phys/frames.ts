@@ -145,16 +145,38 @@ export class FrameTable {
 
   /**
    * prep_compound_page: make [head, head + 2^order) one folio; `pageFlags` go on every page
-   * (PG.anon, ...). Counts start at zero, the head's refcount is left as it is.
+   * (PG.anon, ...), and each page gets `owner` and index `index + i`. Counts start at zero, the
+   * head's refcount is left as it is.
    */
-  makeCompound(head: number, order: number, pageFlags: number): void {
+  makeCompound(head: number, order: number, pageFlags: number, owner = 0, index = 0): void {
     const n = 1 << order;
+    const bits = pageFlags | PG.compound | (order << ORDER_SHIFT);
     for (let i = 0; i < n; i++) {
       const p = head + i;
-      this.flags[p] = pageFlags | PG.compound | (i === 0 ? PG.head : PG.tail) | (order << ORDER_SHIFT);
-      if (i > 0) this.refcount[p] = 0;
+      this.flags[p] = bits | (i === 0 ? PG.head : PG.tail);
+      this.owner[p] = owner;
       this.mapcount[p] = 0;
     }
+    const lo = index % TWO32;
+    if (lo + n <= TWO32 && index / TWO32 < INDEX_HI_LIMIT) {
+      const hiBits = Math.floor(index / TWO32) << INDEX_HI_SHIFT;
+      for (let i = 0; i < n; i++) {
+        this.flags[head + i] |= hiBits;
+        this.indexLo[head + i] = lo + i;
+      }
+    } else {
+      for (let i = 0; i < n; i++) this.setIndex(head + i, index + i); // crosses 2^32 (or throws)
+    }
+    this.refcount.fill(0, head + 1, head + n);
+  }
+
+  /** Reset the frames [pfn, pfn + n) as resetMeta does each. */
+  resetRange(pfn: number, n: number): void {
+    this.flags.fill(0, pfn, pfn + n);
+    this.refcount.fill(0, pfn, pfn + n);
+    this.mapcount.fill(0, pfn, pfn + n);
+    this.owner.fill(0, pfn, pfn + n);
+    this.indexLo.fill(0, pfn, pfn + n);
   }
 
   /** Reset a frame to the state of a freshly allocated one (flags, counts, owner, index; content kept). */
