@@ -264,6 +264,30 @@ export function changeHugePmd(k: Kernel, mm: Mm, vma: Vma, vpn: number, pfn: num
   return true;
 }
 
+/**
+ * allow_mlock_munlock for a page of a PTE-mapped THP met by mlock over [start, end): the folio
+ * is mlocked only when it lies wholly inside the range (folio_within_range) and all its pages
+ * are mapped there by this table (folio_mlock_step covers the folio). munlock needs no check.
+ */
+export function mlockPteMappedAllowed(
+  k: Kernel,
+  mm: Mm,
+  pfn: number,
+  vpn: number,
+  start: number,
+  end: number,
+): boolean {
+  const pmap = mm.pmap;
+  const head = k.phys.frames.headOf(pfn);
+  const hv = vpn - (pfn - head);
+  if (hv < start || hv + HPAGE_PMD_NR > end) return false;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const h = pmap.pteLookup(hv + i);
+    if (h < 0 || !pmap.ptePresent(h) || pmap.ptePfn(h) !== head + i) return false;
+  }
+  return true;
+}
+
 /** mlock_pte_range on a huge PMD: mlock_folio or munlock_folio of the whole THP. */
 export function mlockHugeLeaf(k: Kernel, pfn: number, lock: boolean): void {
   if (isHugeZero(k, pfn)) return;
