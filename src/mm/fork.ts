@@ -8,7 +8,7 @@
 
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import { copyHugePmd } from './huge-memory.js';
+import { copyHugePmd } from './huge-pmd-ops.js';
 import { folioAddPte } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedFork } from './khugepaged.js';

@@ -6,7 +6,7 @@ import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { mlockPage, munlockPage } from './fault.js';
-import { mlockHugeLeaf, mlockPteMappedAllowed } from './huge-memory.js';
+import { mlockHugeLeaf, mlockPteMappedAllowed } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { mmPopulate } from './populate.js';

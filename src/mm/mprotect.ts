@@ -4,7 +4,7 @@ import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
-import { changeHugePmd } from './huge-memory.js';
+import { changeHugePmd } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Mm, Task } from './mm.js';
 import { populateVmaRange } from './populate.js';

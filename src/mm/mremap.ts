@@ -3,7 +3,7 @@
 
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
-import { prepareHugeMove } from './huge-memory.js';
+import { prepareHugeMove } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { getUnmappedArea } from './mmap.js';

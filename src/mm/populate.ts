@@ -3,7 +3,7 @@
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { handleMmFault, VmFault } from './fault.js';
-import { hugeMappedSpan } from './huge-memory.js';
+import { hugeMappedSpan } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { VM, type Vma } from './vma.js';

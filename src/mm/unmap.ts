@@ -4,7 +4,7 @@
 import { PteAttr } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import { dropMapping } from './fault.js';
-import { zapHugeLeaf } from './huge-memory.js';
+import { zapHugeLeaf } from './huge-pmd-ops.js';
 import { mmPutHugeZero } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedExit } from './khugepaged.js';
