@@ -1,6 +1,9 @@
 // Differential property test: random sequences of mmap, munmap, mprotect, mremap, madvise,
-// mlock/munlock, fork, exec, exit and reads/writes/execs on several processes and CPUs run on
-// vmlab and on the reference model (test/reference-model.ts). After every step: vmlab's result
+// mlock/munlock, fork, exec, exit, khugepaged passes, drop_caches and reads/writes/execs on
+// several processes and CPUs run on vmlab and on the reference model (test/reference-model.ts).
+// Each sequence runs with a transparent huge page mode (always, madvise, never); a few mappings
+// are 2 MiB or more at a 2 MiB boundary, so that THPs are faulted, split, copied, moved and
+// collapsed under everything else. THPs are transparent: the model knows nothing of them. After every step: vmlab's result
 // is the model's, the process's VMAs cover exactly the pages the model has mapped (with its
 // protection, lock, sharing and fork advice; after fork, exec and exit every live process is
 // compared), and vmlab's invariant checker finds nothing (check: true throws otherwise).
@@ -15,7 +18,9 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Task } from '../src/mm/mm.js';
+import { DEFAULT_THP } from '../src/mm/thp-state.js';
 import { System } from '../src/sim/system.js';
+import type { ThpEnabled } from '../src/workload/scenario.js';
 import {
   type AccessKind,
   type Advice,
@@ -91,7 +96,11 @@ type Op =
   /** The process exits (not the last one alive) and its slot stays empty. */
   | { readonly op: 'exit'; readonly p: number }
   /** Out-of-memory runs: the memory hog gives back `pages` pages. */
-  | { readonly op: 'release'; readonly pages: number };
+  | { readonly op: 'release'; readonly pages: number }
+  /** One khugepaged pass (pages_to_scan of progress). */
+  | { readonly op: 'khugepaged' }
+  /** echo 2 > drop_caches: the deferred split queue and the huge zero page shrink. */
+  | { readonly op: 'drop_caches' };
 
 /** Process slots (live processes at most), and the processes the sequences start with. */
 const MAX_PROCS = 4;
@@ -120,11 +129,14 @@ const rangeArb = (pieceWeight: number): fc.Arbitrary<RangeSpec> =>
     },
   );
 
+/** THP-sized mappings: a whole 2 MiB, two, and one with a 4 KiB-mapped tail. */
+const bigLenArb = fc.constantFrom(512, 1024, 600);
+
 const mmapArb = fc.record({
   op: fc.constant('mmap' as const),
   p: procArb,
-  page: pageArb,
-  len: lenArb,
+  page: fc.oneof({ weight: 4, arbitrary: pageArb }, { weight: 1, arbitrary: fc.constant(0) }),
+  len: fc.oneof({ weight: 6, arbitrary: lenArb }, { weight: 1, arbitrary: bigLenArb }),
   prot: fc.oneof({ weight: 3, arbitrary: fc.constant(3) }, { weight: 2, arbitrary: protArb }),
   shared: fc.boolean(),
   mode: fc.constantFrom<MmapMode>('fixed', 'fixed', 'fixed', 'fixed', 'noreplace', 'hint', 'hint', 'any'),
@@ -136,9 +148,41 @@ const mmapArb = fc.record({
   noreserve: fc.boolean(),
 });
 
+/** A THP-sized private mapping at a 2 MiB boundary (WIN is one), writable: THPs can fault there. */
+const bigMmapArb = fc.record({
+  op: fc.constant('mmap' as const),
+  p: procArb,
+  page: fc.constantFrom(0, 0, 512, 1024),
+  len: bigLenArb,
+  prot: fc.constant(3),
+  shared: fc.constant(false),
+  mode: fc.constantFrom<MmapMode>('fixed', 'fixed', 'hint'),
+  populate: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(true) },
+    { weight: 5, arbitrary: fc.constant(false) },
+  ),
+  locked: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 7, arbitrary: fc.constant(false) }),
+  noreserve: fc.boolean(),
+});
+
+/** madvise(MADV_HUGEPAGE) over a whole piece (one VMA or part of one): THPs where enabled=madvise. */
+const hugeAdviseArb = fc.record({
+  op: fc.constant('madvise' as const),
+  p: procArb,
+  r: fc.record({
+    at: fc.constant('piece' as const),
+    sel: fc.nat(1000),
+    off: fc.constant(0),
+    len: fc.constant(0),
+  }),
+  advice: fc.constant<Advice>('hugepage'),
+});
+
 const opArb = (oom: boolean): fc.Arbitrary<Op> => {
   const arbs: fc.WeightedArbitrary<Op>[] = [
     { weight: 12, arbitrary: mmapArb },
+    { weight: 3, arbitrary: bigMmapArb },
+    { weight: 4, arbitrary: hugeAdviseArb },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('munmap' as const), p: procArb, r: rangeArb(2) }) },
     {
       weight: 5,
@@ -179,6 +223,10 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
           'wipeonfork',
           'wipeonfork',
           'keeponfork',
+          'hugepage',
+          'hugepage',
+          'hugepage',
+          'nohugepage',
         ),
       }),
     },
@@ -222,6 +270,8 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
     { weight: 5, arbitrary: fc.record({ op: fc.constant('fork' as const), p: procArb }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('exec' as const), p: procArb }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), p: procArb }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('khugepaged' as const) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('drop_caches' as const) }) },
   ];
   if (oom) {
     arbs.push({
@@ -240,7 +290,10 @@ const opArb = (oom: boolean): fc.Arbitrary<Op> => {
 const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
   fc
     .tuple(
-      fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.oneof({ weight: 3, arbitrary: mmapArb }, { weight: 1, arbitrary: bigMmapArb }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
       fc.array(
         fc.record({
           op: fc.constant('access' as const),
@@ -271,6 +324,8 @@ interface RunConfig {
    * (then accesses may fail with -3).
    */
   readonly freeTarget?: number;
+  /** Transparent huge pages: the machine's enabled mode. */
+  readonly thp: ThpEnabled;
 }
 
 const PROT_NAMES = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
@@ -285,13 +340,14 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       tlb: { entries: 64, ways: 4 },
       maxMapCount: 65530,
       oomKiller: false,
+      thp: { ...DEFAULT_THP, enabled: cfg.thp },
     },
     design: 'linux',
     seed: 1,
     check: true,
   });
   const oom = cfg.freeTarget !== undefined;
-  const model = new ReferenceModel(MAX_PROCS, oom);
+  const model = new ReferenceModel(MAX_PROCS, oom, cfg.thp !== 'never');
   /** The process in each slot; null for an empty slot. */
   const tasks: (Task | null)[] = [];
   for (let p = 0; p < MAX_PROCS; p++) {
@@ -324,6 +380,14 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
   };
 
   for (const [i, op] of ops.entries()) {
+    if (op.op === 'khugepaged' || op.op === 'drop_caches') {
+      // Neither changes what any process sees; the checker runs after each.
+      if (op.op === 'khugepaged') sys.khugepaged({ passes: 1 });
+      else sys.dropCaches(2);
+      log.push(`#${i} ${op.op}`);
+      if (STATS) count(`${op.op} -> ok`);
+      continue;
+    }
     if (op.op === 'release') {
       const n = Math.min(op.pages, hogPages);
       if (hog !== null && n > 0) {
@@ -509,10 +573,16 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     }
   }
 
+  if (STATS) {
+    const c = sys.systemCounters();
+    for (const name of THP_EVENTS) if (c[name] > 0) count(`sequences with ${name} (thp ${cfg.thp})`);
+  }
+
   // Exit in slot order, or in the reverse order: children before or after their parents.
   const order = ops.length % 2 === 0 ? tasks : [...tasks].reverse();
   for (const t of order) if (t !== null) sys.exit(t);
   if (hog !== null) sys.exit(hog);
+  sys.dropCaches(2); // the huge zero page outlives its users until a shrinker runs
   const k = sys.kernel;
   const leaks: string[] = [];
   if (k.phys.freePages !== k.phys.totalPages - 1) {
@@ -527,6 +597,15 @@ function runSequence(ops: readonly Op[], cfg: RunConfig): void {
 }
 
 /** VMLAB_PROP_STATS=1 prints how often each kind of outcome occurred (to judge the generator). */
+const THP_EVENTS = [
+  'thp_fault_alloc',
+  'thp_fault_fallback',
+  'thp_split_pmd',
+  'thp_deferred_split_page',
+  'thp_split_page',
+  'thp_collapse_alloc',
+  'thp_zero_page_alloc',
+] as const;
 const STATS = process.env.VMLAB_PROP_STATS === '1';
 const stats = new Map<string, number>();
 function count(key: string): void {
@@ -631,6 +710,9 @@ function show(r: CallResult): string {
 
 // ------------------------------------------------------------------ the properties
 
+/** The THP mode of a sequence: always and madvise most of the time, where THPs happen. */
+const thpArb = fc.constantFrom<ThpEnabled>('always', 'always', 'madvise', 'madvise', 'never');
+
 /** VMLAB_FC_SEED replays a failing run (fast-check prints the seed); VMLAB_FC_RUNS runs longer. */
 const seedEnv = process.env.VMLAB_FC_SEED;
 const runsEnv = process.env.VMLAB_FC_RUNS;
@@ -646,10 +728,10 @@ describe('vmlab agrees with the reference model', () => {
     'on random sequences of memory calls, accesses, forks and exits (64 MiB, 2 CPUs, up to 4 processes)',
     () => {
       fc.assert(
-        fc.property(opsArb(false), (ops) => {
-          runSequence(ops, { memory: 64 * MiB });
+        fc.property(thpArb, opsArb(false), (thp, ops) => {
+          runSequence(ops, { memory: 64 * MiB, thp });
         }),
-        fcParams<[Op[]]>(300),
+        fcParams<[ThpEnabled, Op[]]>(300),
       );
     },
     timeout,
@@ -659,10 +741,10 @@ describe('vmlab agrees with the reference model', () => {
     'when memory runs out (4 MiB): accesses may fail with -3, fork and exec may fail, nothing leaks',
     () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 40 }), opsArb(true), (free, ops) => {
-          runSequence(ops, { memory: 4 * MiB, freeTarget: free });
+        fc.property(fc.integer({ min: 0, max: 40 }), thpArb, opsArb(true), (free, thp, ops) => {
+          runSequence(ops, { memory: 4 * MiB, freeTarget: free, thp });
         }),
-        fcParams<[number, Op[]]>(200),
+        fcParams<[number, ThpEnabled, Op[]]>(200),
       );
     },
     timeout,
@@ -745,7 +827,7 @@ describe('regressions found by the property test', () => {
         { op: 'mremap', p: 0, r: win(0, 1), newLen: 2, mode: 'fixed', dst: 10 },
         { op: 'access', p: 0, target: 'written', sel: 0, kind: 'read', cpu: 0 },
       ],
-      { memory: 64 * MiB },
+      { memory: 64 * MiB, thp: 'madvise' },
     );
   });
 
@@ -760,7 +842,7 @@ describe('regressions found by the property test', () => {
         { op: 'mlock', p: 1, r: win(1, 2), onfault: true },
         { op: 'munlock', p: 1, r: win(0, 4) },
       ],
-      { memory: 64 * MiB },
+      { memory: 64 * MiB, thp: 'madvise' },
     );
   });
 
@@ -773,7 +855,7 @@ describe('regressions found by the property test', () => {
         { op: 'access', p: 0, target: 'win', sel: 1, kind: 'write', cpu: 0 },
         { op: 'access', p: 0, target: 'win', sel: 3, kind: 'write', cpu: 0 },
       ],
-      { memory: 64 * MiB },
+      { memory: 64 * MiB, thp: 'madvise' },
     );
   });
 
@@ -785,7 +867,7 @@ describe('regressions found by the property test', () => {
         mmapOp(0, 2, 2, rw, { populate: true }),
         { op: 'mremap', p: 0, r: win(2, 1), newLen: 2, mode: 'maymove', dst: 0 },
       ],
-      { memory: 4 * MiB, freeTarget: 4 },
+      { memory: 4 * MiB, freeTarget: 4, thp: 'madvise' },
     );
   });
 

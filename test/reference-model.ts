@@ -18,6 +18,7 @@
 // - madvise: ENOMEM when the range has a hole, after advising the mapped parts;
 //   MADV_DONTNEED zeroes private pages but not shmem pages (they stay in the object), and
 //   fails with EINVAL at the first mlocked area (earlier areas were zapped already).
+//   MADV_HUGEPAGE/NOHUGEPAGE change no contents (huge pages are transparent), only VMA flags.
 //   MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK change no contents, only what a later
 //   fork does with the pages; MADV_WIPEONFORK fails with EINVAL at the first shared mapping
 //   (madvise_vma_behavior: anonymous private memory only; earlier areas were advised already).
@@ -76,7 +77,9 @@ export type Advice =
   | 'dontfork'
   | 'dofork'
   | 'wipeonfork'
-  | 'keeponfork';
+  | 'keeponfork'
+  | 'hugepage'
+  | 'nohugepage';
 export type MmapMode = 'fixed' | 'noreplace' | 'hint' | 'any';
 export type MremapMode = 'maymove' | 'nomove' | 'fixed' | 'dontunmap';
 
@@ -93,6 +96,8 @@ interface ShmObject {
 /** The identity of the physical page behind a private page with a written token. */
 interface Frame {
   readonly id: number;
+  /** A fork shared it at some time (see `thp` in the constructor). */
+  everShared?: boolean;
 }
 
 interface PageState {
@@ -161,9 +166,16 @@ export class ReferenceModel {
    * `processes`: the process slots (an unused slot is an empty address space);
    * `oom`: the machine may run out of memory (see the header).
    */
+  /**
+   * `thp`: transparent huge pages may be in use. Then, out of memory, a write to a page whose
+   * frame a fork ever shared may need memory even when no one shares it now: a page of a THP
+   * is reused in place only while anon-exclusive (do_wp_page does not count a large folio's
+   * references per page), and the exclusive mark is not given back when the sharer goes.
+   */
   constructor(
     processes: number,
     readonly oom: boolean,
+    readonly thp = false,
   ) {
     for (let i = 0; i < processes; i++) this.spaces.push(new Space());
   }
@@ -272,6 +284,7 @@ export class ReferenceModel {
         pieces.set(s.piece, piece);
       }
       const wipe = s.wipeonfork && s.obj === null;
+      if (s.frame !== null && !wipe) s.frame.everShared = true;
       dst.pages.set(v, {
         ...s,
         locked: false,
@@ -511,7 +524,9 @@ export class ReferenceModel {
     const mayNeedMemory =
       s !== undefined &&
       this.oom &&
-      (s.obj !== null || s.token === 0 || (kind === 'write' && this.frameShared(s.frame)));
+      (s.obj !== null ||
+        s.token === 0 ||
+        (kind === 'write' && (this.frameShared(s.frame) || (this.thp && s.frame?.everShared === true))));
     if (!allowed) {
       // x86 access_error: an instruction fetch from a readable, non-executable page that is not
       // present is handled as a read fault first (which may fail as a read would: SIGBUS past

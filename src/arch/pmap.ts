@@ -56,6 +56,18 @@ export const enum PteAttr {
 
 /** A swap entry that a range walk found: the slot on the (one) swap device. */
 export type SwapVisitor = (vpn: number, slot: number) => void;
+/** What a PMD entry holds. */
+export const enum PmdState {
+  /** pmd_none: nothing (or no PMD table above it). */
+  none = 0,
+  /** A PTE table. */
+  table = 1,
+  /** pmd_trans_huge: a 2 MiB leaf. */
+  huge = 2,
+}
+
+/** Pages a PMD leaf maps (HPAGE_PMD_NR). */
+export const HPAGE_PMD_NR = 512;
 
 /** A leaf entry that a range walk found. */
 /** `order`: 0 for a PTE, 9 for a PMD leaf, 18 for a PUD leaf. */
@@ -78,6 +90,8 @@ export interface Pmap {
   readonly walkLevels: number;
   outPfn: number;
   outPerm: number;
+  /** Order of the leaf the last successful walk went through: 0 (PTE) or 9 (PMD leaf). */
+  outOrder: number;
 
   // --- Software access to leaf entries (pte_offset_map, set_pte_at, ptep_get_and_clear). ---
   /** Handle of the PTE for vpn, or -1 when no PTE table covers it (or a huge leaf does). */
@@ -102,9 +116,44 @@ export interface Pmap {
   /** Make the entry a swap entry for `slot` (the page it mapped must have been cleared). */
   pteSetSwap(h: number, slot: number): void;
 
+  // --- Huge PMD leaves (transparent huge pages; mm/huge_memory.c's pmd helpers). ---
+  // A huge leaf maps HPAGE_PMD_NR pages of a naturally aligned folio. The format keeps one PTE
+  // table deposited per huge leaf (pgtable_trans_huge_deposit), counted in pgtablesBytes as
+  // Linux counts it (mm_inc_nr_ptes), so that a split never needs memory.
+  /** The PMD entry covering vpn; for huge, hugePfn and hugeAttrs describe the leaf. No side effects. */
+  pmdState(vpn: number): PmdState;
+  readonly hugePfn: number;
+  readonly hugeAttrs: number;
+  /**
+   * Map a huge leaf at vpn (PMD-aligned) over an empty PMD entry and deposit a PTE table;
+   * false when memory ran out (then nothing is mapped; tables above may remain, as pmd_alloc's do).
+   */
+  hugeEnter(vpn: number, pfn: number, attrs: number): boolean;
+  /** Point the huge leaf covering vpn at pfn with attrs (set_pmd_at over a leaf; the deposit stays). */
+  hugeSet(vpn: number, pfn: number, attrs: number): void;
+  /** Set or clear PteAttr bits of the huge leaf covering vpn. */
+  hugeUpdate(vpn: number, set: number, clear: number): void;
+  /** Clear the huge leaf covering vpn and free its deposited table (zap_huge_pmd); returns its attrs. */
+  hugeClear(vpn: number): number;
+  /**
+   * __split_huge_pmd_locked: the deposited table takes the leaf's place; its PTEs map pfn + i
+   * with `attrs`, or all the same `samePfn` when it is not negative (the huge zero page).
+   */
+  hugeSplit(vpn: number, attrs: number, samePfn: number): void;
+  /**
+   * collapse_huge_page: the PTE table covering vpn, whose entries the caller cleared, becomes
+   * the deposit of a new huge leaf mapping pfn.
+   */
+  hugeCollapse(vpn: number, pfn: number, attrs: number): void;
+  /** Deposited PTE tables (one per huge leaf), for invariant checks. */
+  readonly depositedTables: number;
+
   // --- Range operations (zap_page_range, free_pgtables, change_protection, move_page_tables). ---
-  /** Clear every leaf in [start, end), calling visit for each present one and visitSwap for
-   * each swap entry before it goes. */
+  /**
+   * Clear every leaf in [start, end), calling visit for each present one and visitSwap for each
+   * swap entry before it goes. A huge leaf must lie wholly inside the range (split it first);
+   * its deposited table is freed.
+   */
   zapRange(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
   /**
    * Free table pages that map nothing but [start, end), without reaching below floor or
@@ -116,7 +165,10 @@ export interface Pmap {
   /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
    * order, without side effects. */
   forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
-  /** Move n pages of leaves from oldStart to newStart; false when table memory ran out. */
+  /**
+   * Move n pages of leaves from oldStart to newStart; false when table memory ran out. A huge
+   * leaf moves whole (move_huge_pmd): it must lie inside the range and land PMD-aligned.
+   */
   moveRange(oldStart: number, newStart: number, n: number): boolean;
   /** Count table pages by walking the tree, for invariant checks (no side effects). */
   countTables(): { pgtablesBytes: number; tablePages: number };

@@ -4,6 +4,8 @@
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { fileFault, wpPageShared } from './file-fault.js';
+import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
+import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { lruAdd, lruMove } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
@@ -44,6 +46,12 @@ export function handleMmFault(
 ): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
+  // __handle_mm_fault's PMD level: a THP, or the 4 KiB path (VM_FAULT_FALLBACK). Skipped when
+  // the area may not have THPs and the mm maps none (each huge PMD has a deposited table).
+  if (vma.file === null && (pmap.depositedTables > 0 || thpAllowed(k, vma, true))) {
+    const r = hugePmdFault(k, mm, vma, vpn, access, cpu);
+    if (r !== FALLBACK) return r;
+  }
   // A file fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
   const freshTable = vma.file !== null && pmap.pteLookup(vpn) < 0;
   const h = pmap.pteAlloc(vpn);
@@ -111,6 +119,14 @@ export function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void
 /** mlock_folio: the page is Mlocked and moves to the unevictable list. */
 export function mlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
+    return;
+  }
+  if (f.has(pfn, PG.compound)) {
+    mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
+    return;
+  }
   if (!f.has(pfn, PG.mlocked) && !f.has(pfn, PG.zero)) {
     f.set(pfn, PG.mlocked);
     k.mlockedPages++;
@@ -121,6 +137,10 @@ export function mlockPage(k: Kernel, pfn: number): void {
 /** munlock_folio: no longer Mlocked, the page goes back to an evictable list. */
 export function munlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    munlockFolio(k, f.headOf(pfn));
+    return;
+  }
   if (!f.has(pfn, PG.mlocked)) return;
   f.clear(pfn, PG.mlocked);
   k.mlockedPages--;
@@ -135,8 +155,11 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   const attrs = pmap.pteAttrs(h);
   const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
   if (!isZero && !f.has(pfn, PG.anon) && vma.isShared()) return wpPageShared(k, mm, h, pfn);
-  if (!isZero && f.has(pfn, PG.anon) && f.mapcount[pfn] === 1) freeSwapCacheIfUnused(k, pfn);
-  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1)) {
+  const compound = f.has(pfn, PG.compound);
+  if (!isZero && !compound && f.has(pfn, PG.anon) && f.mapcount[pfn] === 1) freeSwapCacheIfUnused(k, pfn);
+  // A page of a large folio is reused only when anon-exclusive (wp_can_reuse_anon_folio).
+  const only = !compound && f.refcount[pfn] === 1;
+  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || only)) {
     // wp_page_reuse: the only user may write in place. An upgrade needs no TLB flush.
     f.set(pfn, PG.anonExclusive);
     pmap.pteUpdate(h, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
@@ -169,6 +192,10 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
  */
 export function dropMapping(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
   const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    folioRemovePte(k, mm, pfn, locked);
+    return;
+  }
   if (locked) munlockPage(k, pfn);
   f.mapcount[pfn]--;
   if (f.has(pfn, PG.anon)) {

@@ -9,7 +9,10 @@
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { closeFiles } from './file-io.js';
+import { copyHugePmd } from './huge-pmd-ops.js';
+import { folioAddPte } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
+import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
 import { dupSwapEntry } from './swap.js';
 import { exitMmap } from './unmap.js';
@@ -51,6 +54,7 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
     return null;
   }
   k.runOn(child, parent.cpu);
+  khugepagedFork(k, pmm, cmm);
   return child;
 }
 
@@ -72,12 +76,17 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
     }
     cmm.pmap.pteSetSwap(h, slot);
     dupSwapEntry(k, cmm, slot);
+    k.vmstat.ptes_copied++;
   };
   pmm.pmap.forEachLeaf(
     v.start,
     v.end,
-    (vpn, pfn, attrs) => {
+    (vpn, pfn, attrs, order) => {
       if (!ok) return;
+      if (order !== 0) {
+        ok = copyHugePmd(k, pmm, cmm, vpn, pfn, attrs);
+        return;
+      }
       const h = cmm.pmap.pteAlloc(vpn);
       if (h < 0) {
         ok = false;
@@ -89,11 +98,15 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
           pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
           a &= ~PteAttr.write;
         }
-        f.mapcount[pfn]++;
-        f.refcount[pfn]++;
-        f.clear(pfn, PG.anonExclusive);
-        if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
-        else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
+        if (f.has(pfn, PG.compound)) {
+          folioAddPte(k, cmm, pfn, false); // folio_try_dup_anon_rmap_ptes on a PTE-mapped THP
+        } else {
+          f.mapcount[pfn]++;
+          f.refcount[pfn]++;
+          f.clear(pfn, PG.anonExclusive);
+          if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
+          else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
+        }
       }
       cmm.pmap.pteSet(h, pfn, a);
       k.vmstat.ptes_copied++;

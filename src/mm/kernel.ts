@@ -9,7 +9,7 @@ import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { PhysMem } from '../phys/physmem.js';
 import { MetaMeter, Vmstat } from '../sim/meter.js';
-import type { TlbConfig } from '../workload/scenario.js';
+import type { ThpConfig, TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
 import { Balloon } from './balloon.js';
 import { Inode, InodeKind, OpenFile } from './inode.js';
@@ -17,6 +17,7 @@ import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
 import { type OomKill, outOfMemory } from './oom.js';
 import { freeSwapEntry, SwapDevice } from './swap.js';
+import { DEFAULT_THP, ThpState } from './thp-state.js';
 import { VMA_BYTES, type Vma } from './vma.js';
 import { directReclaim, kswapd, NodeReclaimState } from './vmscan.js';
 
@@ -39,6 +40,8 @@ export interface KernelConfig {
   readonly minFreeKbytes?: number;
   /** vm.watermark_scale_factor (default 10: 0.1% of memory between watermarks). */
   readonly watermarkScaleFactor?: number;
+  /** Transparent huge pages; default DEFAULT_THP. */
+  readonly thp?: ThpConfig;
 }
 
 /** A node's watermarks, in pages (zone->_watermark). */
@@ -69,6 +72,7 @@ export class Kernel {
   readonly vmstat = new Vmstat();
   readonly meta = new MetaMeter();
   readonly tasks = new Map<number, Task>();
+  readonly thp: ThpState;
   private readonly pmaps: PmapFactory;
   private nextPid = 1;
   private nextObjId = 1;
@@ -119,6 +123,7 @@ export class Kernel {
     );
     this.reclaimState = config.nodes.map(() => new NodeReclaimState());
     this.swap = config.swapPages > 0 ? new SwapDevice(config.swapPages) : null;
+    this.thp = new ThpState(config.thp ?? DEFAULT_THP);
     const k = this;
     this.phys.setPolicy({
       watermarks: (node) => k.watermarks[node],

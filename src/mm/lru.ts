@@ -21,7 +21,7 @@ export const NR_LRU_LISTS = 5;
 export class Lru {
   readonly next: Int32Array;
   readonly prev: Int32Array;
-  /** Pages on each list: size[node * NR_LRU_LISTS + list]. */
+  /** Pages on each list (a large folio counts all its pages): size[node * NR_LRU_LISTS + list]. */
   readonly size: Int32Array;
   private readonly base: number;
 
@@ -41,34 +41,34 @@ export class Lru {
     return this.base + node * NR_LRU_LISTS + list;
   }
 
-  /** Put pfn at the head (the young end) of the list. */
-  addHead(pfn: number, node: number, list: LruList): void {
+  /** Put pfn (a folio of nr pages) at the head (the young end) of the list. */
+  addHead(pfn: number, node: number, list: LruList, nr = 1): void {
     const h = this.head(node, list);
     const first = this.next[h];
     this.next[pfn] = first;
     this.prev[pfn] = h;
     this.prev[first] = pfn;
     this.next[h] = pfn;
-    this.size[node * NR_LRU_LISTS + list]++;
+    this.size[node * NR_LRU_LISTS + list] += nr;
   }
 
   /** Put pfn at the tail (the end reclaim takes from next). */
-  addTail(pfn: number, node: number, list: LruList): void {
+  addTail(pfn: number, node: number, list: LruList, nr = 1): void {
     const h = this.head(node, list);
     const last = this.prev[h];
     this.prev[pfn] = last;
     this.next[pfn] = h;
     this.next[last] = pfn;
     this.prev[h] = pfn;
-    this.size[node * NR_LRU_LISTS + list]++;
+    this.size[node * NR_LRU_LISTS + list] += nr;
   }
 
-  remove(pfn: number, node: number, list: LruList): void {
+  remove(pfn: number, node: number, list: LruList, nr = 1): void {
     const n = this.next[pfn];
     const p = this.prev[pfn];
     this.next[p] = n;
     this.prev[n] = p;
-    this.size[node * NR_LRU_LISTS + list]--;
+    this.size[node * NR_LRU_LISTS + list] -= nr;
   }
 
   /** The oldest page of the list, or -1 when it is empty. */
@@ -106,14 +106,14 @@ export function lruAdd(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
   if (f.has(pfn, PG.mlocked)) f.set(pfn, PG.unevictable);
   f.set(pfn, PG.lru);
-  k.lru.addHead(pfn, k.phys.nodeOf(pfn), lruListOf(f.flags[pfn]));
+  k.lru.addHead(pfn, k.phys.nodeOf(pfn), lruListOf(f.flags[pfn]), f.nrPages(pfn));
 }
 
 /** lruvec_del_folio: take a page off its list (it keeps its active/unevictable flags). */
 export function lruDel(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
   if (!f.has(pfn, PG.lru)) return;
-  k.lru.remove(pfn, k.phys.nodeOf(pfn), lruListOf(f.flags[pfn]));
+  k.lru.remove(pfn, k.phys.nodeOf(pfn), lruListOf(f.flags[pfn]), f.nrPages(pfn));
   f.clear(pfn, PG.lru);
 }
 
@@ -125,9 +125,10 @@ export function lruMove(k: Kernel, pfn: number, set: number, clear: number): voi
     return;
   }
   const node = k.phys.nodeOf(pfn);
-  k.lru.remove(pfn, node, lruListOf(f.flags[pfn]));
+  const nr = f.nrPages(pfn);
+  k.lru.remove(pfn, node, lruListOf(f.flags[pfn]), nr);
   f.flags[pfn] = (f.flags[pfn] | set) & ~clear;
-  k.lru.addHead(pfn, node, lruListOf(f.flags[pfn]));
+  k.lru.addHead(pfn, node, lruListOf(f.flags[pfn]), nr);
 }
 
 /**

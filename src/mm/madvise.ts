@@ -10,7 +10,9 @@ import { PAGE_SIZE, PTRS_PER_TABLE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { taskFile } from './file-io.js';
 import { doPageCacheRa } from './filemap.js';
+import { splitHugeCut } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
+import { khugepagedEnterVma } from './khugepaged.js';
 import { lruMove } from './lru.js';
 import type { Task } from './mm.js';
 import { freeSwapCacheIfUnused, freeSwapEntry, shmemSwapin, shmemSwapSlot, swapinToCache } from './swap.js';
@@ -62,6 +64,8 @@ function adviseVma(
     case 'dontneed': {
       // madvise_dontneed_free_valid_vma: locked areas refuse.
       if ((vma.flags & VM.LOCKED) !== 0) return 'EINVAL';
+      // zap_pmd_range: a huge PMD the range covers only in part is split first.
+      splitHugeCut(k, mm, vma, start, end, task.cpu);
       zapRange(k, mm, start, end, task.cpu, false); // locked areas refused above
       // CONFIG_PT_RECLAIM (6.14+): a zap of at least a PMD's span frees PTE tables left empty.
       if (end - start >= PTRS_PER_TABLE) mm.pmap.reclaimEmptyPteTables(start, end);
@@ -91,6 +95,19 @@ function adviseVma(
       const flags = advice === 'dontfork' || advice === 'wipeonfork' ? vma.flags | bit : vma.flags & ~bit;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
       return typeof r === 'string' ? 'ENOMEM' : null;
+    }
+    case 'hugepage':
+    case 'nohugepage': {
+      // hugepage_madvise: one flag set, the other cleared; an eligible area registers its mm
+      // with khugepaged at once. (MADV_HUGEPAGE on shmem is allowed; it changes nothing here.)
+      const flags =
+        advice === 'hugepage'
+          ? (vma.flags & ~VM.NOHUGEPAGE) | VM.HUGEPAGE
+          : (vma.flags & ~VM.HUGEPAGE) | VM.NOHUGEPAGE;
+      const r = modifyVmaFlags(k, mm, vma, start, end, flags);
+      if (typeof r === 'string') return 'ENOMEM';
+      if (advice === 'hugepage') khugepagedEnterVma(k, mm, r);
+      return null;
     }
     case 'normal':
     case 'random':

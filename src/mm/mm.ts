@@ -14,6 +14,14 @@ export const enum MmCounter {
   SHMEMPAGES = 3,
 }
 
+/** mm->flags bits used by transparent huge pages (include/linux/sched/coredump.h). */
+export const enum MmfThp {
+  /** MMF_VM_HUGEPAGE: registered with khugepaged. */
+  VM_HUGEPAGE = 1,
+  /** MMF_HUGE_ZERO_PAGE: holds a reference on the huge zero page. */
+  HUGE_ZERO_PAGE = 2,
+}
+
 export class Mm {
   /** Also the TLB's address-space id (PCID). */
   readonly id: number;
@@ -41,6 +49,10 @@ export class Mm {
   private lastVma: Vma | null = null;
   /** CPUs that may hold TLB entries of this mm (mm_cpumask). */
   cpuMask = 0n;
+  /** mm->flags bits of transparent huge pages (MmfThp). */
+  thpFlags = 0;
+  /** Anonymous THPs this mm maps with a PMD (smaps AnonHugePages, in 2 MiB units). */
+  hugeAnonPmds = 0;
 
   constructor(id: number, pmap: Pmap, mmapBase: number, mapWindow: number, startBrk: number) {
     this.id = id;

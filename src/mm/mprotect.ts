@@ -4,6 +4,7 @@ import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
+import { changeHugePmd } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Mm, Task } from './mm.js';
 import { populateVmaRange } from './populate.js';
@@ -81,7 +82,11 @@ export function changeProtection(k: Kernel, mm: Mm, vma: Vma, start: number, end
   const pmap = mm.pmap;
   const tryWrite = (vma.flags & (VM.WRITE | VM.SHARED)) === VM.WRITE;
   let changed = false;
-  pmap.forEachLeaf(start, end, (vpn, pfn, attrs) => {
+  pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
+    if (order !== 0) {
+      if (changeHugePmd(k, mm, vma, vpn, pfn, attrs)) changed = true;
+      return;
+    }
     let a = (attrs & (PteAttr.dirty | PteAttr.accessed | PteAttr.special)) | base;
     if (tryWrite && (a & PteAttr.special) === 0 && f.has(pfn, PG.anon) && f.has(pfn, PG.anonExclusive))
       a |= PteAttr.write;

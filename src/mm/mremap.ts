@@ -3,6 +3,7 @@
 
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
+import { prepareHugeMove } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { getUnmappedArea } from './mmap.js';
@@ -135,6 +136,7 @@ function moveVma(
   mm.totalVm += newPages;
   const locked = (vma.flags & VM.LOCKED) !== 0;
   if (locked) mm.lockedVm += newPages;
+  prepareHugeMove(k, mm, vma, start, oldPages, dst, task.cpu); // move_page_tables' THP rule
   if (!mm.pmap.moveRange(start, dst, oldPages)) {
     // move_vma's error path: move the entries back from the new area to the old (their tables
     // are still there, so this cannot fail), then unmap the new area instead of the old one.

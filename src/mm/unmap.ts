@@ -4,7 +4,10 @@
 import { PteAttr } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import { dropMapping } from './fault.js';
+import { zapHugeLeaf } from './huge-pmd-ops.js';
+import { mmPutHugeZero } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
+import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
 import { freeSwapEntry } from './swap.js';
 import { VM, type Vma } from './vma.js';
@@ -20,8 +23,9 @@ export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   mm.pmap.zapRange(
     start,
     end,
-    (_vpn, pfn, attrs) => {
+    (_vpn, pfn, attrs, order) => {
       any = true;
+      if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
       if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
       dropMapping(k, mm, pfn, locked);
     },
@@ -81,7 +85,8 @@ export function exitMmap(k: Kernel, mm: Mm): void {
     mm.pmap.zapRange(
       v.start,
       v.end,
-      (_vpn, pfn, attrs) => {
+      (_vpn, pfn, attrs, order) => {
+        if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
         if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
         dropMapping(k, mm, pfn, locked);
       },
@@ -93,4 +98,6 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   mm.lockedVm = 0;
   mm.pmap.destroy();
   k.dropTlbs(mm);
+  mmPutHugeZero(k, mm); // __mmput: mm_put_huge_zero_folio
+  khugepagedExit(k, mm);
 }

@@ -1,6 +1,7 @@
 // Inserting, splitting, merging and removing VMAs (mm/vma.c).
 
 import type { Errno } from '../lib/errno.js';
+import { splitHugePmdAt } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { Vma } from './vma.js';
@@ -68,6 +69,7 @@ export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number, checked = true
   if (at <= vma.start || at >= vma.end)
     throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
   if (checked && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
+  splitHugePmdAt(k, mm, at); // __split_vma -> vma_adjust_trans_huge
   const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.file);
   vma.end = at;
   insertVma(k, mm, upper);
@@ -96,6 +98,9 @@ export function modifyVmaFlags(
   newFlags: number,
 ): Vma | Errno {
   if (vma.flags === newFlags) return vma;
+  // vma_adjust_trans_huge: a boundary that moves to start or end must not cut a huge PMD.
+  splitHugePmdAt(k, mm, start);
+  splitHugePmdAt(k, mm, end);
   const prev = mm.prevOf(vma);
   const next = mm.nextOf(vma);
   const changed = {

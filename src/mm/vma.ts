@@ -27,9 +27,13 @@ export const enum VM {
   LOCKONFAULT = 0x80000,
   /** MADV_WIPEONFORK: the child gets the area empty. */
   WIPEONFORK = 0x2000000,
+  /** MADV_HUGEPAGE: transparent huge pages wanted (thp enabled=madvise). */
+  HUGEPAGE = 0x20000000,
+  /** MADV_NOHUGEPAGE: no transparent huge pages here, whatever the setting. */
+  NOHUGEPAGE = 0x40000000,
   /** vmlab's mark for vma_wants_writenotify (Linux keeps it in vm_page_prot, not vm_flags):
    * shared writable file mappings map clean pages read-only. */
-  WRITENOTIFY = 0x40000000,
+  WRITENOTIFY = 0x10000000,
   PROT_MASK = READ | WRITE | EXEC,
   LOCKED_MASK = LOCKED | LOCKONFAULT,
 }

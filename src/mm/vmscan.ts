@@ -12,6 +12,7 @@ import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { dropMapping } from './fault.js';
 import { markDirty, writeback } from './filemap.js';
+import { shrinkThp } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { LruList, lruAdd, lruDel, lruListOf } from './lru.js';
 import { rmapWalk } from './rmap.js';
@@ -149,6 +150,8 @@ function prepareScanCount(k: Kernel, node: number, sc: ScanControl): void {
 function shrinkNode(k: Kernel, node: number, sc: ScanControl): void {
   prepareScanCount(k, node, sc);
   shrinkLruvec(k, node, sc);
+  // shrink_slab: the THP shrinkers (deferred split, the huge zero page).
+  sc.nrReclaimed += shrinkThp(k);
 }
 
 /**
@@ -341,7 +344,7 @@ function flushAndRotate(k: Kernel, cpu: number): void {
     lruDel(k, pfn);
     f.clear(pfn, PG.active);
     f.set(pfn, PG.lru);
-    k.lru.addTail(pfn, k.phys.nodeOf(pfn), lruListOf(f.flags[pfn]));
+    k.lru.addTail(pfn, k.phys.nodeOf(pfn), lruListOf(f.flags[pfn]), f.nrPages(pfn));
     k.vmstat.pgrotated++;
   }
 }
@@ -356,6 +359,9 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences =
   const f = k.phys.frames;
   if (f.has(pfn, PG.locked)) return keep(k, pfn);
   if (f.has(pfn, PG.mlocked)) return activate(k, pfn);
+  // A THP is not reclaimed whole (no THP swap-out) nor split here (Linux splits it and reclaims
+  // its pages: not modelled yet); the deferred-split shrinker frees partially mapped ones.
+  if (f.has(pfn, PG.compound)) return activate(k, pfn);
   const ref = ignoreReferences ? 'reclaim' : checkReferences(k, pfn, sc);
   if (ref === 'activate') return activate(k, pfn);
   if (ref === 'keep') return keep(k, pfn);

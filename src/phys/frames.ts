@@ -11,6 +11,18 @@
 //   token    u32  - content token: 0 for zeroed memory, a fresh number for each write
 // As in struct page, the owner and index words form a union with the buddy list links:
 // a free frame has no owner, so the allocator keeps its free lists there at no extra cost.
+//
+// Compound pages (folios of order >= 1, e.g. a 2 MiB THP of order 9): every page carries
+// PG.compound and the folio's order; the first page PG.head, the others PG.tail. The folio is
+// naturally aligned, so a page finds its head by masking its pfn (compound_head). As in Linux,
+// the folio's reference count lives in the head only; a tail's refcount word is free, and the
+// first two tails keep the folio-wide mapping counts there, as Linux keeps them in page[1]:
+//   refcount[head + 1] - entire mapcount: PMD mappings of the whole folio (folio->_entire_mapcount)
+//   refcount[head + 2] - pages mapped by at least one PTE (folio->_nr_pages_mapped, without
+//                        the ENTIRELY_MAPPED bias)
+// Each page's own mapcount word counts the PTEs mapping that page (page->_mapcount + 1).
+// Owner and index are kept in every page (the head's owner, head index + i), so that a split
+// needs no fix-up and per-page checks read them directly. No byte is added per frame.
 
 export const enum PG {
   /** Head of a free buddy block; its order is in the order field. */
@@ -54,6 +66,15 @@ export const enum PG {
   lazyfree = 1 << 19,
   /** PageOffline: held by a driver (the memory balloon); on no LRU list. */
   offline = 1 << 20,
+  /** Part of a compound page (folio of order >= 1): PageCompound. */
+  compound = 1 << 21,
+  /** First page of a compound page: PageHead. */
+  head = 1 << 22,
+  /** A compound page's other pages: PageTail. */
+  tail = 1 << 23,
+  /** folio_test_partially_mapped: a large anon folio queued for deferred split because some of
+   * its pages were unmapped while others stay mapped. Kept on the head. */
+  partiallyMapped = 1 << 24,
 }
 
 const ORDER_SHIFT = 12;
@@ -123,6 +144,68 @@ export class FrameTable {
     if (hi >= INDEX_HI_LIMIT) throw new Error(`FrameTable.setIndex: index ${index} exceeds 2^44`);
     this.indexLo[pfn] = index >>> 0;
     this.hi[pfn] = (this.hi[pfn] & ORDER_MASK) | hi;
+  }
+
+  /** compound_head: the head of pfn's folio (pfn itself for an order-0 page). */
+  headOf(pfn: number): number {
+    if ((this.flags[pfn] & PG.tail) === 0) return pfn;
+    const n = 1 << this.order(pfn);
+    return pfn - (pfn % n);
+  }
+
+  /** folio_nr_pages of the folio whose head is `head`. */
+  nrPages(head: number): number {
+    return (this.flags[head] & PG.compound) === 0 ? 1 : 1 << this.order(head);
+  }
+
+  /** folio->_entire_mapcount of a compound head (PMD mappings). */
+  entireMapcount(head: number): number {
+    return this.refcount[head + 1];
+  }
+
+  /** folio->_nr_pages_mapped of a compound head (pages mapped by a PTE). */
+  nrPagesMapped(head: number): number {
+    return this.refcount[head + 2];
+  }
+
+  /**
+   * prep_compound_page: make [head, head + 2^order) one folio; `pageFlags` go on every page
+   * (PG.anon, ...), and each page gets `owner` and index `index + i`. Counts start at zero, the
+   * head's refcount is left as it is.
+   */
+  makeCompound(head: number, order: number, pageFlags: number, owner = 0, index = 0): void {
+    const n = 1 << order;
+    const bits = pageFlags | PG.compound;
+    for (let i = 0; i < n; i++) {
+      const p = head + i;
+      this.flags[p] = bits | (i === 0 ? PG.head : PG.tail);
+      this.owner[p] = owner;
+      this.mapcount[p] = 0;
+    }
+    const lo = index % TWO32;
+    if (lo + n <= TWO32 && index / TWO32 < INDEX_HI_LIMIT) {
+      const hiBits = Math.floor(index / TWO32) | (order << ORDER_SHIFT);
+      for (let i = 0; i < n; i++) {
+        this.hi[head + i] = hiBits;
+        this.indexLo[head + i] = lo + i;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        this.setOrder(head + i, order);
+        this.setIndex(head + i, index + i); // crosses 2^32 (or throws)
+      }
+    }
+    this.refcount.fill(0, head + 1, head + n);
+  }
+
+  /** Reset the frames [pfn, pfn + n) as resetMeta does each. */
+  resetRange(pfn: number, n: number): void {
+    this.flags.fill(0, pfn, pfn + n);
+    this.hi.fill(0, pfn, pfn + n);
+    this.refcount.fill(0, pfn, pfn + n);
+    this.mapcount.fill(0, pfn, pfn + n);
+    this.owner.fill(0, pfn, pfn + n);
+    this.indexLo.fill(0, pfn, pfn + n);
   }
 
   /** Reset a frame to the state of a freshly allocated one (flags, counts, owner, index; content kept). */

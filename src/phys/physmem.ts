@@ -25,6 +25,12 @@ export interface AllocPolicy {
 
 /** MAX_RECLAIM_RETRIES: direct reclaim passes without progress before the OOM killer. */
 const MAX_RECLAIM_RETRIES = 16;
+/**
+ * PAGE_ALLOC_COSTLY_ORDER: larger allocations (a THP's order 9) never invoke the OOM killer and
+ * are not retried; here they do not enter direct reclaim either (which frees order-0 pages and
+ * cannot make a 2 MiB block without compaction, not modelled): they wake kswapd and fall back.
+ */
+const PAGE_ALLOC_COSTLY_ORDER = 3;
 
 export interface NodeInfo {
   readonly id: number;
@@ -132,6 +138,7 @@ export class PhysMem {
     for (let oomRounds = 0; oomRounds < 1 + this.buddies.length * 64; oomRounds++) {
       pfn = this.allocAbove(order, node, 'min');
       if (pfn >= 0) return pfn;
+      if (order > PAGE_ALLOC_COSTLY_ORDER) break;
       if (p.allocatorIsOomVictim) return this.allocAbove(order, node, null); // ALLOC_OOM: the reserves
       let noProgress = 0;
       while (noProgress <= MAX_RECLAIM_RETRIES) {

@@ -42,7 +42,7 @@ export function reportText(r: RunReport): string {
   out.push(
     `design ${r.scenario.design}, seed ${r.scenario.seed}; machine: ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}, ` +
       `${mem / 2 ** 20} MiB in ${m.nodes.length} node${m.nodes.length === 1 ? '' : 's'}, ${m.paging}, ` +
-      `TLB ${m.tlb.entries} entries ${m.tlb.ways}-way`,
+      `TLB ${m.tlb.entries} entries ${m.tlb.ways}-way, THP ${m.thp?.enabled ?? 'madvise'}`,
   );
   out.push('');
   if (r.processes.length > 0) {

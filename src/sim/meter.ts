@@ -46,6 +46,16 @@ export class Vmstat {
   pages_zeroed = 0;
   pages_copied = 0;
   ptes_copied = 0;
+  // Transparent huge pages (Documentation/admin-guide/mm/transhuge.rst, "Monitoring usage").
+  thp_fault_alloc = 0;
+  thp_fault_fallback = 0;
+  thp_collapse_alloc = 0;
+  thp_collapse_alloc_failed = 0;
+  thp_split_page = 0;
+  thp_split_pmd = 0;
+  thp_deferred_split_page = 0;
+  thp_zero_page_alloc = 0;
+  thp_zero_page_alloc_failed = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

@@ -6,7 +6,7 @@ import { Access } from '../arch/pmap.js';
 import { DESIGNS, type DesignName } from '../designs/index.js';
 import type { SysResult } from '../lib/errno.js';
 import { Rng } from '../lib/rng.js';
-import { PAGE_SIZE } from '../lib/units.js';
+import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
 import { setBalloon } from '../mm/balloon.js';
 import { checkInvariants } from '../mm/check.js';
@@ -26,7 +26,9 @@ import {
   taskFile,
 } from '../mm/file-io.js';
 import { doExec, doFork } from '../mm/fork.js';
+import { shrinkThp } from '../mm/huge-rmap.js';
 import type { Kernel } from '../mm/kernel.js';
+import { khugepagedFullScans, khugepagedRun } from '../mm/khugepaged.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
 import { sysMlock, sysMunlock } from '../mm/mlock.js';
 import { MmCounter, type Task } from '../mm/mm.js';
@@ -103,6 +105,7 @@ export class System {
       swapPages: Math.floor((opts.machine.swapBytes ?? 0) / PAGE_SIZE),
       oomKiller: opts.machine.oomKiller ?? true,
       ...(opts.machine.minFreeKbytes !== undefined && { minFreeKbytes: opts.machine.minFreeKbytes }),
+      ...(opts.machine.thp !== undefined && { thp: opts.machine.thp }),
     });
     this.rng = new Rng(opts.seed);
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
@@ -221,11 +224,6 @@ export class System {
     return this.afterCall('balloon', setBalloon(this.kernel, Math.ceil(bytes / PAGE_SIZE)) * PAGE_SIZE);
   }
 
-  /** drop_caches (1): drop clean, unmapped page-cache pages; the pages dropped. */
-  dropCaches(): number {
-    return this.afterCall('drop_caches', dropCaches(this.kernel));
-  }
-
   munmap(task: Task, addr: number, len: number): SysResult<0> {
     this.kernel.current = task;
     return this.afterCall('munmap', sysMunmap(this.kernel, task, addr, len));
@@ -259,6 +257,27 @@ export class System {
   brk(task: Task, addr: number): SysResult<number> {
     this.kernel.current = task;
     return this.afterCall('brk', sysBrk(this.kernel, task, addr));
+  }
+
+  /**
+   * Run khugepaged: `passes` wake-ups (each scans up to pages_to_scan), or as many as it takes
+   * to complete `fullScans` more passes over its mm list.
+   */
+  khugepaged(req: { passes?: number; fullScans?: number }): void {
+    if (req.passes !== undefined) khugepagedRun(this.kernel, req.passes);
+    if (req.fullScans !== undefined) khugepagedFullScans(this.kernel, req.fullScans);
+    this.afterCall('khugepaged');
+  }
+
+  /**
+   * echo N > /proc/sys/vm/drop_caches: 1 (or 3) drops the clean, unmapped page-cache pages; 2
+   * (or 3) shrinks slab objects (drop_slab runs every shrinker: here the deferred THP split
+   * queue and the huge zero page). Returns the pages and objects freed.
+   */
+  dropCaches(mode: 1 | 2 | 3): number {
+    let n = (mode & 1) !== 0 ? dropCaches(this.kernel) : 0;
+    if ((mode & 2) !== 0) n += shrinkThp(this.kernel);
+    return this.afterCall('drop_caches', n);
   }
 
   /**
@@ -324,6 +343,7 @@ export class System {
       VmPTE: mm ? mm.pmap.pgtablesBytes : 0,
       VmLck: mm ? page(mm.lockedVm) : 0,
       VmSwap: mm ? page(mm.rss[MmCounter.SWAPENTS]) : 0,
+      AnonHugePages: mm ? mm.hugeAnonPmds * PMD_SIZE : 0,
       map_count: mm ? mm.mapCount : 0,
       tlb_hits: task.tlbHits,
       tlb_misses: task.tlbMisses,
@@ -390,6 +410,18 @@ export class System {
       pglazyfreed: k.vmstat.pglazyfreed,
       PageTables: k.pool.live * PAGE_SIZE,
       Mlocked: k.mlockedPages * PAGE_SIZE,
+      AnonHugePages: k.thp.anonHugePages * PAGE_SIZE,
+      thp_fault_alloc: k.vmstat.thp_fault_alloc,
+      thp_fault_fallback: k.vmstat.thp_fault_fallback,
+      thp_collapse_alloc: k.vmstat.thp_collapse_alloc,
+      thp_collapse_alloc_failed: k.vmstat.thp_collapse_alloc_failed,
+      thp_split_page: k.vmstat.thp_split_page,
+      thp_split_pmd: k.vmstat.thp_split_pmd,
+      thp_deferred_split_page: k.vmstat.thp_deferred_split_page,
+      thp_zero_page_alloc: k.vmstat.thp_zero_page_alloc,
+      thp_zero_page_alloc_failed: k.vmstat.thp_zero_page_alloc_failed,
+      khugepaged_pages_collapsed: k.thp.pagesCollapsed,
+      khugepaged_full_scans: k.thp.fullScans,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
       nr_tlb_remote_flush_received: k.vmstat.nr_tlb_remote_flush_received,
       nr_tlb_local_flush_all: k.vmstat.nr_tlb_local_flush_all,

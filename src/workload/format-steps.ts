@@ -290,7 +290,22 @@ const balloon = scalarOrMap(
     expect_error: expectError,
   }),
 );
-const dropCaches = object({ expect_error: expectError });
+const khugepaged = object(
+  {
+    passes: optional(
+      integer({ min: 1, max: 1_000_000 }),
+      'Wake khugepaged this many times (pages_to_scan each).',
+    ),
+    full_scans: optional(
+      integer({ min: 1, max: 1_000_000 }),
+      'Run khugepaged until it has completed this many more passes over its mm list.',
+    ),
+    expect_error: expectError,
+  },
+  { rules: [exactlyOne('passes', 'full_scans')] },
+);
+
+const dropCaches = integer({ min: 1, max: 3 });
 
 /** An expected counter value: exact, or bounds (inclusive). */
 const expectValue = named(
@@ -366,12 +381,17 @@ export const STEP_SHAPES = {
     balloon,
     'Memory pressure: a balloon driver takes memory from the system (reclaiming, swapping) or gives it back: `balloon: 256MiB`.',
   ),
+  touch: named('touch', touch, 'Access memory: every page of the range once, or as pattern and count say.'),
+  khugepaged: named(
+    'khugepaged',
+    khugepaged,
+    'Run khugepaged, which collapses 4 KiB-mapped ranges into THPs: `khugepaged: { passes: 1 }` or `{ full_scans: 1 }`.',
+  ),
   drop_caches: named(
     'drop_caches',
     dropCaches,
-    'echo 1 > /proc/sys/vm/drop_caches: drop clean, unmapped file pages.',
+    'echo N > /proc/sys/vm/drop_caches: 1 drops clean, unmapped file pages; 2 runs the shrinkers (deferred THP split, huge zero page); 3 both.',
   ),
-  touch: named('touch', touch, 'Access memory: every page of the range once, or as pattern and count say.'),
   expect: named('expect', expect, 'Check counters: process counters with `in`, system counters without.'),
 } satisfies Record<StepKind, Schema<unknown>>;
 

@@ -6,7 +6,7 @@ import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
 import { COSTS, type CostName } from '../sim/cost.js';
 import { step } from './format-steps.js';
-import { MAX_CPUS, PAGINGS } from './format-values.js';
+import { MAX_CPUS, PAGINGS, THP_MODES } from './format-values.js';
 import {
   boolean,
   enumOf,
@@ -19,6 +19,7 @@ import {
   object,
   optional,
   required,
+  scalarOrMap,
   size,
   string,
   withDefault,
@@ -58,6 +59,32 @@ const tlb = object(
       },
     ],
   },
+);
+
+const ptesLimit = (what: string, fallback: number) =>
+  withDefault(integer({ min: 0, max: 511 }), fallback, `khugepaged/${what}.`);
+
+const thpSettings = object({
+  enabled: withDefault(enumOf(THP_MODES), 'madvise', '/sys/kernel/mm/transparent_hugepage/enabled.'),
+  use_zero_page: withDefault(
+    boolean(),
+    true,
+    'A read fault of an empty 2 MiB range maps the huge zero page.',
+  ),
+  pages_to_scan: withDefault(
+    integer({ min: 1, max: 2 ** 31 - 1 }),
+    4096,
+    'khugepaged/pages_to_scan: progress one khugepaged pass makes (512 per 2 MiB range scanned).',
+  ),
+  max_ptes_none: ptesLimit('max_ptes_none: empty entries a range may have and still be collapsed', 511),
+  max_ptes_swap: ptesLimit('max_ptes_swap: swap entries a collapse may swap in', 64),
+  max_ptes_shared: ptesLimit('max_ptes_shared: entries mapping shared pages a range may have', 256),
+});
+
+const thp = named(
+  'thp',
+  scalarOrMap(enumOf(THP_MODES), thpSettings),
+  'Transparent huge pages: always, madvise or never, or { enabled, use_zero_page, pages_to_scan, max_ptes_none, max_ptes_swap, max_ptes_shared }.',
 );
 
 const machine = object(
@@ -109,6 +136,7 @@ const machine = object(
       128,
       "The disk's read_ahead_kb: the largest readahead window, in KiB (0: no readahead).",
     ),
+    thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );

@@ -54,8 +54,9 @@ describe('scenarioJsonSchema', () => {
       'msync',
       'sync',
       'balloon',
-      'drop_caches',
       'touch',
+      'khugepaged',
+      'drop_caches',
       'expect',
     ]);
     for (const k of kinds ?? []) expect(schema.$defs[k]).toBeDefined();

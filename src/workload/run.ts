@@ -328,10 +328,6 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         sys.sync();
         settle(step, {});
         return;
-      case 'drop_caches':
-        sys.dropCaches();
-        settle(step, {});
-        return;
       case 'balloon': {
         const held = sys.balloon(step.size);
         settle(step, held < step.size ? { error: 'ENOMEM', detail: `the balloon holds ${held} bytes` } : {});
@@ -423,6 +419,17 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         settle(step, { error: r.error, detail });
         return;
       }
+      case 'khugepaged':
+        sys.khugepaged({
+          ...(step.passes !== undefined && { passes: step.passes }),
+          ...(step.fullScans !== undefined && { fullScans: step.fullScans }),
+        });
+        settle(step, {});
+        return;
+      case 'drop_caches':
+        sys.dropCaches(step.mode);
+        settle(step, {});
+        return;
       case 'expect': {
         let actual: Record<string, number>;
         let who: string;

@@ -23,6 +23,22 @@ export interface TlbConfig {
   readonly ways: number;
 }
 
+/** /sys/kernel/mm/transparent_hugepage/enabled */
+export type ThpEnabled = 'always' | 'madvise' | 'never';
+
+/** Transparent huge page settings (Documentation/admin-guide/mm/transhuge.rst). */
+export interface ThpConfig {
+  readonly enabled: ThpEnabled;
+  /** use_zero_page: a read fault maps the huge zero page. */
+  readonly useZeroPage: boolean;
+  /** khugepaged/pages_to_scan: pages one khugepaged pass scans. */
+  readonly pagesToScan: number;
+  /** khugepaged/max_ptes_none, max_ptes_swap, max_ptes_shared. */
+  readonly maxPtesNone: number;
+  readonly maxPtesSwap: number;
+  readonly maxPtesShared: number;
+}
+
 export interface MachineSpec {
   readonly cpus: number;
   /** One entry per memory node, in bytes. `memory: 4GiB` means one node. */
@@ -43,6 +59,8 @@ export interface MachineSpec {
   readonly oomKiller?: boolean;
   /** Cost-model constants that differ from the defaults (sim/cost.ts), nanoseconds. */
   readonly costs?: Readonly<Partial<Record<CostName, number>>>;
+  /** Transparent huge pages; absent: Linux's defaults (madvise). */
+  readonly thp?: ThpConfig;
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */
@@ -83,7 +101,9 @@ export type MadviseAdvice =
   | 'keeponfork'
   | 'free'
   | 'cold'
-  | 'pageout';
+  | 'pageout'
+  | 'hugepage'
+  | 'nohugepage';
 export type TouchOp = 'read' | 'write' | 'exec';
 export type TouchPattern = 'sequential' | 'random' | 'strided';
 export type ExpectValue = number | { readonly min?: number; readonly max?: number };
@@ -132,7 +152,7 @@ export type Step =
       readonly range: RangeRef;
       readonly flags: readonly ('sync' | 'async' | 'invalidate')[];
     })
-  | (StepBase & { readonly kind: 'sync' | 'drop_caches' })
+  | (StepBase & { readonly kind: 'sync' })
   | (StepBase & { readonly kind: 'balloon'; readonly size: number })
   | (StepBase & { readonly kind: 'munmap'; readonly in: string; readonly range: RangeRef })
   | (StepBase & {
@@ -185,6 +205,10 @@ export type Step =
       /** CPU to run on; default the process's CPU. */
       readonly cpu?: number;
     })
+  /** Run khugepaged: a number of passes, or until full_scans has grown by this many. */
+  | (StepBase & { readonly kind: 'khugepaged'; readonly passes?: number; readonly fullScans?: number })
+  /** echo N > /proc/sys/vm/drop_caches */
+  | (StepBase & { readonly kind: 'drop_caches'; readonly mode: 1 | 2 | 3 })
   | (StepBase & {
       readonly kind: 'expect';
       /** Process name, or absent for system counters. */

@@ -234,9 +234,10 @@ describe('X86PageTable: huge leaves', () => {
       const { pt } = setup(levels);
       const v = PMD_TABLE + 3 * PTE_TABLE; // 1 GiB + 6 MiB
       const pfn = 0x4_0000;
-      expect(pt.enterHuge(v, pfn, 9, PteAttr.write)).toBe(true);
-      // No PTE table: PUD and PMD only.
-      expect(counters(pt)).toEqual({ pgtablesBytes: 8 * KiB, tablePages: 3 + (levels === 5 ? 1 : 0) });
+      expect(pt.hugeEnter(v, pfn, PteAttr.write)).toBe(true);
+      // No PTE table in the tree: PUD and PMD, and the deposited PTE table (mm_inc_nr_ptes).
+      expect(counters(pt)).toEqual({ pgtablesBytes: 12 * KiB, tablePages: 4 + (levels === 5 ? 1 : 0) });
+      expect(pt.depositedTables).toBe(1);
       expect(pt.countTables()).toEqual(counters(pt));
       for (const i of [0, 1, 255, 511]) {
         expect(pt.walk(v + i, Access.read)).toBe(WalkStatus.ok);
@@ -245,7 +246,7 @@ describe('X86PageTable: huge leaves', () => {
       expect(pt.walk(v + 7, Access.exec)).toBe(WalkStatus.protection);
       expect(leaves(pt, 0, pt.vpnLimit)).toEqual([[v, pfn, PteAttr.write | PteAttr.accessed, 9]]);
       expect(pt.walk(v + 300, Access.write)).toBe(WalkStatus.ok);
-      expect([pt.outPfn, pt.outPerm]).toEqual([pfn + 300, TlbPerm.write | TlbPerm.dirty]);
+      expect([pt.outPfn, pt.outPerm, pt.outOrder]).toEqual([pfn + 300, TlbPerm.write | TlbPerm.dirty, 9]);
       expect(leaves(pt, v, v + PTE_TABLE)).toEqual([
         [v, pfn, PteAttr.write | PteAttr.accessed | PteAttr.dirty, 9],
       ]);
@@ -256,7 +257,7 @@ describe('X86PageTable: huge leaves', () => {
       // No PTE handle inside a huge leaf.
       expect(pt.pteLookup(v + 5)).toBe(-1);
       expect(() => pt.pteAlloc(v + 5)).toThrow(/huge/);
-      expect(() => pt.enterHuge(v, pfn, 9, PteAttr.none)).toThrow(/in use/);
+      expect(() => pt.hugeEnter(v, pfn, PteAttr.none)).toThrow(/in use/);
     }
   });
 
@@ -282,10 +283,10 @@ describe('X86PageTable: huge leaves', () => {
     expect(() => pt.enterHuge(PTE_TABLE, PTE_TABLE, 18, 0)).toThrow(/aligned/);
   });
 
-  it('zaps a huge leaf whole, and refuses to split it', () => {
+  it('zaps a huge leaf whole with its deposited table, and refuses to split it', () => {
     const { pt } = setup();
     const v = 4 * PTE_TABLE;
-    pt.enterHuge(v, 2 * PTE_TABLE, 9, PteAttr.write | PteAttr.dirty);
+    pt.hugeEnter(v, 2 * PTE_TABLE, PteAttr.write | PteAttr.dirty);
     expect(() => pt.zapRange(v + 1, v + PTE_TABLE, () => {})).toThrow(/splits/);
     expect(() => pt.zapRange(v, v + PTE_TABLE - 1, () => {})).toThrow(/splits/);
     const seen: [number, number, number, number][] = [];
@@ -573,7 +574,8 @@ describe('X86PageTable: reclaimEmptyPteTables', () => {
     pt.enterHuge(512, 512, 9, PteAttr.write);
     pt.pteAlloc(1024);
     pt.reclaimEmptyPteTables(0, 2048);
-    expect(counters(pt)).toEqual({ pgtablesBytes: 8 * KiB, tablePages: 3 });
+    // PUD, PMD and the leaf's deposited PTE table stay; the empty PTE table at 1024 goes.
+    expect(counters(pt)).toEqual({ pgtablesBytes: 12 * KiB, tablePages: 4 });
     expect(pt.walk(700, Access.read)).toBe(WalkStatus.ok);
     expect(pt.outPfn).toBe(700);
   });

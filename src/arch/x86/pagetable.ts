@@ -9,11 +9,13 @@ import {
   Access,
   type LeafVisitor,
   type Pmap,
+  type PmdState,
   PteAttr,
   type SwapVisitor,
   TlbPerm,
   WalkStatus,
 } from '../pmap.js';
+import * as pmdLeaf from './pmd-leaf.js';
 import {
   entryPfn,
   isSwpEntry,
@@ -41,8 +43,14 @@ export class X86PageTable implements Pmap {
   walkLevels = 0;
   outPfn = 0;
   outPerm = 0;
-  private readonly pool: TablePool;
-  private readonly owner: Uint32Array;
+  outOrder = 0;
+  hugePfn = 0;
+  hugeAttrs = 0;
+  /** PTE tables deposited under huge PMD leaves (pgtable_trans_huge_deposit), one per leaf. */
+  readonly deposited: number[] = [];
+  // Internal to this format (pmd-leaf.ts uses them).
+  readonly pool: TablePool;
+  readonly owner: Uint32Array;
   private topPfn: number;
   // Host-side cache of the last PTE table reached (not a model of the MMU's paging-structure
   // caches: walks still count every level). Dropped whenever a table is freed.
@@ -76,7 +84,7 @@ export class X86PageTable implements Pmap {
     if (this.cacheBase >= 0 && off >= 0 && off < 512) {
       const i = this.cacheSlot * 1024 + off * 2;
       if ((w[i] & X86.P) === 0) return this.miss(this.levels);
-      return this.leaf(w, i, access, 0, this.levels);
+      return this.leaf(w, i, access, 0, this.levels, 0);
     }
     const owner = this.owner;
     const lo27 = vpn % TWO27;
@@ -96,19 +104,19 @@ export class X86PageTable implements Pmap {
     levels++;
     i = slot * 1024 + (lo27 >>> 18) * 2; // PUD
     if ((w[i] & X86.P) === 0) return this.miss(levels);
-    if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 0x3ffff, levels);
+    if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 0x3ffff, levels, 18);
     slot = owner[entryPfn(w[i], w[i + 1])];
     levels++;
     i = slot * 1024 + ((lo27 >>> 9) & 511) * 2; // PMD
     if ((w[i] & X86.P) === 0) return this.miss(levels);
-    if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 511, levels);
+    if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 511, levels, 9);
     slot = owner[entryPfn(w[i], w[i + 1])];
     levels++;
     this.cacheBase = vpn - (lo27 & 511);
     this.cacheSlot = slot;
     i = slot * 1024 + (lo27 & 511) * 2; // PTE
     if ((w[i] & X86.P) === 0) return this.miss(levels);
-    return this.leaf(w, i, access, 0, levels);
+    return this.leaf(w, i, access, 0, levels, 0);
   }
 
   private miss(levels: number): WalkStatus {
@@ -116,8 +124,15 @@ export class X86PageTable implements Pmap {
     return WalkStatus.notPresent;
   }
 
-  /** A present leaf at word i; `sub` is the 4 KiB page within a huge leaf. */
-  private leaf(w: Uint32Array, i: number, access: Access, sub: number, levels: number): WalkStatus {
+  /** A present leaf at word i of order `order`; `sub` is the 4 KiB page within a huge leaf. */
+  private leaf(
+    w: Uint32Array,
+    i: number,
+    access: Access,
+    sub: number,
+    levels: number,
+    order: number,
+  ): WalkStatus {
     this.walkLevels = levels;
     let lo = w[i];
     const hi = w[i + 1];
@@ -127,6 +142,7 @@ export class X86PageTable implements Pmap {
     if (access === Access.write) lo |= X86.D;
     w[i] = lo >>> 0;
     this.outPfn = entryPfn(lo, hi) + sub;
+    this.outOrder = order;
     this.outPerm =
       ((lo & X86.RW) !== 0 ? TlbPerm.write : 0) |
       ((hi & X86Hi.NX) === 0 ? TlbPerm.exec : 0) |
@@ -168,15 +184,16 @@ export class X86PageTable implements Pmap {
     for (let level = this.levels - 1; level >= 1; level--) {
       const i = slot * 1024 + this.index(vpn, level) * 2;
       let w = this.pool.words;
-      if ((w[i] & X86.P) === 0) {
+      // PSE first: a PROT_NONE huge leaf has P clear.
+      if ((w[i] & X86.PSE) !== 0) {
+        throw new Error(`X86PageTable.pteAlloc: vpn ${vpn} is covered by a huge leaf`);
+      } else if ((w[i] & X86.P) === 0) {
         const pfn = this.pool.alloc();
         if (pfn < 0) return -1;
         w = this.pool.words; // the pool may have grown
         w[i] = makeLo(pfn, PAGE_TABLE_FLAGS);
         w[i + 1] = makeHi(pfn, 0);
         this.accountTable(level - 1, +1);
-      } else if ((w[i] & X86.PSE) !== 0) {
-        throw new Error(`X86PageTable.pteAlloc: vpn ${vpn} is covered by a huge leaf`);
       }
       slot = this.slotOfEntry(w, i);
     }
@@ -184,7 +201,7 @@ export class X86PageTable implements Pmap {
   }
 
   /** A table page at `level` was allocated (+1) or freed (-1). */
-  private accountTable(level: number, delta: number): void {
+  accountTable(level: number, delta: number): void {
     this.tablePages += delta;
     // mm->pgtables_bytes counts PTE, PMD and PUD tables (mm_inc_nr_ptes/pmds/puds), not P4D or PGD.
     if (level <= 2) this.pgtablesBytes += delta * TABLE_BYTES;
@@ -248,12 +265,16 @@ export class X86PageTable implements Pmap {
     w[h * 2 + 1] = hi;
   }
 
-  /** Install a huge leaf (order 9: PMD, 2 MiB; order 18: PUD, 1 GiB). Tables above are allocated. */
+  /**
+   * Install a huge leaf (order 9: PMD, 2 MiB, with its deposited table as hugeEnter; order 18:
+   * PUD, 1 GiB). Tables above are allocated.
+   */
   enterHuge(vpn: number, pfn: number, order: 9 | 18, attrs: number): boolean {
     const leafLevel = order === 9 ? 1 : 2;
     if (vpn % SPAN[leafLevel] !== 0 || pfn % SPAN[leafLevel] !== 0) {
       throw new Error(`X86PageTable.enterHuge: vpn ${vpn} or pfn ${pfn} is not aligned to order ${order}`);
     }
+    if (order === 9) return this.hugeEnter(vpn, pfn, attrs);
     let slot = this.owner[this.topPfn];
     for (let level = this.levels - 1; level > leafLevel; level--) {
       const i = slot * 1024 + this.index(vpn, level) * 2;
@@ -275,6 +296,87 @@ export class X86PageTable implements Pmap {
     w[i] = makeLo(pfn, encodeLo(attrs) | X86.PSE);
     w[i + 1] = makeHi(pfn, encodeHi(attrs));
     return true;
+  }
+
+  /**
+   * Word index of the PMD entry covering vpn, allocating the tables above it with `alloc`;
+   * -1 when a table above is missing (or could not be allocated) or a PUD leaf covers vpn.
+   */
+  pmdEntry(vpn: number, alloc: boolean): number {
+    let slot = this.owner[this.topPfn];
+    for (let level = this.levels - 1; level > 1; level--) {
+      const i = slot * 1024 + this.index(vpn, level) * 2;
+      let w = this.pool.words;
+      if ((w[i] & X86.P) === 0) {
+        if (!alloc) return -1;
+        const t = this.pool.alloc();
+        if (t < 0) return -1;
+        w = this.pool.words;
+        w[i] = makeLo(t, PAGE_TABLE_FLAGS);
+        w[i + 1] = makeHi(t, 0);
+        this.accountTable(level - 1, +1);
+      } else if ((w[i] & X86.PSE) !== 0) {
+        return -1;
+      }
+      slot = this.slotOfEntry(w, i);
+    }
+    return slot * 1024 + this.index(vpn, 1) * 2;
+  }
+
+  /** Forget the host-side PTE-table cache (a PMD entry changed between table and leaf). */
+  dropCache(): void {
+    this.cacheBase = -1;
+  }
+
+  // ---------------------------------------------------------------- huge PMD leaves (pmd-leaf.ts)
+
+  pmdState(vpn: number): PmdState {
+    return pmdLeaf.pmdState(this, vpn);
+  }
+
+  hugeEnter(vpn: number, pfn: number, attrs: number): boolean {
+    return pmdLeaf.hugeEnter(this, vpn, pfn, attrs);
+  }
+
+  hugeSet(vpn: number, pfn: number, attrs: number): void {
+    pmdLeaf.hugeSet(this, vpn, pfn, attrs);
+  }
+
+  hugeUpdate(vpn: number, set: number, clear: number): void {
+    pmdLeaf.hugeUpdate(this, vpn, set, clear);
+  }
+
+  hugeClear(vpn: number): number {
+    return pmdLeaf.hugeClear(this, vpn);
+  }
+
+  hugeSplit(vpn: number, attrs: number, samePfn: number): void {
+    pmdLeaf.hugeSplit(this, vpn, attrs, samePfn);
+  }
+
+  hugeCollapse(vpn: number, pfn: number, attrs: number): void {
+    pmdLeaf.hugeCollapse(this, vpn, pfn, attrs);
+  }
+
+  get depositedTables(): number {
+    return this.deposited.length;
+  }
+
+  /** pgtable_trans_huge_deposit: a fresh PTE table kept for a huge leaf; false when memory ran out. */
+  deposit(): boolean {
+    const t = this.pool.alloc();
+    if (t < 0) return false;
+    this.deposited.push(t);
+    this.accountTable(0, +1);
+    return true;
+  }
+
+  /** zap_deposited_table: free one deposited table. */
+  freeDeposit(): void {
+    const t = this.deposited.pop();
+    if (t === undefined) throw new Error('X86PageTable.freeDeposit: no table deposited');
+    this.pool.free(t);
+    this.accountTable(0, -1);
   }
 
   // ---------------------------------------------------------------- range operations
@@ -319,6 +421,7 @@ export class X86PageTable implements Pmap {
         if (clear) {
           w[i] = 0;
           w[i + 1] = 0;
+          if (level === 1) this.freeDeposit(); // zap_huge_pmd: zap_deposited_table
         }
         continue;
       }
@@ -410,7 +513,7 @@ export class X86PageTable implements Pmap {
   }
 
   moveRange(oldStart: number, newStart: number, n: number): boolean {
-    // move_page_tables: entries move, pages stay; done per leaf (huge leaves are not moved by the core).
+    // move_page_tables: entries move, pages stay; done per leaf, a huge leaf whole (move_huge_pmd).
     // A move onto itself is a no-op (the copy-then-clear below would clear every entry).
     if (newStart === oldStart) return true;
     const moves: number[] = [];
@@ -419,6 +522,11 @@ export class X86PageTable implements Pmap {
     // Copy in the direction that never overwrites an entry not yet moved when ranges overlap.
     for (let k = 0; k < moves.length; k++) {
       const vpn = moves[up ? moves.length - 1 - k : k];
+      if (vpn < 0) {
+        // A huge leaf at -vpn - 1.
+        if (!pmdLeaf.hugeMove(this, -vpn - 1, newStart + (-vpn - 1 - oldStart))) return false;
+        continue;
+      }
       const src = this.pteLookup(vpn);
       const dst = this.pteAlloc(newStart + (vpn - oldStart));
       if (dst < 0) return false;
@@ -431,12 +539,18 @@ export class X86PageTable implements Pmap {
     return true;
   }
 
-  /** Visit every non-none PTE (present or not) in [start, end). */
+  /** Visit every non-none PTE (present or not) in [start, end); a huge leaf as -vpn - 1. */
   private forEachLeafRaw(start: number, end: number, visit: (vpn: number) => void): void {
     for (let vpn = start; vpn < end; ) {
       const h = this.pteLookup(vpn);
       if (h < 0) {
-        vpn = vpn - (vpn % 512) + 512;
+        const base = vpn - (vpn % 512);
+        if (pmdLeaf.pmdState(this, vpn) === 2 /* PmdState.huge */) {
+          if (base < start || base + 512 > end)
+            throw new Error(`X86PageTable.moveRange: the range splits the huge leaf at vpn ${base}`);
+          visit(-base - 1);
+        }
+        vpn = base + 512;
         continue;
       }
       if (!this.pteNone(h)) visit(vpn);
@@ -447,6 +561,7 @@ export class X86PageTable implements Pmap {
   destroy(): void {
     if (this.topPfn < 0) return;
     this.destroyTable(this.owner[this.topPfn], this.levels - 1);
+    while (this.deposited.length > 0) this.freeDeposit();
     this.cacheBase = -1;
     this.pool.free(this.topPfn);
     this.tablePages--;
@@ -481,11 +596,14 @@ export class X86PageTable implements Pmap {
       }
     };
     visit(this.owner[this.topPfn], this.levels - 1);
+    // Deposited tables count as PTE tables (mm_inc_nr_ptes when depositing).
+    pages += this.deposited.length;
+    bytes += this.deposited.length * TABLE_BYTES;
     return { pgtablesBytes: bytes, tablePages: pages };
   }
 }
 
-function encodeLo(attrs: number): number {
+export function encodeLo(attrs: number): number {
   let lo = X86.US;
   lo |= (attrs & PteAttr.protnone) !== 0 ? X86.PROTNONE : X86.P;
   if ((attrs & PteAttr.write) !== 0) lo |= X86.RW;
@@ -495,11 +613,11 @@ function encodeLo(attrs: number): number {
   return lo;
 }
 
-function encodeHi(attrs: number): number {
+export function encodeHi(attrs: number): number {
   return (attrs & PteAttr.exec) !== 0 ? 0 : X86Hi.NX;
 }
 
-function decodeAttrs(lo: number, hi: number): number {
+export function decodeAttrs(lo: number, hi: number): number {
   let a = 0;
   if ((lo & X86.P) === 0 && (lo & X86.PROTNONE) !== 0) a |= PteAttr.protnone;
   if ((lo & X86.RW) !== 0) a |= PteAttr.write;
