@@ -78,11 +78,17 @@ function adviseVma(
     case 'pageout':
       // can_madv_lru_vma: not for locked areas.
       if ((vma.flags & VM.LOCKED) !== 0) return 'EINVAL';
+      // A huge PMD the range covers in part is split (madvise_cold_or_pageout_pte_range splits
+      // the folio); whole THPs inside are left as they are (their reclaim is not modelled).
+      splitHugeCut(k, mm, vma, start, end, task.cpu);
       coldOrPageout(k, task, start, end, advice === 'pageout');
       return null;
     case 'free':
       // madvise_dontneed_free_valid_vma; MADV_FREE is for private anonymous memory only.
       if ((vma.flags & VM.LOCKED) !== 0 || vma.file !== null) return 'EINVAL';
+      // madvise_free_huge_pmd splits a THP the range covers in part; whole THPs are not made
+      // lazily free here (not modelled).
+      splitHugeCut(k, mm, vma, start, end, task.cpu);
       lazyfreeRange(k, task, start, end);
       return null;
     case 'dontfork':
@@ -131,8 +137,9 @@ function coldOrPageout(k: Kernel, task: Task, start: number, end: number, pageou
   const f = k.phys.frames;
   const pages: number[] = [];
   let cleared = false;
-  mm.pmap.forEachLeaf(start, end, (vpn, pfn, attrs) => {
-    if ((attrs & PteAttr.special) !== 0 || f.mapcount[pfn] !== 1) return;
+  mm.pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
+    if (order !== 0 || (attrs & PteAttr.special) !== 0 || f.mapcount[pfn] !== 1) return;
+    if (f.has(pfn, PG.compound)) return; // a PTE-mapped THP page: its folio is not modelled here
     if ((attrs & PteAttr.accessed) !== 0) {
       mm.pmap.pteUpdate(mm.pmap.pteLookup(vpn), 0, PteAttr.accessed);
       cleared = true;
@@ -160,8 +167,10 @@ function lazyfreeRange(k: Kernel, task: Task, start: number, end: number): void 
   mm.pmap.forEachLeaf(
     start,
     end,
-    (vpn, pfn, attrs) => {
-      if ((attrs & PteAttr.special) !== 0 || !f.has(pfn, PG.anon) || f.mapcount[pfn] !== 1) return;
+    (vpn, pfn, attrs, order) => {
+      if (order !== 0 || (attrs & PteAttr.special) !== 0 || !f.has(pfn, PG.anon) || f.mapcount[pfn] !== 1)
+        return;
+      if (f.has(pfn, PG.compound)) return; // a PTE-mapped THP page: not made lazily free
       freeSwapCacheIfUnused(k, pfn);
       if (f.has(pfn, PG.swapcache)) return;
       mm.pmap.pteUpdate(mm.pmap.pteLookup(vpn), 0, PteAttr.dirty | PteAttr.accessed);
