@@ -8,11 +8,12 @@
 // returns and is freed in the same pass (the synchronous-write case of shrink_folio_list).
 // Reclaim allocates no memory (PF_MEMALLOC): allocations it would make bypass the watermarks.
 
-import { PteAttr } from '../arch/pmap.js';
+import { PmdState, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { dropMapping } from './fault.js';
 import { markDirty, writeback } from './filemap.js';
-import { shrinkThp } from './huge-rmap.js';
+import { splitHugePmd } from './huge-memory.js';
+import { HPAGE_PMD_NR, shrinkThp, splitFolio } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { LruList, lruAdd, lruDel, lruListOf } from './lru.js';
 import { rmapWalk } from './rmap.js';
@@ -359,9 +360,7 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences =
   const f = k.phys.frames;
   if (f.has(pfn, PG.locked)) return keep(k, pfn);
   if (f.has(pfn, PG.mlocked)) return activate(k, pfn);
-  // A THP is not reclaimed whole (no THP swap-out) nor split here (Linux splits it and reclaims
-  // its pages: not modelled yet); the deferred-split shrinker frees partially mapped ones.
-  if (f.has(pfn, PG.compound)) return activate(k, pfn);
+  if (f.has(pfn, PG.compound)) return splitForReclaim(k, pfn, sc.cpu);
   const ref = ignoreReferences ? 'reclaim' : checkReferences(k, pfn, sc);
   if (ref === 'activate') return activate(k, pfn);
   if (ref === 'keep') return keep(k, pfn);
@@ -424,6 +423,35 @@ export function reclaimPages(k: Kernel, pfns: readonly number[], cpu: number): n
     if (r === 'reclaimed' || r === 'pageout') n++;
   }
   return n;
+}
+
+/**
+ * A THP at the tail of the inactive list: its pages are swapped out one by one, as when
+ * add_to_swap cannot take the folio whole (thp_swpout_fallback): every PMD mapping it is split
+ * (try_to_unmap's TTU_SPLIT_HUGE_PMD), then the folio (split_folio_to_list), and its pages go
+ * to the tail of the inactive list for the scans that follow. Without swap it stays whole.
+ */
+function splitForReclaim(k: Kernel, head: number, cpu: number): FolioResult {
+  const f = k.phys.frames;
+  if (!f.has(head, PG.anon) || k.swap === null || k.swap.freeSlots === 0) return activate(k, head);
+  const av = k.anonVmas.get(f.owner[head]);
+  const index = f.index(head);
+  for (const vma of av?.vmas ?? []) {
+    const mm = vma.mm;
+    const vpn = vma.start + (index - vma.pgoff);
+    if (mm === null || vma.dead || vpn < vma.start || vpn >= vma.end) continue;
+    if (mm.pmap.pmdState(vpn) === PmdState.huge && mm.pmap.hugePfn === head)
+      splitHugePmd(k, mm, vma, vpn, cpu);
+  }
+  k.vmstat.thp_swpout_fallback++;
+  splitFolio(k, head);
+  for (let p = head; p < head + HPAGE_PMD_NR; p++) {
+    if (!f.has(p, PG.lru)) continue;
+    lruDel(k, p);
+    f.set(p, PG.lru);
+    k.lru.addTail(p, k.phys.nodeOf(p), lruListOf(f.flags[p]), 1);
+  }
+  return 'kept';
 }
 
 function keep(k: Kernel, pfn: number): FolioResult {

@@ -114,6 +114,7 @@ export const SYSTEM_COUNTERS = {
   },
   thp_zero_page_alloc: { unit: 'count', doc: '/proc/vmstat: huge zero pages allocated (not each mapping)' },
   thp_zero_page_alloc_failed: { unit: 'count', doc: '/proc/vmstat: huge zero page allocations that failed' },
+  thp_swpout_fallback: { unit: 'count', doc: '/proc/vmstat: THPs split to be swapped out page by page' },
   khugepaged_pages_collapsed: {
     unit: 'count',
     doc: '/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed: ranges khugepaged collapsed',

@@ -56,6 +56,7 @@ export class Vmstat {
   thp_deferred_split_page = 0;
   thp_zero_page_alloc = 0;
   thp_zero_page_alloc_failed = 0;
+  thp_swpout_fallback = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

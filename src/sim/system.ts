@@ -420,6 +420,7 @@ export class System {
       thp_deferred_split_page: k.vmstat.thp_deferred_split_page,
       thp_zero_page_alloc: k.vmstat.thp_zero_page_alloc,
       thp_zero_page_alloc_failed: k.vmstat.thp_zero_page_alloc_failed,
+      thp_swpout_fallback: k.vmstat.thp_swpout_fallback,
       khugepaged_pages_collapsed: k.thp.pagesCollapsed,
       khugepaged_full_scans: k.thp.fullScans,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
