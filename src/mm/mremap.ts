@@ -135,7 +135,7 @@ function moveVma(
   mm.totalVm += newPages;
   const locked = (vma.flags & VM.LOCKED) !== 0;
   if (locked) mm.lockedVm += newPages;
-  if (!mm.pmap.moveRange(start, dst, oldPages)) {
+  if (mm.pmap.moveRange(start, dst, oldPages) < 0) {
     // move_vma's error path: move the entries back from the new area to the old (their tables
     // are still there, so this cannot fail), then unmap the new area instead of the old one.
     mm.pmap.moveRange(dst, start, oldPages);

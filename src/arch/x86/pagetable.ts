@@ -2,15 +2,26 @@
 // (zap_page_range, free_pgtables, CONFIG_PT_RECLAIM, move_page_tables, teardown).
 // Storage, accounting and the walker are in pagetable-core.ts (same level numbering).
 
-import type { LeafVisitor, Pmap } from '../pmap.js';
+import type { LeafVisitor, Pmap, TableDoneVisitor, TableFreeVisitor } from '../pmap.js';
 import { SPAN, X86TableCore } from './pagetable-core.js';
-import { decodeAttrs, entryPfn, X86 } from './pte.js';
+import {
+  decodeAttrs,
+  encodeHi,
+  encodeLo,
+  entryPfn,
+  makeHi,
+  makeLo,
+  PAGE_TABLE_FLAGS,
+  pteNeedsFlush,
+  X86,
+} from './pte.js';
 
 const TABLE_BYTES = 4096;
 
 export class X86PageTable extends X86TableCore implements Pmap {
-  zapRange(start: number, end: number, visit: LeafVisitor): void {
-    if (start < end) this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, true);
+  zapRange(start: number, end: number, visit: LeafVisitor, tableDone?: TableDoneVisitor): void {
+    if (start < end)
+      this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, true, tableDone);
   }
 
   forEachLeaf(start: number, end: number, visit: LeafVisitor): void {
@@ -26,6 +37,7 @@ export class X86PageTable extends X86TableCore implements Pmap {
     end: number,
     visit: LeafVisitor,
     clear: boolean,
+    tableDone?: TableDoneVisitor,
   ): void {
     const span = SPAN[level];
     const first = Math.floor((start - base) / span);
@@ -48,20 +60,16 @@ export class X86PageTable extends X86TableCore implements Pmap {
         }
         continue;
       }
-      this.leafRange(
-        this.slotOfEntry(w, i),
-        level - 1,
-        vb,
-        Math.max(start, vb),
-        Math.min(end, vb + span),
-        visit,
-        clear,
-      );
+      const s = Math.max(start, vb);
+      const t = Math.min(end, vb + span);
+      this.leafRange(this.slotOfEntry(w, i), level - 1, vb, s, t, visit, clear, tableDone);
+      if (level === 1) tableDone?.(s, t);
     }
   }
 
-  freeTables(start: number, end: number, floor: number, ceiling: number): void {
-    if (start < end) this.freeRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, floor, ceiling);
+  freeTables(start: number, end: number, floor: number, ceiling: number, freed?: TableFreeVisitor): void {
+    if (start < end)
+      this.freeRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, floor, ceiling, freed);
   }
 
   private freeRange(
@@ -72,6 +80,7 @@ export class X86PageTable extends X86TableCore implements Pmap {
     end: number,
     floor: number,
     ceiling: number,
+    freed: TableFreeVisitor | undefined,
   ): void {
     const span = SPAN[level];
     const first = Math.floor((start - base) / span);
@@ -83,7 +92,8 @@ export class X86PageTable extends X86TableCore implements Pmap {
       const vb = base + e * span;
       const child = entryPfn(w[i], w[i + 1]);
       const childSlot = this.owner[child];
-      this.freeRange(childSlot, level - 1, vb, Math.max(start, vb), Math.min(end, vb + span), floor, ceiling);
+      const s = Math.max(start, vb);
+      this.freeRange(childSlot, level - 1, vb, s, Math.min(end, vb + span), floor, ceiling, freed);
       // free_pgd_range: a table goes when all it maps lies between the neighbouring VMAs.
       if (vb >= floor && vb + span <= ceiling) {
         if (!this.tableEmpty(childSlot)) {
@@ -92,11 +102,12 @@ export class X86PageTable extends X86TableCore implements Pmap {
           );
         }
         this.freeEntryTable(i, child, level - 1);
+        freed?.(level - 1, vb);
       }
     }
   }
 
-  reclaimEmptyPteTables(start: number, end: number): void {
+  reclaimEmptyPteTables(start: number, end: number, freed?: TableFreeVisitor): void {
     // Only tables the range covers whole: zap_pte_range reclaims per PMD entry, and only when
     // its part of the zap spans the entire PTE table (reclaim_pt_is_enabled, mm/pt_reclaim.c).
     for (let vpn = Math.ceil(start / 512) * 512; vpn + 512 <= end; vpn += 512) {
@@ -114,30 +125,96 @@ export class X86PageTable extends X86TableCore implements Pmap {
       }
       if (i < 0) continue;
       const pte = entryPfn(w[i], w[i + 1]);
-      if (this.tableEmpty(this.owner[pte])) this.freeEntryTable(i, pte, 0);
+      if (!this.tableEmpty(this.owner[pte])) continue;
+      this.freeEntryTable(i, pte, 0);
+      freed?.(0, vpn); // pte_free_tlb(tlb, table, start of the zapped span)
     }
   }
 
-  moveRange(oldStart: number, newStart: number, n: number): boolean {
-    // move_page_tables: entries move, pages stay; done per leaf (huge leaves are not moved by the core).
+  tablePresent(vpn: number, level: number): boolean {
+    const i = this.entryAt(vpn, level + 1);
+    if (i < 0) return false;
+    const lo = this.pool.words[i];
+    return (lo & X86.P) !== 0 && (lo & X86.PSE) === 0;
+  }
+
+  allocTables(vpn: number, level: number): boolean {
+    let slot = this.owner[this.topPfn];
+    for (let l = this.levels - 1; l > level; l--) {
+      const i = slot * 1024 + this.index(vpn, l) * 2;
+      let w = this.pool.words;
+      if ((w[i] & X86.P) === 0) {
+        const pfn = this.pool.alloc();
+        if (pfn < 0) return false;
+        w = this.pool.words; // the pool may have grown
+        w[i] = makeLo(pfn, PAGE_TABLE_FLAGS);
+        w[i + 1] = makeHi(pfn, 0);
+        this.accountTable(l - 1, +1);
+      } else if ((w[i] & X86.PSE) !== 0) {
+        throw new Error(`X86PageTable.allocTables: vpn ${vpn} is covered by a huge leaf`);
+      }
+      slot = this.slotOfEntry(w, i);
+    }
+    return true;
+  }
+
+  moveTable(oldVpn: number, newVpn: number, level: number): boolean {
+    const span = SPAN[level + 1];
+    if (oldVpn % span !== 0 || newVpn % span !== 0)
+      throw new Error(`X86PageTable.moveTable: ${oldVpn} or ${newVpn} is not aligned to level ${level + 1}`);
+    const from = this.entryAt(oldVpn, level + 1);
+    const to = this.entryAt(newVpn, level + 1);
+    if (to < 0) throw new Error(`X86PageTable.moveTable: no table above vpn ${newVpn}`);
+    const w = this.pool.words;
+    if (from < 0 || (w[from] & X86.P) === 0 || (w[from] & X86.PSE) !== 0) return false;
+    if (w[to] !== 0 || w[to + 1] !== 0) return false;
+    w[to] = w[from];
+    w[to + 1] = w[from + 1];
+    w[from] = 0;
+    w[from + 1] = 0;
+    this.cacheBase = -1; // the cached PTE table now maps other pages
+    return true;
+  }
+
+  pteNeedsFlush(oldAttrs: number, newAttrs: number): boolean {
+    // The frame stays; only the flags are compared.
+    return pteNeedsFlush(encodeLo(oldAttrs), encodeHi(oldAttrs), encodeLo(newAttrs), encodeHi(newAttrs));
+  }
+
+  /** Word index of the entry for vpn in its level-`level` table, or -1 when that table is absent. */
+  private entryAt(vpn: number, level: number): number {
+    const w = this.pool.words;
+    let slot = this.owner[this.topPfn];
+    for (let l = this.levels - 1; l > level; l--) {
+      const i = slot * 1024 + this.index(vpn, l) * 2;
+      if ((w[i] & X86.P) === 0 || (w[i] & X86.PSE) !== 0) return -1;
+      slot = this.slotOfEntry(w, i);
+    }
+    return slot * 1024 + this.index(vpn, level) * 2;
+  }
+
+  moveRange(oldStart: number, newStart: number, n: number): number {
+    // move_ptes: entries move, pages stay; done per leaf (huge leaves are not moved by the core).
     // A move onto itself is a no-op (the copy-then-clear below would clear every entry).
-    if (newStart === oldStart) return true;
+    if (newStart === oldStart) return 0;
     const moves: number[] = [];
     this.forEachLeafRaw(oldStart, oldStart + n, (vpn) => moves.push(vpn));
     const up = newStart > oldStart;
+    let present = 0;
     // Copy in the direction that never overwrites an entry not yet moved when ranges overlap.
     for (let k = 0; k < moves.length; k++) {
       const vpn = moves[up ? moves.length - 1 - k : k];
       const src = this.pteLookup(vpn);
       const dst = this.pteAlloc(newStart + (vpn - oldStart));
-      if (dst < 0) return false;
+      if (dst < 0) return -1;
       const w = this.pool.words;
+      if ((w[src * 2] & (X86.P | X86.PROTNONE)) !== 0) present++;
       w[dst * 2] = w[src * 2];
       w[dst * 2 + 1] = w[src * 2 + 1];
       w[src * 2] = 0;
       w[src * 2 + 1] = 0;
     }
-    return true;
+    return present;
   }
 
   /** Visit every non-none PTE (present or not) in [start, end). */

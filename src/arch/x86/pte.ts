@@ -76,6 +76,27 @@ export function decodeAttrs(lo: number, hi: number): number {
   return a;
 }
 
+/**
+ * pte_needs_flush and pte_flags_need_flush (arch/x86/include/asm/tlbflush.h) for a user PTE
+ * changing from [oldLo, oldHi] to [newLo, newHi]: no flush when the old entry was not present
+ * (the TLB caches no non-present entry); a flush when the frame changes, when D or P is
+ * cleared (A is ignored: a stale young bit does no harm), or when any of RW, US, PWT, PCD,
+ * PAT (bit 7), G (PROTNONE), the protection keys or NX changes, either way. The software
+ * bits (SPECIAL, UFFD_WP, SOFT_DIRTY, DEVMAP, SAVED_DIRTY) never need one. (PAT_LARGE,
+ * bit 12, is a frame bit in a 4 KiB entry, which pte_flags masks off.)
+ */
+export function pteNeedsFlush(oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
+  if ((oldLo & X86.P) === 0) return false;
+  if (entryPfn(oldLo, oldHi) !== entryPfn(newLo, newHi)) return true;
+  const dLo = (oldLo ^ newLo) & X86.LO_FLAGS;
+  if ((dLo & oldLo & (X86.D | X86.P)) !== 0) return true;
+  if ((dLo & (X86.RW | X86.US | X86.PWT | X86.PCD | X86.PSE | X86.G)) !== 0) return true;
+  return ((oldHi ^ newHi) & (X86Hi.NX | PKEY_BITS)) !== 0;
+}
+
+/** The protection-key bits 59..62. */
+const PKEY_BITS = 0xf << (59 - 32);
+
 // Swap entries (arch/x86/include/asm/pgtable_64.h): not present; type in bits 59..63,
 // offset stored inverted in bits 9..58 (the L1TF mitigation), bits 0 and 7 clear.
 // Bit 1 is swap soft-dirty, bit 2 uffd-wp, bit 3 anon-exclusive (_PAGE_SWP_EXCLUSIVE).
