@@ -8,7 +8,7 @@
 
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import type { Kernel } from './kernel.js';
+import { type Kernel, TLB_FLUSH_ALL } from './kernel.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
 import { exitMmap } from './unmap.js';
 import { VM, Vma } from './vma.js';
@@ -35,8 +35,8 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
       break;
     }
   }
-  // The parent's entries lost their write permission: flush its TLBs (flush_tlb_mm).
-  k.flushTlbRange(pmm, parent.cpu, 0, pmm.pmap.vpnLimit);
+  // dup_mmap ends with flush_tlb_mm(oldmm), whether or not an entry lost its write permission.
+  k.flushTlbMmRange(pmm, parent.cpu, 0, TLB_FLUSH_ALL);
   if (!ok) {
     exitMmap(k, cmm);
     k.tasks.delete(child.pid);
