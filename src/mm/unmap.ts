@@ -117,6 +117,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   for (const v of all) removeVma(k, mm, v);
   mm.totalVm = 0;
   mm.lockedVm = 0;
+  mm.lockedVmUnbacked = 0;
   mm.pmap.destroy();
   k.dropTlbs(mm);
 }
