@@ -73,6 +73,16 @@ export const HPAGE_PMD_NR = 512;
 /** `order`: 0 for a PTE, 9 for a PMD leaf, 18 for a PUD leaf. */
 export type LeafVisitor = (vpn: number, pfn: number, attrs: number, order: number) => void;
 
+/**
+ * A table page was freed (p?d_free_tlb): `level` is the freed table's level (0 a PTE table,
+ * 1 a PMD table, 2 a PUD table, 3 a P4D table) and `vpn` the first page of the span it mapped,
+ * the address Linux passes to pte_free_tlb and its siblings.
+ */
+export type TableFreeVisitor = (level: number, vpn: number) => void;
+
+/** The part [start, end) of one PTE table's span that a zap has finished (zap_pte_range's end). */
+export type TableDoneVisitor = (start: number, end: number) => void;
+
 export interface Pmap {
   /** Levels of the radix tree (4 or 5). */
   readonly levels: number;
@@ -151,25 +161,51 @@ export interface Pmap {
   // --- Range operations (zap_page_range, free_pgtables, change_protection, move_page_tables). ---
   /**
    * Clear every leaf in [start, end), calling visit for each present one and visitSwap for each
-   * swap entry before it goes. A huge leaf must lie wholly inside the range (split it first);
+   * swap entry before it goes, and tableDone after each existing PTE table's part of the range
+   * (the end of zap_pte_range). A huge leaf must lie wholly inside the range (split it first);
    * its deposited table is freed.
    */
-  zapRange(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
+  zapRange(
+    start: number,
+    end: number,
+    visit: LeafVisitor,
+    visitSwap?: SwapVisitor,
+    tableDone?: TableDoneVisitor,
+  ): void;
   /**
    * Free table pages that map nothing but [start, end), without reaching below floor or
    * at/above ceiling (free_pgtables: floor/ceiling are the neighbouring VMAs' bounds).
    */
-  freeTables(start: number, end: number, floor: number, ceiling: number): void;
+  freeTables(start: number, end: number, floor: number, ceiling: number, freed?: TableFreeVisitor): void;
   /** Free PTE tables in [start, end) whose entries are all none (CONFIG_PT_RECLAIM). */
-  reclaimEmptyPteTables(start: number, end: number): void;
+  reclaimEmptyPteTables(start: number, end: number, freed?: TableFreeVisitor): void;
   /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
    * order, without side effects. A huge leaf the range only overlaps is visited whole. */
   forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
+  /** Whether a table of `level` (0: a PTE table) maps vpn: the entry above it is a table (pXd_none). */
+  tablePresent(vpn: number, level: number): boolean;
+  /** Allocate the tables down to the level-`level` one that maps vpn (pXd_alloc); false without memory. */
+  allocTables(vpn: number, level: number): boolean;
   /**
-   * Move n pages of leaves from oldStart to newStart; false when table memory ran out. A huge
-   * leaf moves whole (move_huge_pmd): it must lie inside the range and land PMD-aligned.
+   * Move the level-`level` table mapping oldVpn to the empty entry that maps newVpn, both
+   * aligned to the table's span (move_normal_pmd, move_normal_pud). The tables above newVpn
+   * must exist. False, with nothing changed, when there is no table to move or the new
+   * entry is in use.
    */
-  moveRange(oldStart: number, newStart: number, n: number): boolean;
+  moveTable(oldVpn: number, newVpn: number, level: number): boolean;
+  /**
+   * Move n pages of leaves from oldStart to newStart (move_ptes; a huge leaf moves whole,
+   * move_huge_pmd: it must lie inside the range and land PMD-aligned). Returns how many of the
+   * moved entries were present (pte_present, PROT_NONE ones included), -1 when table memory
+   * ran out.
+   */
+  moveRange(oldStart: number, newStart: number, n: number): number;
+  /**
+   * pte_needs_flush: whether a TLB may hold a translation that changing an entry from
+   * `oldAttrs` to `newAttrs` (same frame) makes wrong, so that the change needs a flush.
+   * Each format has its own rule (the generic one is "always").
+   */
+  pteNeedsFlush(oldAttrs: number, newAttrs: number): boolean;
   /** Count table pages by walking the tree, for invariant checks (no side effects). */
   countTables(): { pgtablesBytes: number; tablePages: number };
   /** Free every table, the top level included. Leaves must have been zapped. */

@@ -67,8 +67,10 @@ function checkVmas(k: Kernel, mm: Mm, bad: string[]): void {
   }
   if (n !== mm.mapCount) bad.push(`checkVmas: map_count ${mm.mapCount} but ${n} VMAs`);
   if (total !== mm.totalVm) bad.push(`checkVmas: total_vm ${mm.totalVm} but VMAs span ${total} pages`);
-  if (locked !== mm.lockedVm)
-    bad.push(`checkVmas: locked_vm ${mm.lockedVm} but locked VMAs span ${locked} pages`);
+  if (locked + mm.lockedVmUnbacked !== mm.lockedVm)
+    bad.push(
+      `checkVmas: locked_vm ${mm.lockedVm} but locked VMAs span ${locked} pages (+${mm.lockedVmUnbacked} left by DONTUNMAP)`,
+    );
   // do_mmap checks map_count > max, so one VMA past the limit is possible, never two.
   if (mm.mapCount > k.config.maxMapCount + 1)
     bad.push(`checkVmas: map_count ${mm.mapCount} above max_map_count + 1`);

@@ -157,10 +157,10 @@ function zeroTail(k: Kernel, inode: Inode, index: number): void {
 
 /** unmap_mapping_range(mapping, from, 0, even_cows=1): zap every mapping of pages >= from. */
 function unmapMappingRange(k: Kernel, inode: Inode, from: number, cpu: number): void {
-  for (const [vma, mm] of inode.mmaps) {
+  for (const vma of inode.mmaps.keys()) {
     const start = Math.max(vma.start, vma.start + (from - vma.pgoff));
     if (start >= vma.end) continue;
-    zapRange(k, mm, start, vma.end, cpu, (vma.flags & VM.LOCKED) !== 0);
+    zapRange(k, vma, start, vma.end, cpu);
   }
 }
 

@@ -11,7 +11,7 @@ import { PG } from '../phys/frames.js';
 import { closeFiles } from './file-io.js';
 import { copyHugePmd } from './huge-pmd-ops.js';
 import { folioAddPte } from './huge-rmap.js';
-import type { Kernel } from './kernel.js';
+import { type Kernel, TLB_FLUSH_ALL } from './kernel.js';
 import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
 import { dupSwapEntry } from './swap.js';
@@ -45,8 +45,8 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
       break;
     }
   }
-  // The parent's entries lost their write permission: flush its TLBs (flush_tlb_mm).
-  k.flushTlbRange(pmm, parent.cpu, 0, pmm.pmap.vpnLimit);
+  // dup_mmap ends with flush_tlb_mm(oldmm), whether or not an entry lost its write permission.
+  k.flushTlbMmRange(pmm, parent.cpu, 0, TLB_FLUSH_ALL);
   if (!ok) {
     exitMmap(k, cmm);
     closeFiles(k, child);

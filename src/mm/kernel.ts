@@ -59,6 +59,8 @@ export interface PmapFactory {
 
 /** Pages above which a range flush becomes a full flush (tlb_single_page_flush_ceiling). */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+/** flush_tlb_mm_range's `end` for "the whole address space" (TLB_FLUSH_ALL). */
+export const TLB_FLUSH_ALL = Number.POSITIVE_INFINITY;
 /** mmap_min_addr default (65536), in pages. */
 export const MMAP_MIN_PAGE = 16;
 /** stack_guard_gap default: 256 pages. */
@@ -330,28 +332,42 @@ export class Kernel {
   }
 
   /**
-   * flush_tlb_mm_range for pages [start, end) of mm, from the CPU `cpu` where the mm is loaded:
-   * each TLB is flushed page by page up to the single-page ceiling and entirely above it; every
-   * other CPU in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one _received per target).
-   * The nr_tlb_local_* counters count the initiating CPU's flush (flush_tlb_func, `local`).
+   * flush_tlb_mm_range (arch/x86/mm/tlb.c) for pages [start, end) of mm, from `cpu`, where the
+   * mm is loaded. `stride` is the log2 of the pages between invalidated addresses (0 for 4 KiB
+   * entries, 9 when the gather cleared only PMD-level entries: tlb_get_unmap_shift). A range of
+   * more than tlb_single_page_flush_ceiling strides, or end = TLB_FLUSH_ALL, flushes the whole
+   * address space. Every other CPU in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one
+   * _received per target). nr_tlb_local_flush_one counts (end - start) >> stride on the
+   * initiating CPU (flush_tlb_func, `local`): a PMD-stride flush of one table's page counts 0
+   * although it invalidates one address.
    */
-  flushTlbRange(mm: Mm, cpu: number, start: number, end: number): void {
+  flushTlbMmRange(mm: Mm, cpu: number, start: number, end: number, stride = 0): void {
     if (end <= start) return;
-    const all = end - start > TLB_SINGLE_PAGE_FLUSH_CEILING;
+    const step = 2 ** stride;
+    const strides = Math.floor((end - start) / step);
+    const all = end === TLB_FLUSH_ALL || strides > TLB_SINGLE_PAGE_FLUSH_CEILING;
     let remote = 0;
+    // The initiating CPU flushes locally only when the mm is loaded there (a kswapd, or another
+    // process truncating a file, runs elsewhere: flush_tlb_mm_range sends IPIs only).
+    const local = (mm.cpuMask & (1n << BigInt(cpu))) !== 0n;
     for (let c = 0; c < this.tlbs.length; c++) {
-      if (c !== cpu && (mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
+      if ((mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
       if (c !== cpu) remote++;
       const tlb = this.tlbs[c];
       if (all) tlb.flushAsid(mm.id);
-      else for (let v = start; v < end; v++) tlb.flushPage(mm.id, v);
+      else for (let v = start; v < end; v += step) tlb.flushPage(mm.id, v);
     }
-    if (all) this.vmstat.nr_tlb_local_flush_all++;
-    else this.vmstat.nr_tlb_local_flush_one += end - start;
+    if (local && all) this.vmstat.nr_tlb_local_flush_all++;
+    else if (local) this.vmstat.nr_tlb_local_flush_one += strides;
     if (remote > 0) {
       this.vmstat.nr_tlb_remote_flush++;
       this.vmstat.nr_tlb_remote_flush_received += remote;
     }
+  }
+
+  /** flush_tlb_range / flush_tlb_page of 4 KiB pages [start, end). */
+  flushTlbRange(mm: Mm, cpu: number, start: number, end: number): void {
+    this.flushTlbMmRange(mm, cpu, start, end, 0);
   }
 
   /** Every translation of mm, everywhere (exit). Not counted as a shootdown: the mm is gone. */

@@ -2,11 +2,12 @@
 // NORMAL/RANDOM/SEQUENTIAL set read-ahead hints (splitting or merging VMAs); WILLNEED reads
 // ahead (a file's pages into the page cache, swapped anonymous pages into the swap cache);
 // COLD deactivates and PAGEOUT reclaims the pages only this process maps. Unmapped parts of the
-// range give ENOMEM after the mapped parts were advised.
+// range give ENOMEM after the mapped parts were advised. DONTNEED zaps every VMA of the call
+// into one mmu_gather (6.16+: madvise_init_tlb / madvise_finish_tlb), so x86 flushes once per call.
 
 import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
-import { PAGE_SIZE, PTRS_PER_TABLE } from '../lib/units.js';
+import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { taskFile } from './file-io.js';
 import { doPageCacheRa } from './filemap.js';
@@ -15,8 +16,9 @@ import type { Kernel } from './kernel.js';
 import { khugepagedEnterVma } from './khugepaged.js';
 import { lruMove } from './lru.js';
 import type { Task } from './mm.js';
+import { MmuGather } from './mmu-gather.js';
 import { freeSwapCacheIfUnused, freeSwapEntry, shmemSwapin, shmemSwapSlot, swapinToCache } from './swap.js';
-import { zapRange } from './unmap.js';
+import { zapVmaRange } from './unmap.js';
 import { VM, type Vma } from './vma.js';
 import { modifyVmaFlags } from './vma-ops.js';
 import { reclaimPages } from './vmscan.js';
@@ -37,16 +39,20 @@ export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, adv
   let tmp = start;
   let vma = mm.findVma(start);
   if (vma === undefined || vma.start >= end) return err('ENOMEM');
+  const g = advice === 'dontneed' ? new MmuGather(k, mm, task.cpu) : null;
+  let r: 'EINVAL' | 'ENOMEM' | null = null;
   while (vma !== undefined && vma.start < end) {
     if (vma.start > tmp) unmapped = true;
     const s = Math.max(start, vma.start);
     const e = Math.min(end, vma.end);
     const next = mm.nextOf(vma);
-    const r = adviseVma(k, task, vma, s, e, advice);
-    if (r !== null) return err(r);
+    r = adviseVma(k, task, g, vma, s, e, advice);
+    if (r !== null) break;
     tmp = e;
     vma = next;
   }
+  g?.finish(); // also after an error: what was zapped is flushed
+  if (r !== null) return err(r);
   if (tmp < end) unmapped = true;
   return unmapped ? err('ENOMEM') : ok(0);
 }
@@ -54,6 +60,7 @@ export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, adv
 function adviseVma(
   k: Kernel,
   task: Task,
+  g: MmuGather | null,
   vma: Vma,
   start: number,
   end: number,
@@ -66,9 +73,8 @@ function adviseVma(
       if ((vma.flags & VM.LOCKED) !== 0) return 'EINVAL';
       // zap_pmd_range: a huge PMD the range covers only in part is split first.
       splitHugeCut(k, mm, vma, start, end, task.cpu);
-      zapRange(k, mm, start, end, task.cpu, false); // locked areas refused above
-      // CONFIG_PT_RECLAIM (6.14+): a zap of at least a PMD's span frees PTE tables left empty.
-      if (end - start >= PTRS_PER_TABLE) mm.pmap.reclaimEmptyPteTables(start, end);
+      // CONFIG_PT_RECLAIM (6.14+): PTE tables the zap spans whole and leaves empty are freed.
+      zapVmaRange(g!, vma, start, end, true);
       return null;
     }
     case 'willneed':

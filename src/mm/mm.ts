@@ -33,6 +33,12 @@ export class Mm {
   totalVm = 0;
   /** mm->locked_vm, pages */
   lockedVm = 0;
+  /**
+   * Pages locked_vm counts with no VM_LOCKED VMA behind them: MREMAP_DONTUNMAP clears the
+   * old VMA's lock without taking its pages out of locked_vm (Linux's accounting; see mremap).
+   * For the invariant check only.
+   */
+  lockedVmUnbacked = 0;
   /** rss_stat, pages, by MmCounter */
   readonly rss = new Float64Array(4);
   /** Peak of file + anon + shmem RSS (hiwater_rss), pages. */

@@ -1,6 +1,7 @@
 // Inserting, splitting, merging and removing VMAs (mm/vma.c).
 
 import type { Errno } from '../lib/errno.js';
+import type { AnonVma } from './anon-vma.js';
 import { splitHugePmdAt } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
@@ -82,6 +83,54 @@ export function mergeInto(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
   if (a.anonVma === null && b.anonVma !== null) k.adoptAnonVmas(a, b);
   a.end = b.end;
   removeVma(k, mm, b);
+}
+
+/** A proposed new area (struct vma_merge_struct's fields): [start, end) with its attributes. */
+export interface NewRange {
+  readonly flags: number;
+  readonly pgoff: number;
+  readonly start: number;
+  readonly end: number;
+  readonly anonVma: AnonVma | null;
+  /** The anon_vma chain of the VMA the area is copied from (copy_vma); absent for a new area. */
+  readonly avcs?: readonly AnonVma[];
+  readonly file: unknown;
+}
+
+/**
+ * vma_merge_new_range and vma_expand: place the free area `cand` by growing prev (the VMA
+ * ending at cand.start) and/or next (the one starting at cand.end) where compatible. When
+ * both are, prev absorbs the area and next, provided prev's and next's anon_vmas agree
+ * (can_vma_merge_right); otherwise prev alone. `copiedFrom` (copy_vma, an mremap move) is the
+ * VMA whose entries will move in: the VMA that grows takes its anon_vmas when it has none
+ * (dup_anon_vma). Returns the VMA now covering the area, or null when nothing merged.
+ */
+export function mergeNewRange(
+  k: Kernel,
+  mm: Mm,
+  prev: Vma | undefined,
+  next: Vma | undefined,
+  cand: NewRange,
+  copiedFrom: Vma | null,
+): Vma | null {
+  const left = prev !== undefined && prev.end === cand.start && canMerge(prev, cand);
+  let right = next !== undefined && next.start === cand.end && canMerge(cand, next);
+  if (left && right)
+    right = prev.anonVma === null || next!.anonVma === null || prev.anonVma === next!.anonVma;
+  let target: Vma;
+  if (left) {
+    target = prev;
+    prev.end = cand.end;
+    if (right) mergeInto(k, mm, prev, next!);
+  } else if (right) {
+    target = next!;
+    moveStart(mm, target, cand.start);
+  } else {
+    return null;
+  }
+  if (copiedFrom !== null && target.anonVma === null && copiedFrom.anonVma !== null)
+    k.adoptAnonVmas(target, copiedFrom);
+  return target;
 }
 
 /**

@@ -156,7 +156,10 @@ const mremap = object(
     ...RANGE,
     new_size: required(positiveSize, 'Length after the call.'),
     flags: withDefault(listOf(enumOf(MREMAP_FLAGS), { unique: true }), [], 'MREMAP_* flags.'),
-    new_addr: optional(virtualAddress, "Where to move the mapping; exactly when flags has 'fixed'."),
+    new_addr: optional(
+      virtualAddress,
+      "Where to move the mapping: the address with 'fixed' (required then), a hint with 'dontunmap' alone.",
+    ),
     expect_error: expectError,
   },
   {
@@ -165,13 +168,19 @@ const mremap = object(
       {
         check(v, report) {
           const fixed = v.flags.includes('fixed');
+          const hint = v.flags.includes('dontunmap'); // mremap_to takes new_addr as a hint then
           if (fixed && !has(v, 'new_addr')) report('flags', "'fixed' needs 'new_addr'");
-          if (!fixed && has(v, 'new_addr')) report('new_addr', "'new_addr' needs 'fixed' in flags");
+          if (!fixed && !hint && has(v, 'new_addr'))
+            report('new_addr', "'new_addr' needs 'fixed' or 'dontunmap' in flags");
         },
         json: {
           if: { required: ['flags'], properties: { flags: { contains: { const: 'fixed' } } } },
           then: { required: ['new_addr'] },
-          else: { not: { required: ['new_addr'] } },
+          else: {
+            if: { required: ['flags'], properties: { flags: { contains: { const: 'dontunmap' } } } },
+            then: {},
+            else: { not: { required: ['new_addr'] } },
+          },
         },
       },
     ],

@@ -582,7 +582,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:9:49: steps[3].mmap.fixed: 'fixed: true' needs 'addr'",
       "test.yaml:10:28: steps[4].munmap.addr: 'addr' needs 'length'",
       'test.yaml:11:13: steps[5].munmap.region: one of region or addr is required (expected one of region or addr)',
-      "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' in flags",
+      "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' or 'dontunmap' in flags",
       'test.yaml:13:35: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
       "test.yaml:14:59: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
       `test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of ${byCloseness('VmRSS', SYSTEM_EXPECTABLE).join(', ')})`,

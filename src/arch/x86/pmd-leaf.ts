@@ -9,9 +9,8 @@
 // are empty), so the format keeps them on one per-address-space stack.
 
 import { PmdState } from '../pmap.js';
-import type { X86PageTable } from './pagetable.js';
-import { decodeAttrs, encodeHi, encodeLo } from './pagetable.js';
-import { entryPfn, makeHi, makeLo, PAGE_TABLE_FLAGS, X86 } from './pte.js';
+import type { X86TableCore as X86PageTable } from './pagetable-core.js';
+import { decodeAttrs, encodeHi, encodeLo, entryPfn, makeHi, makeLo, PAGE_TABLE_FLAGS, X86 } from './pte.js';
 
 const NR = 512;
 
