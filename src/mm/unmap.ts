@@ -7,6 +7,7 @@ import type { Errno } from '../lib/errno.js';
 import { PTRS_PER_TABLE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { dropMapping } from './fault.js';
+import { markDirty } from './filemap.js';
 import { zapHugeLeaf } from './huge-pmd-ops.js';
 import { mmPutHugeZero } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
@@ -47,7 +48,12 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
       }
       if ((attrs & PteAttr.special) !== 0 && pfn === zero) return; // vm_normal_page: no page
       const delay = (attrs & PteAttr.dirty) !== 0 && !f.has(pfn, PG.anon); // tlb_delay_rmap
-      if (delay) forceFlush = true;
+      // zap_present_pte: a dirty entry of a file or shmem page dirties the page (its only record
+      // that the memory was written, for writeback or swap-out).
+      if (delay) {
+        forceFlush = true;
+        markDirty(k, pfn);
+      }
       dropMapping(k, mm, pfn, locked);
       if (g.page(delay)) {
         g.flushMmu(); // the flush also ran the delayed rmaps so far
@@ -137,6 +143,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
       (_vpn, pfn, attrs, order) => {
         if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
         if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
+        if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
         dropMapping(k, mm, pfn, locked);
       },
       (_vpn, slot) => freeSwapEntry(k, mm, slot),
