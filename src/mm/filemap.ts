@@ -70,8 +70,10 @@ export function removeFromCache(k: Kernel, inode: Inode, index: number): void {
 
 /** Read one page from the disk into the cache (->read_folio); -1 when memory is exhausted. */
 export function readPage(k: Kernel, inode: Inode, index: number): number {
-  const pfn = addToCache(k, inode, index, inode.disk.get(index) ?? 0);
-  if (pfn >= 0) k.vmstat.pgpgin += PAGE_KIB;
+  const onDisk = inode.disk.get(index);
+  const pfn = addToCache(k, inode, index, onDisk ?? 0);
+  // A hole (no block on the disk) is zero-filled without I/O (block_read_full_folio).
+  if (pfn >= 0 && onDisk !== undefined) k.vmstat.pgpgin += PAGE_KIB;
   return pfn;
 }
 
