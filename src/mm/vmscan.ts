@@ -149,10 +149,13 @@ function prepareScanCount(k: Kernel, node: number, sc: ScanControl): void {
 }
 
 function shrinkNode(k: Kernel, node: number, sc: ScanControl): void {
+  const before = sc.nrReclaimed;
   prepareScanCount(k, node, sc);
   shrinkLruvec(k, node, sc);
   // shrink_slab: the THP shrinkers (deferred split, the huge zero page).
   sc.nrReclaimed += shrinkThp(k);
+  // Progress revives a kswapd that gave up on the node (shrink_node resets kswapd_failures).
+  if (sc.nrReclaimed > before) k.reclaimState[node].kswapdFailures = 0;
 }
 
 /**
