@@ -720,7 +720,9 @@ const runsEnv = process.env.VMLAB_FC_RUNS;
 const timeout = runsEnv !== undefined ? 3_600_000 : undefined;
 function fcParams<T>(numRuns: number): fc.Parameters<T> {
   const n = runsEnv !== undefined ? Number(runsEnv) : numRuns;
-  return seedEnv !== undefined ? { numRuns: n, seed: Number(seedEnv) } : { numRuns: n };
+  return seedEnv !== undefined && seedEnv !== 'random'
+    ? { numRuns: n, seed: Number(seedEnv) }
+    : { numRuns: n };
 }
 
 describe('vmlab agrees with the reference model', () => {
