@@ -35,8 +35,9 @@ export function runGlobalFileOp(
     return { what: 'sync', bad: null };
   }
   if (op.op === 'dropCaches') {
-    const n = sys.dropCaches();
-    return { what: `drop_caches = ${n} pages`, bad: null };
+    // Changes no contents (reference-model.ts); the checker runs after it.
+    const n = sys.dropCaches(op.mode);
+    return { what: `drop_caches ${op.mode} = ${n} pages and objects`, bad: null };
   }
   const name = fileName(op.f);
   const r = sys.createFile(name, op.size, op.cached);
@@ -110,14 +111,14 @@ export function runFileOp(
 export function checkFilesOnDisk(sys: System, model: ReferenceModel): string | null {
   const k = sys.kernel;
   sys.sync();
-  sys.dropCaches();
+  sys.dropCaches(1);
   if (k.filePages !== 0 || k.dirtyPages !== 0)
     return `after sync and drop_caches: ${k.filePages} pages cached, ${k.dirtyPages} dirty`;
   const t = sys.spawn('reader', 0);
   if (t === null) return 'spawn of the reader failed';
   const bad = readBack(sys, model, t);
   sys.exit(t);
-  sys.dropCaches();
+  sys.dropCaches(1);
   return bad;
 }
 

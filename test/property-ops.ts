@@ -5,6 +5,10 @@
 // of them, a few pages long with sizes that are not always page multiples. Other file
 // operations name one of the files that exist (their `f` modulo how many). Their mappings aim
 // at the same window as anonymous ones, at offsets that sometimes lie past the end of the file.
+//
+// Transparent huge pages: a few anonymous mappings are 2 MiB or more at a 2 MiB boundary (the
+// window starts at one), MADV_HUGEPAGE/NOHUGEPAGE advice comes and goes, and khugepaged passes
+// and drop_caches (whose mode 2 runs the THP shrinkers) are steps of their own.
 
 import fc from 'fast-check';
 import {
@@ -79,6 +83,8 @@ export type Op =
   | { readonly op: 'exit'; readonly p: number }
   /** Out-of-memory runs: the memory hog gives back `pages` pages. */
   | { readonly op: 'release'; readonly pages: number }
+  /** One khugepaged pass (pages_to_scan of progress). */
+  | { readonly op: 'khugepaged' }
   | FileOp;
 
 /** Operations on files, and on mappings of files. Sizes and offsets of read/write/truncate are bytes. */
@@ -110,7 +116,11 @@ export type FileOp =
   | { readonly op: 'fsync'; readonly p: number; readonly f: number }
   | { readonly op: 'msync'; readonly p: number; readonly r: RangeSpec; readonly flags: readonly MsyncFlag[] }
   | { readonly op: 'sync' }
-  | { readonly op: 'dropCaches' };
+  /**
+   * echo MODE > /proc/sys/vm/drop_caches: 1 drops clean, unmapped page-cache pages, 2 runs the
+   * shrinkers (the deferred THP split queue, the huge zero page), 3 both.
+   */
+  | { readonly op: 'dropCaches'; readonly mode: 1 | 2 | 3 };
 
 /** File slots: at most this many files, named f0, f1, ... */
 export const FILES = 3;
@@ -142,11 +152,14 @@ const rangeArb = (pieceWeight: number): fc.Arbitrary<RangeSpec> =>
     },
   );
 
+/** THP-sized mappings: a whole 2 MiB, two, and one with a 4 KiB-mapped tail. */
+const bigLenArb = fc.constantFrom(512, 1024, 600);
+
 export const mmapArb = fc.record({
   op: fc.constant('mmap' as const),
   p: procArb,
-  page: pageArb,
-  len: lenArb,
+  page: fc.oneof({ weight: 4, arbitrary: pageArb }, { weight: 1, arbitrary: fc.constant(0) }),
+  len: fc.oneof({ weight: 6, arbitrary: lenArb }, { weight: 1, arbitrary: bigLenArb }),
   prot: fc.oneof({ weight: 3, arbitrary: fc.constant(3) }, { weight: 2, arbitrary: protArb }),
   shared: fc.boolean(),
   mode: fc.constantFrom<MmapMode>('fixed', 'fixed', 'fixed', 'fixed', 'noreplace', 'hint', 'hint', 'any'),
@@ -157,6 +170,40 @@ export const mmapArb = fc.record({
   locked: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 5, arbitrary: fc.constant(false) }),
   noreserve: fc.boolean(),
 });
+
+/** A THP-sized private mapping at a 2 MiB boundary (WIN is one), writable: THPs can fault there. */
+export const bigMmapArb = fc.record({
+  op: fc.constant('mmap' as const),
+  p: procArb,
+  page: fc.constantFrom(0, 0, 512, 1024),
+  len: bigLenArb,
+  prot: fc.constant(3),
+  shared: fc.constant(false),
+  mode: fc.constantFrom<MmapMode>('fixed', 'fixed', 'hint'),
+  populate: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(true) },
+    { weight: 5, arbitrary: fc.constant(false) },
+  ),
+  locked: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 7, arbitrary: fc.constant(false) }),
+  noreserve: fc.boolean(),
+});
+
+/** madvise(MADV_HUGEPAGE) over a whole piece (one VMA or part of one): THPs where enabled=madvise. */
+const hugeAdviseArb = fc.record({
+  op: fc.constant('madvise' as const),
+  p: procArb,
+  r: fc.record({
+    at: fc.constant('piece' as const),
+    sel: fc.nat(1000),
+    off: fc.constant(0),
+    len: fc.constant(0),
+  }),
+  advice: fc.constant<Advice>('hugepage'),
+});
+
+/** drop_caches in one of `modes`. */
+const dropCachesArb = (...modes: (1 | 2 | 3)[]) =>
+  fc.record({ op: fc.constant('dropCaches' as const), mode: fc.constantFrom(...modes) });
 
 const fileArb = fc.integer({ min: 0, max: FILES - 1 });
 /** Up to `pages` pages of bytes: whole pages half the time, else any byte count. */
@@ -248,7 +295,8 @@ const fileOpArbs: fc.WeightedArbitrary<Op>[] = [
     }),
   },
   { weight: 1, arbitrary: fc.constant({ op: 'sync' as const }) },
-  { weight: 2, arbitrary: fc.constant({ op: 'dropCaches' as const }) },
+  // The page cache's drop_caches (mode 1, or 3 with the shrinkers).
+  { weight: 2, arbitrary: dropCachesArb(1, 1, 3) },
 ];
 
 /**
@@ -259,6 +307,8 @@ const fileOpArbs: fc.WeightedArbitrary<Op>[] = [
 export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
   const arbs: fc.WeightedArbitrary<Op>[] = [
     { weight: files ? 4 : 12, arbitrary: mmapArb },
+    { weight: 3, arbitrary: bigMmapArb },
+    { weight: 4, arbitrary: hugeAdviseArb },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('munmap' as const), p: procArb, r: rangeArb(2) }) },
     {
       weight: 5,
@@ -299,6 +349,10 @@ export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
           'wipeonfork',
           'wipeonfork',
           'keeponfork',
+          'hugepage',
+          'hugepage',
+          'hugepage',
+          'nohugepage',
         ),
       }),
     },
@@ -344,6 +398,9 @@ export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
     { weight: 5, arbitrary: fc.record({ op: fc.constant('fork' as const), p: procArb }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('exec' as const), p: procArb }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), p: procArb }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('khugepaged' as const) }) },
+    // The THP shrinkers' drop_caches (mode 2, or 3 with the page cache).
+    { weight: 1, arbitrary: dropCachesArb(2, 2, 3) },
   ];
   arbs.push(...fileOpArbs.map((a) => ({ weight: a.weight * (files ? 3 : 1), arbitrary: a.arbitrary })));
   if (oom) {
@@ -365,7 +422,14 @@ export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
   fc
     .tuple(
       fc.array(createArb, { minLength: 1, maxLength: 3 }),
-      fc.array(fc.oneof(mmapArb, mmapFileArb), { minLength: 1, maxLength: 4 }),
+      fc.array(
+        fc.oneof(
+          { weight: 3, arbitrary: mmapArb },
+          { weight: 1, arbitrary: bigMmapArb },
+          { weight: 4, arbitrary: mmapFileArb },
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
       fc.array(
         fc.record({
           op: fc.constant('access' as const),

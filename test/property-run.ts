@@ -3,7 +3,9 @@
 
 import { afterAll } from 'vitest';
 import type { Task } from '../src/mm/mm.js';
+import { DEFAULT_THP } from '../src/mm/thp-state.js';
 import { System } from '../src/sim/system.js';
+import type { ThpEnabled } from '../src/workload/scenario.js';
 import { checkFilesOnDisk, runFileOp, runGlobalFileOp } from './property-files.js';
 import {
   type AccessTarget,
@@ -32,6 +34,8 @@ export interface RunConfig {
    * (then accesses may fail with -3).
    */
   readonly freeTarget?: number;
+  /** Transparent huge pages: the machine's enabled mode. */
+  readonly thp: ThpEnabled;
 }
 
 const PROT_NAMES = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
@@ -45,13 +49,17 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       paging: 'x86-64-4level',
       tlb: { entries: 64, ways: 4 },
       maxMapCount: 65530,
+      // Out of memory, allocations must fail (the model's -3, ENOMEM, EAGAIN); the OOM killer
+      // would kill the sequence's processes instead.
+      oomKiller: false,
+      thp: { ...DEFAULT_THP, enabled: cfg.thp },
     },
     design: 'linux',
     seed: 1,
     check: true,
   });
   const oom = cfg.freeTarget !== undefined;
-  const model = new ReferenceModel(MAX_PROCS, oom);
+  const model = new ReferenceModel(MAX_PROCS, oom, cfg.thp !== 'never');
   /** The process in each slot; null for an empty slot. */
   const tasks: (Task | null)[] = [];
   for (let p = 0; p < MAX_PROCS; p++) {
@@ -94,11 +102,19 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       log.push(`#${i} release ${n}`);
       continue;
     }
+    if (op.op === 'khugepaged') {
+      // Changes nothing any process sees; the checker runs after it.
+      sys.khugepaged({ passes: 1 });
+      log.push(`#${i} khugepaged`);
+      if (STATS) count('khugepaged -> ok');
+      continue;
+    }
     if (op.op === 'create' || op.op === 'sync' || op.op === 'dropCaches') {
       const { what, bad } = runGlobalFileOp(sys, model, op);
       log.push(`#${i} ${what}`);
       if (bad !== null) fail(i, what, bad);
-      if (STATS) count(`${op.op} -> ${op.op === 'create' ? outcome(what) : 'ok'}`);
+      const kind = op.op === 'dropCaches' ? `dropCaches ${op.mode}` : op.op;
+      if (STATS) count(`${kind} -> ${op.op === 'create' ? outcome(what) : 'ok'}`);
       continue;
     }
     if (op.op === 'respawn') {
@@ -295,10 +311,16 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     }
   }
 
+  if (STATS) {
+    const c = sys.systemCounters();
+    for (const name of THP_EVENTS) if (c[name] > 0) count(`sequences with ${name} (thp ${cfg.thp})`);
+  }
+
   // Exit in slot order, or in the reverse order: children before or after their parents.
   const order = ops.length % 2 === 0 ? tasks : [...tasks].reverse();
   for (const t of order) if (t !== null) sys.exit(t);
   if (hog !== null) sys.exit(hog);
+  sys.dropCaches(2); // the huge zero page outlives its users until a shrinker runs
   const k = sys.kernel;
   const leaks: string[] = [];
   if (k.mappedFilePages !== 0) leaks.push(`Mapped ${k.mappedFilePages} pages after every exit`);
@@ -317,6 +339,15 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
 }
 
 /** VMLAB_PROP_STATS=1 prints how often each kind of outcome occurred (to judge the generator). */
+const THP_EVENTS = [
+  'thp_fault_alloc',
+  'thp_fault_fallback',
+  'thp_split_pmd',
+  'thp_deferred_split_page',
+  'thp_split_page',
+  'thp_collapse_alloc',
+  'thp_zero_page_alloc',
+] as const;
 const STATS = process.env.VMLAB_PROP_STATS === '1';
 const stats = new Map<string, number>();
 function count(key: string): void {

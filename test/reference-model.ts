@@ -21,6 +21,7 @@
 //   (madvise(2): later accesses see "the up-to-date contents of the underlying mapped file"),
 //   leaves shared pages alone (they stay in the object or file), and fails with EINVAL at the
 //   first mlocked area (earlier areas were zapped already).
+//   MADV_HUGEPAGE/NOHUGEPAGE change no contents (huge pages are transparent), only VMA flags.
 //   MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK change no contents, only what a later
 //   fork does with the pages; MADV_WIPEONFORK fails with EINVAL at the first shared or file
 //   mapping (madvise_vma_behavior: vm_file or VM_SHARED; earlier areas were advised already).
@@ -83,8 +84,10 @@
 // do_wp_page reuses a page nobody else maps). The model follows that sharing by "frame"
 // identity: a fork gives the child the parent's frames, a write gives the writer a frame of
 // its own. Where vmlab may break the sharing without a write (a populate by mlock or by
-// mprotect of a locked area), the model keeps it: it then merely allows more. A file page
-// (but a private copy) may always need memory: drop_caches takes page-cache pages away.
+// mprotect of a locked area), the model keeps it: it then merely allows more. With THPs, a
+// write to a page a fork ever shared may need memory even once nobody shares it (see the
+// constructor of SpacesModel). A file page (but a private copy) may always need memory:
+// drop_caches and reclaim take page-cache pages away.
 // read(2) and write(2) may stop short or fail with ENOMEM, truncate may fail with ENOMEM (see
 // reference-files.ts), and a populate that may have run out of memory may or may not have
 // copied each private file page: the model then accepts either until a read tells which.
@@ -125,7 +128,9 @@ export type Advice =
   | 'dontfork'
   | 'dofork'
   | 'wipeonfork'
-  | 'keeponfork';
+  | 'keeponfork'
+  | 'hugepage'
+  | 'nohugepage';
 export type MmapMode = 'fixed' | 'noreplace' | 'hint' | 'any';
 export type MremapMode = 'maymove' | 'nomove' | 'fixed' | 'dontunmap';
 
@@ -180,6 +185,7 @@ export class ReferenceModel extends SpacesModel {
         pieces.set(s.piece, piece);
       }
       const wipe = s.wipeonfork && s.obj === null && s.file === null;
+      if (s.frame !== null && !wipe) s.frame.everShared = true;
       dst.pages.set(v, {
         ...s,
         locked: false,
@@ -437,9 +443,14 @@ export class ReferenceModel extends SpacesModel {
           ? (s.prot & PROT_EXEC) !== 0
           : (s.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0);
     // May this access need memory? Not for a resident private page; but a write to it copies
-    // while another mapping may share the frame (fork).
+    // while another mapping may share the frame (fork), or with THPs while a fork ever shared
+    // it (see the constructor of SpacesModel). A private file page's copy is never part of a
+    // THP (do_cow_fault allocates one page; anonymous THPs are for anonymous areas only).
+    const thpCopy = this.thp && s?.file === null && s.frame?.everShared === true;
     const mayNeedMemory =
-      s !== undefined && this.oom && (!resident(s) || (kind === 'write' && this.frameShared(s.frame)));
+      s !== undefined &&
+      this.oom &&
+      (!resident(s) || (kind === 'write' && (this.frameShared(s.frame) || thpCopy)));
     if (!allowed) {
       // x86 access_error: an instruction fetch from a readable, non-executable page that is not
       // present is handled as a read fault first (which may fail as a read would: SIGBUS past

@@ -13,6 +13,8 @@ export interface ShmObject {
 /** The identity of the physical page behind a page a process has of its own. */
 export interface Frame {
   readonly id: number;
+  /** A fork shared it at some time (see `thp` in SpacesModel's constructor). */
+  everShared?: boolean;
 }
 
 export interface PageState {

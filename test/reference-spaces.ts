@@ -42,11 +42,16 @@ export class SpacesModel {
 
   /**
    * `processes`: the process slots (an unused slot is an empty address space);
-   * `oom`: the machine may run out of memory (see the header of reference-model.ts).
+   * `oom`: the machine may run out of memory (see the header of reference-model.ts);
+   * `thp`: transparent huge pages may be in use. Then, out of memory, a write to a page whose
+   * frame a fork ever shared may need memory even when no one shares it now: a page of a THP
+   * is reused in place only while anon-exclusive (do_wp_page does not count a large folio's
+   * references per page), and the exclusive mark is not given back when the sharer goes.
    */
   constructor(
     processes: number,
     readonly oom: boolean,
+    readonly thp = false,
   ) {
     for (let i = 0; i < processes; i++) this.spaces.push(new Space());
     this.fs = new FileSystemModel(this.tokens, oom);

@@ -54,9 +54,34 @@ export const enum PteAttr {
   exec = 32,
 }
 
+/** A swap entry that a range walk found: the slot on the (one) swap device. */
+export type SwapVisitor = (vpn: number, slot: number) => void;
+/** What a PMD entry holds. */
+export const enum PmdState {
+  /** pmd_none: nothing (or no PMD table above it). */
+  none = 0,
+  /** A PTE table. */
+  table = 1,
+  /** pmd_trans_huge: a 2 MiB leaf. */
+  huge = 2,
+}
+
+/** Pages a PMD leaf maps (HPAGE_PMD_NR). */
+export const HPAGE_PMD_NR = 512;
+
 /** A leaf entry that a range walk found. */
 /** `order`: 0 for a PTE, 9 for a PMD leaf, 18 for a PUD leaf. */
 export type LeafVisitor = (vpn: number, pfn: number, attrs: number, order: number) => void;
+
+/**
+ * A table page was freed (p?d_free_tlb): `level` is the freed table's level (0 a PTE table,
+ * 1 a PMD table, 2 a PUD table, 3 a P4D table) and `vpn` the first page of the span it mapped,
+ * the address Linux passes to pte_free_tlb and its siblings.
+ */
+export type TableFreeVisitor = (level: number, vpn: number) => void;
+
+/** The part [start, end) of one PTE table's span that a zap has finished (zap_pte_range's end). */
+export type TableDoneVisitor = (start: number, end: number) => void;
 
 export interface Pmap {
   /** Levels of the radix tree (4 or 5). */
@@ -75,6 +100,8 @@ export interface Pmap {
   readonly walkLevels: number;
   outPfn: number;
   outPerm: number;
+  /** Order of the leaf the last successful walk went through: 0 (PTE) or 9 (PMD leaf). */
+  outOrder: number;
 
   // --- Software access to leaf entries (pte_offset_map, set_pte_at, ptep_get_and_clear). ---
   /** Handle of the PTE for vpn, or -1 when no PTE table covers it (or a huge leaf does). */
@@ -92,21 +119,93 @@ export interface Pmap {
   pteClear(h: number): number;
   /** Set or clear PteAttr.write/dirty/accessed/protnone bits on a present entry. */
   pteUpdate(h: number, set: number, clear: number): void;
+  /** Whether the entry holds a swap entry (not present and not none). */
+  pteIsSwap(h: number): boolean;
+  /** The swap slot of a swap entry. */
+  pteSwapSlot(h: number): number;
+  /** Make the entry a swap entry for `slot` (the page it mapped must have been cleared). */
+  pteSetSwap(h: number, slot: number): void;
+
+  // --- Huge PMD leaves (transparent huge pages; mm/huge_memory.c's pmd helpers). ---
+  // A huge leaf maps HPAGE_PMD_NR pages of a naturally aligned folio. The format keeps one PTE
+  // table deposited per huge leaf (pgtable_trans_huge_deposit), counted in pgtablesBytes as
+  // Linux counts it (mm_inc_nr_ptes), so that a split never needs memory.
+  /** The PMD entry covering vpn; for huge, hugePfn and hugeAttrs describe the leaf. No side effects. */
+  pmdState(vpn: number): PmdState;
+  readonly hugePfn: number;
+  readonly hugeAttrs: number;
+  /**
+   * Map a huge leaf at vpn (PMD-aligned) over an empty PMD entry and deposit a PTE table;
+   * false when memory ran out (then nothing is mapped; tables above may remain, as pmd_alloc's do).
+   */
+  hugeEnter(vpn: number, pfn: number, attrs: number): boolean;
+  /** Point the huge leaf covering vpn at pfn with attrs (set_pmd_at over a leaf; the deposit stays). */
+  hugeSet(vpn: number, pfn: number, attrs: number): void;
+  /** Set or clear PteAttr bits of the huge leaf covering vpn. */
+  hugeUpdate(vpn: number, set: number, clear: number): void;
+  /** Clear the huge leaf covering vpn and free its deposited table (zap_huge_pmd); returns its attrs. */
+  hugeClear(vpn: number): number;
+  /**
+   * __split_huge_pmd_locked: the deposited table takes the leaf's place; its PTEs map pfn + i
+   * with `attrs`, or all the same `samePfn` when it is not negative (the huge zero page).
+   */
+  hugeSplit(vpn: number, attrs: number, samePfn: number): void;
+  /**
+   * collapse_huge_page: the PTE table covering vpn, whose entries the caller cleared, becomes
+   * the deposit of a new huge leaf mapping pfn.
+   */
+  hugeCollapse(vpn: number, pfn: number, attrs: number): void;
+  /** Deposited PTE tables (one per huge leaf), for invariant checks. */
+  readonly depositedTables: number;
 
   // --- Range operations (zap_page_range, free_pgtables, change_protection, move_page_tables). ---
-  /** Clear every leaf in [start, end), calling visit for each present one before it goes. */
-  zapRange(start: number, end: number, visit: LeafVisitor): void;
+  /**
+   * Clear every leaf in [start, end), calling visit for each present one and visitSwap for each
+   * swap entry before it goes, and tableDone after each existing PTE table's part of the range
+   * (the end of zap_pte_range). A huge leaf must lie wholly inside the range (split it first);
+   * its deposited table is freed.
+   */
+  zapRange(
+    start: number,
+    end: number,
+    visit: LeafVisitor,
+    visitSwap?: SwapVisitor,
+    tableDone?: TableDoneVisitor,
+  ): void;
   /**
    * Free table pages that map nothing but [start, end), without reaching below floor or
    * at/above ceiling (free_pgtables: floor/ceiling are the neighbouring VMAs' bounds).
    */
-  freeTables(start: number, end: number, floor: number, ceiling: number): void;
+  freeTables(start: number, end: number, floor: number, ceiling: number, freed?: TableFreeVisitor): void;
   /** Free PTE tables in [start, end) whose entries are all none (CONFIG_PT_RECLAIM). */
-  reclaimEmptyPteTables(start: number, end: number): void;
-  /** Visit present leaves in [start, end) in ascending order, without side effects. */
-  forEachLeaf(start: number, end: number, visit: LeafVisitor): void;
-  /** Move n pages of leaves from oldStart to newStart; false when table memory ran out. */
-  moveRange(oldStart: number, newStart: number, n: number): boolean;
+  reclaimEmptyPteTables(start: number, end: number, freed?: TableFreeVisitor): void;
+  /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
+   * order, without side effects. A huge leaf the range only overlaps is visited whole. */
+  forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
+  /** Whether a table of `level` (0: a PTE table) maps vpn: the entry above it is a table (pXd_none). */
+  tablePresent(vpn: number, level: number): boolean;
+  /** Allocate the tables down to the level-`level` one that maps vpn (pXd_alloc); false without memory. */
+  allocTables(vpn: number, level: number): boolean;
+  /**
+   * Move the level-`level` table mapping oldVpn to the empty entry that maps newVpn, both
+   * aligned to the table's span (move_normal_pmd, move_normal_pud). The tables above newVpn
+   * must exist. False, with nothing changed, when there is no table to move or the new
+   * entry is in use.
+   */
+  moveTable(oldVpn: number, newVpn: number, level: number): boolean;
+  /**
+   * Move n pages of leaves from oldStart to newStart (move_ptes; a huge leaf moves whole,
+   * move_huge_pmd: it must lie inside the range and land PMD-aligned). Returns how many of the
+   * moved entries were present (pte_present, PROT_NONE ones included), -1 when table memory
+   * ran out.
+   */
+  moveRange(oldStart: number, newStart: number, n: number): number;
+  /**
+   * pte_needs_flush: whether a TLB may hold a translation that changing an entry from
+   * `oldAttrs` to `newAttrs` (same frame) makes wrong, so that the change needs a flush.
+   * Each format has its own rule (the generic one is "always").
+   */
+  pteNeedsFlush(oldAttrs: number, newAttrs: number): boolean;
   /** Count table pages by walking the tree, for invariant checks (no side effects). */
   countTables(): { pgtablesBytes: number; tablePages: number };
   /** Free every table, the top level included. Leaves must have been zapped. */

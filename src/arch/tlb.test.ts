@@ -157,3 +157,34 @@ describe('Tlb', () => {
     for (let v = 0; v < 20; v++) expect(t.probe(2, v)).toBe(-1);
   });
 });
+
+describe('Tlb: 2 MiB entries', () => {
+  it('one entry serves the 512 pages of a huge page; invlpg of any of them drops it', () => {
+    const tlb = new Tlb({ entries: 64, ways: 4 });
+    tlb.fillHuge(1, 1024, 4096, TlbPerm.write | TlbPerm.dirty);
+    expect(tlb.huge).toBe(1);
+    expect(tlb.occupancy).toBe(1);
+    for (const v of [1024, 1025, 1535]) expect(tlb.probeHuge(1, v)).toBeGreaterThanOrEqual(0);
+    expect(tlb.probeHuge(1, 1536)).toBe(-1);
+    expect(tlb.probeHuge(2, 1024)).toBe(-1); // another address space
+    expect(tlb.probe(1, 1024)).toBe(-1); // no 4 KiB tag reaches it
+    tlb.flushPage(1, 1300);
+    expect([tlb.probeHuge(1, 1024), tlb.huge, tlb.occupancy]).toEqual([-1, 0, 0]);
+  });
+
+  it('a full flush of the address space drops huge entries and keeps the count right', () => {
+    const tlb = new Tlb({ entries: 64, ways: 4 });
+    tlb.fillHuge(1, 0, 0, 0);
+    tlb.fillHuge(2, 512, 512, 0);
+    tlb.fill(1, 7, 7, 0);
+    tlb.flushAsid(1);
+    expect([tlb.huge, tlb.occupancy, tlb.probeHuge(2, 600)]).toEqual([1, 1, tlb.probeHuge(2, 512)]);
+  });
+
+  it('a 4 KiB fill that evicts a huge entry lowers the count', () => {
+    const tlb = new Tlb({ entries: 4, ways: 4 }); // one set
+    tlb.fillHuge(1, 0, 0, 0);
+    for (let v = 1; v <= 4; v++) tlb.fill(1, v, v, 0);
+    expect([tlb.huge, tlb.probeHuge(1, 0)]).toEqual([0, -1]);
+  });
+});

@@ -1,10 +1,18 @@
 // A per-CPU TLB: set-associative, tagged with an address-space id (x86 PCID), LRU within a set.
 // Flat typed arrays (STYLE.md, after v86): the hit path is an index, a few compares and a load.
 // A list of filled slots makes a full flush cost what is filled, not the table's size.
+//
+// 2 MiB translations share the array, as x86 STLBs (Skylake onwards) hold 4 KiB and 2 MiB
+// entries in one structure: a huge mapping takes one entry, tagged with its first page number
+// plus HUGE_TAG (no 4 KiB tag reaches it), in the set its 2 MiB frame number picks. A lookup
+// tries the 4 KiB tag first and the 2 MiB tag only while some huge entry is held.
 
 import type { TlbConfig } from '../workload/scenario.js';
 
 const EMPTY = -1;
+/** Added to a 2 MiB entry's tag (user page numbers stay below 2^45). */
+export const HUGE_TAG = 2 ** 50;
+const HPAGE_NR = 512;
 
 export class Tlb {
   readonly sets: number;
@@ -27,6 +35,8 @@ export class Tlb {
    */
   readonly hint: Int32Array;
   readonly hintMask: number;
+  /** Valid 2 MiB entries held. */
+  huge = 0;
   /** Slots filled since the last full flush (may hold slots emptied since). */
   private filled: number[] = [];
   private readonly inFilled: Uint8Array;
@@ -64,9 +74,35 @@ export class Tlb {
     return -1;
   }
 
+  /** The slot caching a 2 MiB translation of (asid) covering vpn, or -1. Counts nothing. */
+  probeHuge(asid: number, vpn: number): number {
+    const hv = vpn - (vpn % HPAGE_NR);
+    const tag = hv + HUGE_TAG;
+    const h = this.hint[(hv / HPAGE_NR) & this.hintMask];
+    if (this.vpn[h] === tag && this.asid[h] === asid) return h;
+    const base = ((hv / HPAGE_NR) & this.setMask) * this.ways;
+    for (let s = base, end = base + this.ways; s < end; s++) {
+      if (this.vpn[s] === tag && this.asid[s] === asid) {
+        this.hint[(hv / HPAGE_NR) & this.hintMask] = s;
+        return s;
+      }
+    }
+    return -1;
+  }
+
   /** Insert (or refresh) a translation after a walk. */
   fill(asid: number, vpn: number, pfn: number, perm: number): void {
-    const base = (vpn & this.setMask) * this.ways;
+    this.insert(asid, vpn, (vpn & this.setMask) * this.ways, vpn & this.hintMask, pfn, perm);
+  }
+
+  /** Insert a 2 MiB translation: `vpn` and `pfn` are the first page of the huge page and its frame. */
+  fillHuge(asid: number, vpn: number, pfn: number, perm: number): void {
+    const i = vpn / HPAGE_NR;
+    this.insert(asid, vpn + HUGE_TAG, (i & this.setMask) * this.ways, i & this.hintMask, pfn, perm);
+  }
+
+  private insert(asid: number, tag: number, base: number, hintAt: number, pfn: number, perm: number): void {
+    const vpn = tag;
     let victim = base;
     let oldest = 0xffff_ffff;
     for (let s = base, end = base + this.ways; s < end; s++) {
@@ -86,19 +122,28 @@ export class Tlb {
       this.inFilled[victim] = 1;
       this.filled.push(victim);
     }
+    if (this.vpn[victim] >= HUGE_TAG) this.huge--;
+    if (vpn >= HUGE_TAG) this.huge++;
     this.vpn[victim] = vpn;
     this.asid[victim] = asid;
     this.pfn[victim] = pfn;
     this.perm[victim] = perm;
     this.stamp[victim] = ++this.clock;
-    this.hint[vpn & this.hintMask] = victim;
+    this.hint[hintAt] = victim;
   }
 
-  /** invlpg: drop one page of one address space. */
+  /** invlpg: drop one page of one address space, and a 2 MiB entry covering it. */
   flushPage(asid: number, vpn: number): void {
     const base = (vpn & this.setMask) * this.ways;
     for (let s = base, end = base + this.ways; s < end; s++) {
       if (this.vpn[s] === vpn && this.asid[s] === asid) this.vpn[s] = EMPTY;
+    }
+    if (this.huge > 0) {
+      const s = this.probeHuge(asid, vpn);
+      if (s >= 0) {
+        this.vpn[s] = EMPTY;
+        this.huge--;
+      }
     }
   }
 
@@ -106,7 +151,10 @@ export class Tlb {
   flushAsid(asid: number): void {
     const kept: number[] = [];
     for (const s of this.filled) {
-      if (this.vpn[s] !== EMPTY && this.asid[s] === asid) this.vpn[s] = EMPTY;
+      if (this.vpn[s] !== EMPTY && this.asid[s] === asid) {
+        if (this.vpn[s] >= HUGE_TAG) this.huge--;
+        this.vpn[s] = EMPTY;
+      }
       if (this.vpn[s] === EMPTY) this.inFilled[s] = 0;
       else kept.push(s);
     }

@@ -32,6 +32,18 @@ describe('Xarray', () => {
     expect(xa.size).toBe(1);
   });
 
+  it('frees the whole tree when its last entry goes, at any height', () => {
+    const xa = new Xarray();
+    xa.set(166, 1); // two levels: a root and a leaf
+    expect(xa.nodes).toBe(2);
+    xa.delete(166);
+    expect(xa.nodes).toBe(0);
+    expect(xa.size).toBe(0);
+    xa.set(5, 2);
+    expect(xa.get(5)).toBe(2);
+    expect(xa.nodes).toBe(1);
+  });
+
   it('agrees with a Map and with the node count of the tree shape, under random operations', () => {
     fc.assert(
       fc.property(
@@ -63,6 +75,7 @@ describe('Xarray', () => {
           for (const [k, val] of m) expect(xa.get(k)).toBe(val);
         },
       ),
+      { numRuns: 500 },
     );
   });
 });

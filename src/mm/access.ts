@@ -18,6 +18,8 @@ export const enum AccessError {
   SIGBUS = -2,
   /** Memory ran out in the fault handler (VM_FAULT_OOM). */
   OOM = -3,
+  /** The OOM killer chose this task while it faulted: it dies (SIGKILL). */
+  KILLED = -4,
 }
 
 export const enum Pattern {
@@ -124,8 +126,20 @@ export function accessRun(
       if (write) token[tpfn[s]] = ++phys.lastToken;
       continue;
     }
+    let cached = s < end;
+    if (!cached && tlb.huge > 0) {
+      // A 2 MiB entry covering vpn (one entry serves 512 pages).
+      const hs = tlb.probeHuge(asid, vpn);
+      if (hs >= 0 && (tp[hs] & need) === need) {
+        stamp[hs] = ++clock;
+        hits++;
+        if (write) token[tpfn[hs] + (vpn % 512)] = ++phys.lastToken;
+        continue;
+      }
+      cached = hs >= 0;
+    }
     tlb.clock = clock;
-    const r = accessSlow(k, task, tlb, cpu, vpn, kind, s < end);
+    const r = accessSlow(k, task, tlb, cpu, vpn, kind, cached);
     clock = tlb.clock;
     if (r < 0) {
       out.error = r;
@@ -145,14 +159,19 @@ export function accessRun(
  */
 export function access(k: Kernel, task: Task, cpu: number, vpn: number, kind: Access): number {
   const tlb = k.tlbs[cpu];
-  const s = tlb.probe(task.mm!.id, vpn);
+  let s = tlb.probe(task.mm!.id, vpn);
+  let sub = 0;
+  if (s < 0 && tlb.huge > 0) {
+    s = tlb.probeHuge(task.mm!.id, vpn);
+    sub = vpn % 512;
+  }
   const need =
     kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
   if (s >= 0 && (tlb.perm[s] & need) === need) {
     tlb.stamp[s] = ++tlb.clock;
     tlb.hits++;
     task.tlbHits++;
-    return complete(k, tlb.pfn[s], kind);
+    return complete(k, tlb.pfn[s] + sub, kind);
   }
   return accessSlow(k, task, tlb, cpu, vpn, kind, s >= 0);
 }
@@ -185,7 +204,12 @@ function accessSlow(
     task.walkLevels += mm.pmap.walkLevels;
     if (st === WalkStatus.ok) {
       const pfn = mm.pmap.outPfn;
-      tlb.fill(mm.id, vpn, pfn, mm.pmap.outPerm);
+      if (mm.pmap.outOrder === 9) {
+        const sub = vpn % 512;
+        tlb.fillHuge(mm.id, vpn - sub, pfn - sub, mm.pmap.outPerm);
+      } else {
+        tlb.fill(mm.id, vpn, pfn, mm.pmap.outPerm);
+      }
       return complete(k, pfn, kind);
     }
     // #PF: find the VMA and check the access against it (bad_area / access_error).
@@ -194,7 +218,9 @@ function accessSlow(
       task.sigsegv++;
       return AccessError.SIGSEGV;
     }
+    k.current = task;
     const r = handleMmFault(k, mm, vma, vpn, kind, cpu);
+    if (task.oomKilled) return AccessError.KILLED;
     // mm_account_fault: vmstat pgfault counts every fault (handleMmFault did), the task
     // only those that succeeded (VM_FAULT_ERROR faults are not accounted).
     if ((r & (VmFault.oom | VmFault.sigbus | VmFault.sigsegv)) === 0) {

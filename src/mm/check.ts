@@ -4,20 +4,25 @@
 import { PteAttr } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from './huge-rmap.js';
 import type { Inode } from './inode.js';
 import type { Kernel } from './kernel.js';
-import { type Mm, MmCounter } from './mm.js';
-import { VM } from './vma.js';
+import { LruList, lruListOf, NR_LRU_LISTS } from './lru.js';
+import { type Mm, MmCounter, MmfThp } from './mm.js';
+import { VM, type Vma } from './vma.js';
 
 /** Every violated invariant, as "checkFunction: what" lines. */
 export function checkInvariants(k: Kernel): string[] {
   const bad: string[] = [];
   const maps = new Map<number, number>();
+  const pmdMaps = new Map<number, number>();
+  let zeroHolders = 0;
   let tablePages = 0;
   for (const t of k.tasks.values()) {
     if (t.mm === null) continue;
     checkVmas(k, t.mm, bad);
-    checkLeaves(k, t.mm, maps, bad);
+    checkLeaves(k, t.mm, maps, pmdMaps, bad);
+    if ((t.mm.thpFlags & MmfThp.HUGE_ZERO_PAGE) !== 0) zeroHolders++;
     const c = t.mm.pmap.countTables();
     if (c.pgtablesBytes !== t.mm.pmap.pgtablesBytes) {
       bad.push(
@@ -33,7 +38,14 @@ export function checkInvariants(k: Kernel): string[] {
   }
   if (tablePages !== k.pool.live)
     bad.push(`checkTables: ${k.pool.live} table pages allocated, processes hold ${tablePages}`);
-  checkFrames(k, maps, bad);
+  checkFrames(k, maps, pmdMaps, bad);
+  const t = k.thp;
+  if (t.hugeZeroPfn >= 0 ? t.hugeZeroRefs !== zeroHolders + 1 : t.hugeZeroRefs !== 0)
+    bad.push(
+      `checkThp: huge zero page refcount ${t.hugeZeroRefs}, ${zeroHolders} mms hold it (+1 for the shrinker)`,
+    );
+  checkLru(k, bad);
+  checkSwap(k, bad);
   return bad;
 }
 
@@ -49,25 +61,35 @@ function checkVmas(k: Kernel, mm: Mm, bad: string[]): void {
     if (v.start < prevEnd) bad.push(`checkVmas: VMA [${v.start}, ${v.end}) overlaps the one before`);
     prevEnd = v.end;
     total += v.pages;
+    if ((v.flags & VM.LOCKED) !== 0) locked += v.pages;
     if (v.file !== null && v.file.inode.mmaps.get(v) !== mm)
       bad.push(`checkVmas: VMA [${v.start}, ${v.end}) is missing from its file's i_mmap`);
-    if ((v.flags & VM.LOCKED) !== 0) locked += v.pages;
   }
   if (n !== mm.mapCount) bad.push(`checkVmas: map_count ${mm.mapCount} but ${n} VMAs`);
   if (total !== mm.totalVm) bad.push(`checkVmas: total_vm ${mm.totalVm} but VMAs span ${total} pages`);
-  if (locked !== mm.lockedVm)
-    bad.push(`checkVmas: locked_vm ${mm.lockedVm} but locked VMAs span ${locked} pages`);
+  if (locked + mm.lockedVmUnbacked !== mm.lockedVm)
+    bad.push(
+      `checkVmas: locked_vm ${mm.lockedVm} but locked VMAs span ${locked} pages (+${mm.lockedVmUnbacked} left by DONTUNMAP)`,
+    );
   // do_mmap checks map_count > max, so one VMA past the limit is possible, never two.
   if (mm.mapCount > k.config.maxMapCount + 1)
     bad.push(`checkVmas: map_count ${mm.mapCount} above max_map_count + 1`);
 }
 
-function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]): void {
+function checkLeaves(
+  k: Kernel,
+  mm: Mm,
+  maps: Map<number, number>,
+  pmdMaps: Map<number, number>,
+  bad: string[],
+): void {
   const f = k.phys.frames;
   let anon = 0;
   let shmem = 0;
   let file = 0;
-  mm.pmap.forEachLeaf(0, mm.pmap.vpnLimit, (vpn, pfn, attrs) => {
+  let hugeAnon = 0;
+  let hugeLeaves = 0;
+  mm.pmap.forEachLeaf(0, mm.pmap.vpnLimit, (vpn, pfn, attrs, order) => {
     const v = mm.vmaAt(vpn);
     if (v === undefined) {
       bad.push(`checkLeaves: pid ${mm.id} maps vpn ${vpn} outside every VMA`);
@@ -79,6 +101,15 @@ function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]
       bad.push(`checkLeaves: vpn ${vpn} executable in a VMA without VM_EXEC`);
     if (((attrs & PteAttr.protnone) !== 0) !== ((v.flags & VM.PROT_MASK) === 0))
       bad.push(`checkLeaves: vpn ${vpn} PROT_NONE state disagrees with its VMA`);
+    if (order !== 0) {
+      hugeLeaves++;
+      checkHugeLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
+      if ((attrs & PteAttr.special) === 0) {
+        hugeAnon++;
+        anon += HPAGE_PMD_NR;
+      }
+      return;
+    }
     if ((attrs & PteAttr.special) !== 0) {
       if (pfn !== k.phys.zeroPfn)
         bad.push(`checkLeaves: vpn ${vpn} special entry maps pfn ${pfn}, not the zero page`);
@@ -113,9 +144,53 @@ function checkLeaves(k: Kernel, mm: Mm, maps: Map<number, number>, bad: string[]
     bad.push(`checkLeaves: pid ${mm.id} RssAnon ${mm.rss[MmCounter.ANONPAGES]} pages, tables map ${anon}`);
   if (shmem !== mm.rss[MmCounter.SHMEMPAGES])
     bad.push(`checkLeaves: pid ${mm.id} RssShmem ${mm.rss[MmCounter.SHMEMPAGES]} pages, tables map ${shmem}`);
+  if (hugeAnon !== mm.hugeAnonPmds)
+    bad.push(`checkLeaves: pid ${mm.id} counts ${mm.hugeAnonPmds} THP mappings, tables hold ${hugeAnon}`);
+  if (hugeLeaves !== mm.pmap.depositedTables)
+    bad.push(
+      `checkLeaves: pid ${mm.id} has ${hugeLeaves} huge PMDs but ${mm.pmap.depositedTables} deposited tables`,
+    );
 }
 
-function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void {
+/** A huge PMD leaf: inside one VMA, aligned, mapping the huge zero page or the head of an anon THP. */
+function checkHugeLeaf(
+  k: Kernel,
+  mm: Mm,
+  v: Vma,
+  vpn: number,
+  pfn: number,
+  attrs: number,
+  order: number,
+  pmdMaps: Map<number, number>,
+  bad: string[],
+): void {
+  const f = k.phys.frames;
+  if (order !== 9 || vpn % HPAGE_PMD_NR !== 0 || vpn + HPAGE_PMD_NR > v.end)
+    bad.push(`checkHugeLeaf: order-${order} leaf at vpn ${vpn} is unaligned or crosses its VMA's end`);
+  if (v.file !== null) bad.push(`checkHugeLeaf: vpn ${vpn} huge leaf in a file-backed VMA`);
+  if ((attrs & PteAttr.special) !== 0) {
+    if (pfn !== k.thp.hugeZeroPfn)
+      bad.push(`checkHugeLeaf: vpn ${vpn} special PMD maps ${pfn}, not the huge zero page`);
+    if ((mm.thpFlags & MmfThp.HUGE_ZERO_PAGE) === 0)
+      bad.push(`checkHugeLeaf: pid ${mm.id} maps the huge zero page without holding it`);
+    if ((attrs & PteAttr.write) !== 0) bad.push(`checkHugeLeaf: vpn ${vpn} huge zero page mapped writable`);
+    return;
+  }
+  if (!f.has(pfn, PG.head) || f.order(pfn) !== HPAGE_PMD_ORDER || !f.has(pfn, PG.anon))
+    bad.push(`checkHugeLeaf: vpn ${vpn} PMD maps pfn ${pfn}, not the head of an anon THP`);
+  if (!v.avcs.some((av) => av.id === f.owner[pfn]))
+    bad.push(`checkHugeLeaf: THP ${pfn} at vpn ${vpn} belongs to no anon_vma of its VMA's chain`);
+  if (f.index(pfn) !== v.pageIndex(vpn))
+    bad.push(`checkHugeLeaf: THP ${pfn} index ${f.index(pfn)} but vpn ${vpn} has index ${v.pageIndex(vpn)}`);
+  pmdMaps.set(pfn, (pmdMaps.get(pfn) ?? 0) + 1);
+}
+
+function checkFrames(
+  k: Kernel,
+  maps: Map<number, number>,
+  pmdMaps: Map<number, number>,
+  bad: string[],
+): void {
   const f = k.phys.frames;
   const free = new Uint8Array(f.nframes);
   let freePages = 0;
@@ -125,28 +200,37 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
   });
   if (freePages !== k.phys.freePages)
     bad.push(`checkFrames: free lists hold ${freePages} pages, counters say ${k.phys.freePages}`);
-  let anonPages = 0;
+  const c = { anonPages: 0, anonHuge: 0, mlocked: 0, queued: 0 };
   let shmemPages = 0;
   let filePages = 0;
   let dirty = 0;
   let mapped = 0;
   const inodes = liveInodes(k);
-  let mlocked = 0;
   let used = 0;
   for (let pfn = 0; pfn < f.nframes; pfn++) {
     if (free[pfn]) continue;
-    used++;
     const flags = f.pageFlags(pfn);
-    if (flags & PG.mlocked) mlocked++;
-    if (flags & (PG.pagetable | PG.reserved)) continue;
+    if (flags & PG.head) {
+      used += HPAGE_PMD_NR;
+      checkFolio(k, pfn, maps, pmdMaps, c, bad);
+      pfn += HPAGE_PMD_NR - 1;
+      continue;
+    }
+    used++;
+    if (flags & PG.mlocked) c.mlocked++;
+    if (flags & PG.tail) bad.push(`checkFrames: tail page ${pfn} outside its folio`);
+    if (flags & (PG.pagetable | PG.reserved | PG.offline)) continue;
     const m = maps.get(pfn) ?? 0;
     if (f.mapcount[pfn] !== m)
       bad.push(`checkFrames: pfn ${pfn} mapcount ${f.mapcount[pfn]} but ${m} entries map it`);
+    if ((flags & (PG.anon | PG.shmem | PG.file)) !== 0 && (flags & PG.lru) === 0)
+      bad.push(`checkFrames: pfn ${pfn} (flags 0x${flags.toString(16)}) is on no LRU list`);
     if (flags & PG.anon) {
-      if (f.mapcount[pfn] > 0) anonPages++;
-      if (f.refcount[pfn] !== f.mapcount[pfn])
+      if (f.mapcount[pfn] > 0) c.anonPages++;
+      const cached = (flags & PG.swapcache) !== 0 ? 1 : 0;
+      if (f.refcount[pfn] !== f.mapcount[pfn] + cached)
         bad.push(`checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]}`);
-      if (f.mapcount[pfn] === 0)
+      if (f.mapcount[pfn] === 0 && cached === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
     } else if (flags & (PG.shmem | PG.file)) {
       if (flags & PG.shmem) shmemPages++;
@@ -163,8 +247,12 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
       bad.push(`checkFrames: pfn ${pfn} is allocated but belongs to nothing (leak)`);
     }
   }
-  if (anonPages !== k.anonPages)
-    bad.push(`checkFrames: AnonPages ${k.anonPages} but ${anonPages} anon frames`);
+  if (c.anonPages !== k.anonPages)
+    bad.push(`checkFrames: AnonPages ${k.anonPages} but ${c.anonPages} anon frames mapped`);
+  if (c.anonHuge !== k.thp.anonHugePages)
+    bad.push(`checkFrames: AnonHugePages ${k.thp.anonHugePages} pages but PMDs map ${c.anonHuge}`);
+  if (c.queued !== k.thp.deferred.size)
+    bad.push(`checkFrames: ${k.thp.deferred.size} folios queued for deferred split, ${c.queued} marked`);
   if (shmemPages !== k.shmemPages)
     bad.push(`checkFrames: Shmem ${k.shmemPages} but ${shmemPages} shmem frames`);
   if (filePages !== k.filePages)
@@ -175,17 +263,71 @@ function checkFrames(k: Kernel, maps: Map<number, number>, bad: string[]): void 
   let cached = 0;
   let nodes = 0;
   for (const inode of inodes.values()) {
-    cached += inode.cache.size;
+    inode.cache.forEach((_i, v) => {
+      if (v >= 0) cached++;
+    });
     nodes += inode.cache.nodes;
   }
   if (cached !== filePages + shmemPages)
     bad.push(`checkFrames: page caches hold ${cached} pages, ${filePages + shmemPages} frames are cached`);
   if (nodes * XA_NODE_BYTES !== (k.meta.live.get('xa_node') ?? 0))
     bad.push(`checkFrames: xa_node meter ${k.meta.live.get('xa_node') ?? 0} B, caches hold ${nodes} nodes`);
-  if (mlocked !== k.mlockedPages)
-    bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${mlocked} frames flagged`);
+  if (c.mlocked !== k.mlockedPages)
+    bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${c.mlocked} frames flagged`);
   if (used !== f.nframes - k.phys.freePages)
     bad.push(`checkFrames: ${used} frames in use, counters say ${f.nframes - k.phys.freePages}`);
+}
+
+/**
+ * A compound page: the huge zero page, or an anon THP whose counts agree with the entries
+ * mapping it (entire mapcount = PMDs, each page's mapcount = PTEs, one reference per mapping).
+ */
+function checkFolio(
+  k: Kernel,
+  head: number,
+  maps: Map<number, number>,
+  pmdMaps: Map<number, number>,
+  c: { anonPages: number; anonHuge: number; mlocked: number; queued: number },
+  bad: string[],
+): void {
+  const f = k.phys.frames;
+  for (let i = 1; i < HPAGE_PMD_NR; i++) {
+    const p = head + i;
+    if (!f.has(p, PG.tail) || f.order(p) !== HPAGE_PMD_ORDER)
+      bad.push(`checkFolio: page ${p} of folio ${head} is not its tail`);
+  }
+  if (f.has(head, PG.zero)) {
+    if (head !== k.thp.hugeZeroPfn) bad.push(`checkFolio: stray huge zero page at ${head}`);
+    return;
+  }
+  if (!f.has(head, PG.anon)) bad.push(`checkFolio: folio ${head} is not anonymous`);
+  if (!f.has(head, PG.lru)) bad.push(`checkFolio: folio ${head} is on no LRU list`);
+  const entire = f.entireMapcount(head);
+  if (entire !== (pmdMaps.get(head) ?? 0))
+    bad.push(`checkFolio: folio ${head} entire mapcount ${entire}, ${pmdMaps.get(head) ?? 0} PMDs map it`);
+  let ptes = 0;
+  let mapped = 0;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const p = head + i;
+    const m = maps.get(p) ?? 0;
+    if (f.mapcount[p] !== m) bad.push(`checkFolio: page ${p} mapcount ${f.mapcount[p]} but ${m} PTEs map it`);
+    ptes += m;
+    if (m > 0) mapped++;
+  }
+  if (f.nrPagesMapped(head) !== mapped)
+    bad.push(`checkFolio: folio ${head} counts ${f.nrPagesMapped(head)} pages mapped, PTEs map ${mapped}`);
+  if (f.refcount[head] !== entire + ptes)
+    bad.push(`checkFolio: folio ${head} refcount ${f.refcount[head]}, ${entire} PMD + ${ptes} PTE mappings`);
+  if (entire + ptes === 0) bad.push(`checkFolio: folio ${head} is allocated but mapped nowhere (leak)`);
+  c.anonPages += entire > 0 ? HPAGE_PMD_NR : mapped;
+  if (entire > 0) c.anonHuge += HPAGE_PMD_NR;
+  if (f.has(head, PG.mlocked)) c.mlocked += HPAGE_PMD_NR;
+  const queued = k.thp.deferred.has(head);
+  if (queued) c.queued++;
+  if (queued !== f.has(head, PG.partiallyMapped))
+    bad.push(`checkFolio: folio ${head} partially-mapped mark and deferred queue disagree`);
+  if (queued && (entire > 0 || mapped === 0 || mapped === HPAGE_PMD_NR))
+    bad.push(`checkFolio: folio ${head} queued for deferred split but not partially mapped`);
 }
 
 /** Every inode still referenced: named files, and the files of all mapped areas and open files. */
@@ -198,4 +340,76 @@ function liveInodes(k: Kernel): Map<number, Inode> {
     for (const v of t.mm.vmas.values()) if (v.file !== null) out.set(v.file.inode.id, v.file.inode);
   }
   return out;
+}
+
+/** Every page on an LRU list is on the list its flags and node say; the sizes match. */
+function checkLru(k: Kernel, bad: string[]): void {
+  const f = k.phys.frames;
+  for (let node = 0; node < k.phys.nodes.length; node++) {
+    for (let list = 0; list < NR_LRU_LISTS; list++) {
+      const pages = k.lru.pages(node, list);
+      let n = 0;
+      for (const pfn of pages) n += f.nrPages(pfn);
+      if (n !== k.lru.count(node, list))
+        bad.push(`checkLru: node ${node} list ${list} holds ${n} pages, counted ${k.lru.count(node, list)}`);
+      for (const pfn of pages) {
+        if (f.has(pfn, PG.tail)) bad.push(`checkLru: tail page ${pfn} is on an LRU list`);
+        if (!f.has(pfn, PG.lru) || lruListOf(f.flags[pfn]) !== list || k.phys.nodeOf(pfn) !== node)
+          bad.push(
+            `checkLru: pfn ${pfn} (flags 0x${f.flags[pfn].toString(16)}) is on node ${node} list ${list}`,
+          );
+        if (f.has(pfn, PG.mlocked) !== (list === LruList.unevictable))
+          bad.push(`checkLru: pfn ${pfn} mlocked ${f.has(pfn, PG.mlocked)} but on list ${list}`);
+      }
+    }
+  }
+}
+
+/** Each slot's count is the swap entries (page tables, shmem caches) referring to it. */
+function checkSwap(k: Kernel, bad: string[]): void {
+  const sw = k.swap;
+  if (sw === null) return;
+  const refs = new Int32Array(sw.slots);
+  for (const t of k.tasks.values()) {
+    if (t.mm === null) continue;
+    let n = 0;
+    t.mm.pmap.forEachLeaf(
+      0,
+      t.mm.pmap.vpnLimit,
+      () => {},
+      (_vpn, slot) => {
+        refs[slot]++;
+        n++;
+      },
+    );
+    if (n !== t.mm.rss[MmCounter.SWAPENTS])
+      bad.push(
+        `checkSwap: pid ${t.pid} VmSwap ${t.mm.rss[MmCounter.SWAPENTS]} pages, tables hold ${n} swap entries`,
+      );
+  }
+  for (const inode of liveInodes(k).values()) {
+    inode.cache.forEach((_i, v) => {
+      if (v < 0) refs[-v - 1]++;
+    });
+  }
+  let used = 0;
+  for (let s = 0; s < sw.slots; s++) {
+    if (refs[s] !== sw.count[s])
+      bad.push(`checkSwap: slot ${s} count ${sw.count[s]}, ${refs[s]} entries refer to it`);
+    const inUse = sw.count[s] > 0 || sw.cached(s) >= 0;
+    if (inUse !== sw.isUsed(s)) bad.push(`checkSwap: slot ${s} in use ${inUse}, allocated ${sw.isUsed(s)}`);
+    if (sw.isUsed(s)) used++;
+  }
+  if (used + sw.freeSlots !== sw.slots)
+    bad.push(`checkSwap: ${used} slots used + ${sw.freeSlots} free != ${sw.slots}`);
+  let cached = 0;
+  for (let slot = 0; slot < sw.slots; slot++) {
+    const pfn = sw.cached(slot);
+    if (pfn < 0) continue;
+    cached++;
+    if (!k.phys.frames.has(pfn, PG.swapcache) || sw.slotOf.get(pfn) !== slot)
+      bad.push(`checkSwap: swap cache slot ${slot} -> pfn ${pfn} disagrees with the page`);
+  }
+  if (cached !== k.swapCachePages || cached !== sw.cacheSize)
+    bad.push(`checkSwap: SwapCached ${k.swapCachePages}, cache holds ${cached}`);
 }

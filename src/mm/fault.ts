@@ -4,8 +4,12 @@
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { fileFault, wpPageShared } from './file-fault.js';
+import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
+import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
+import { lruAdd, lruMove } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
+import { doSwapPage, freeSwapCacheIfUnused } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 export const enum VmFault {
@@ -42,6 +46,12 @@ export function handleMmFault(
 ): VmFault {
   k.vmstat.pgfault++;
   const pmap = mm.pmap;
+  // __handle_mm_fault's PMD level: a THP, or the 4 KiB path (VM_FAULT_FALLBACK). Skipped when
+  // the area may not have THPs and the mm maps none (each huge PMD has a deposited table).
+  if (vma.file === null && (pmap.depositedTables > 0 || thpAllowed(k, vma, true))) {
+    const r = hugePmdFault(k, mm, vma, vpn, access, cpu);
+    if (r !== FALLBACK) return r;
+  }
   // A file fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
   const freshTable = vma.file !== null && pmap.pteLookup(vpn) < 0;
   const h = pmap.pteAlloc(vpn);
@@ -50,6 +60,7 @@ export function handleMmFault(
     if (vma.file !== null) return fileFault(k, mm, vma, vpn, h, access, freshTable);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
+  if (pmap.pteIsSwap(h)) return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
   const attrs = pmap.pteAttrs(h);
   if (access === Access.write && (attrs & PteAttr.write) === 0) return wpPage(k, mm, vma, vpn, h, cpu);
   // Present and permitted: a spurious fault (a stale TLB entry); mark young (and dirty).
@@ -102,14 +113,38 @@ export function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void
   f.mapcount[pfn] = 1;
   k.anonPages++;
   if ((vma.flags & VM.LOCKED) !== 0) mlockPage(k, pfn);
+  lruAdd(k, pfn);
 }
 
+/** mlock_folio: the page is Mlocked and moves to the unevictable list. */
 export function mlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
+    return;
+  }
+  if (f.has(pfn, PG.compound)) {
+    mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
+    return;
+  }
   if (!f.has(pfn, PG.mlocked) && !f.has(pfn, PG.zero)) {
     f.set(pfn, PG.mlocked);
     k.mlockedPages++;
+    lruMove(k, pfn, PG.unevictable, PG.active);
   }
+}
+
+/** munlock_folio: no longer Mlocked, the page goes back to an evictable list. */
+export function munlockPage(k: Kernel, pfn: number): void {
+  const f = k.phys.frames;
+  if (f.has(pfn, PG.compound)) {
+    munlockFolio(k, f.headOf(pfn));
+    return;
+  }
+  if (!f.has(pfn, PG.mlocked)) return;
+  f.clear(pfn, PG.mlocked);
+  k.mlockedPages--;
+  lruMove(k, pfn, 0, PG.unevictable);
 }
 
 /** do_wp_page: a write to a present, write-protected page of a writable VMA. */
@@ -120,7 +155,11 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   const attrs = pmap.pteAttrs(h);
   const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
   if (!isZero && !f.has(pfn, PG.anon) && vma.isShared()) return wpPageShared(k, mm, h, pfn);
-  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1)) {
+  const compound = f.has(pfn, PG.compound);
+  if (!isZero && !compound && f.has(pfn, PG.anon) && f.mapcount[pfn] === 1) freeSwapCacheIfUnused(k, pfn);
+  // A page of a large folio is reused only when anon-exclusive (wp_can_reuse_anon_folio).
+  const only = !compound && f.refcount[pfn] === 1;
+  if (!isZero && f.has(pfn, PG.anon) && (f.has(pfn, PG.anonExclusive) || only)) {
     // wp_page_reuse: the only user may write in place. An upgrade needs no TLB flush.
     f.set(pfn, PG.anonExclusive);
     pmap.pteUpdate(h, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
@@ -128,9 +167,15 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   }
   // wp_page_copy: a new page (zeroed for the zero page, else a copy), the old mapping dropped.
   anonVmaPrepare(k, mm, vma);
-  const npfn = k.allocZeroedPage();
+  // The old page is held (folio_get + lock) while the copy is allocated: reclaim skips it.
+  if (!isZero) f.set(pfn, PG.locked);
+  const npfn = isZero ? k.allocZeroedPage() : k.phys.alloc(0);
+  if (!isZero) f.clear(pfn, PG.locked);
   if (npfn < 0) return VmFault.oom;
-  if (!isZero) f.token[npfn] = f.token[pfn];
+  if (!isZero) {
+    f.token[npfn] = f.token[pfn];
+    k.vmstat.pages_copied++;
+  }
   newAnonRmap(k, vma, vpn, npfn);
   pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   k.flushTlbRange(mm, cpu, vpn, vpn + 1); // ptep_clear_flush
@@ -147,10 +192,11 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
  */
 export function dropMapping(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
   const f = k.phys.frames;
-  if (locked && f.has(pfn, PG.mlocked)) {
-    f.clear(pfn, PG.mlocked);
-    k.mlockedPages--;
+  if (f.has(pfn, PG.compound)) {
+    folioRemovePte(k, mm, pfn, locked);
+    return;
   }
+  if (locked) munlockPage(k, pfn);
   f.mapcount[pfn]--;
   if (f.has(pfn, PG.anon)) {
     mm.addRss(MmCounter.ANONPAGES, -1);

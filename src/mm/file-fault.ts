@@ -8,6 +8,7 @@ import { anonVmaPrepare, mlockPage, newAnonRmap, VmFault } from './fault.js';
 import { addToCache, asyncMmapReadahead, markDirty, readPage, syncMmapReadahead } from './filemap.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
+import { shmemSwapin, shmemSwapSlot } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 /**
@@ -55,7 +56,7 @@ function readFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault
 /** do_cow_fault: a private copy of the file page, made before the page is looked up. */
 function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
   anonVmaPrepare(k, mm, vma);
-  const npfn = k.allocZeroedPage();
+  const npfn = k.phys.alloc(0); // filled by the copy below
   if (npfn < 0) return VmFault.oom;
   const pfn = getPage(k, vma, vpn);
   if (pfn < 0) {
@@ -63,6 +64,7 @@ function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault 
     return -pfn as VmFault;
   }
   k.phys.frames.token[npfn] = k.phys.frames.token[pfn];
+  k.vmstat.pages_copied++;
   newAnonRmap(k, vma, vpn, npfn);
   mm.pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   mm.addRss(MmCounter.ANONPAGES, 1);
@@ -105,7 +107,13 @@ function getPage(k: Kernel, vma: Vma, vpn: number): number {
   if (index >= inode.sizePages) return -VmFault.sigbus;
   let pfn = inode.cache.get(index);
   if (inode.isShmem()) {
-    if (pfn === undefined) pfn = addToCache(k, inode, index, 0);
+    if (pfn === undefined) {
+      pfn = addToCache(k, inode, index, 0);
+      if (pfn >= 0) k.vmstat.pages_zeroed++; // shmem_alloc_folio + clear_highpage
+    } else if (pfn < 0) {
+      pfn = shmemSwapin(k, inode, index, shmemSwapSlot(pfn));
+      lastMajor = pfn >= 0;
+    }
     return pfn < 0 ? -VmFault.oom : pfn;
   }
   if (pfn !== undefined) {
@@ -149,7 +157,7 @@ function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
   let found = 0;
   for (let v = first; v <= last; v++) {
     const pfn = inode.cache.get(vma.pageIndex(v));
-    if (pfn === undefined || f.has(pfn, PG.readahead)) continue;
+    if (pfn === undefined || pfn < 0 || f.has(pfn, PG.readahead)) continue; // absent, swapped, marked
     found++;
     const h = mm.pmap.pteAlloc(v);
     if (h < 0 || !mm.pmap.pteNone(h)) continue;

@@ -21,9 +21,15 @@ import {
 } from './filemap.js';
 import { type Inode, InodeKind, type OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
+import { markAccessed } from './lru.js';
 import type { Task } from './mm.js';
 import { zapRange } from './unmap.js';
 import { VM } from './vma.js';
+
+/** The first and last page index a byte range [offset, end) touches (end > offset). */
+function pageSpan(offset: number, end: number): [number, number] {
+  return [Math.floor(offset / PAGE_SIZE), Math.floor((end - 1) / PAGE_SIZE)];
+}
 
 /** The task's open file for inode, opening it on first use. */
 export function taskFile(k: Kernel, task: Task, inode: Inode): OpenFile {
@@ -70,8 +76,7 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
   const file = taskFile(k, task, inode);
   const end = Math.min(offset + len, inode.size);
   if (end <= offset) return ok(0);
-  const first = Math.floor(offset / PAGE_SIZE);
-  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const [first, last] = pageSpan(offset, end);
   const f = k.phys.frames;
   for (let index = first; index <= last; index++) {
     let pfn = inode.cache.get(index);
@@ -81,6 +86,7 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
       if (pfn < 0) return index === first ? err('ENOMEM') : ok(index * PAGE_SIZE - offset);
     }
     if (f.has(pfn, PG.readahead)) asyncReadahead(k, file, index, pfn, last - index + 1);
+    markAccessed(k, pfn); // folio_mark_accessed: a second read() activates the page
   }
   file.ra.prevPos = end;
   return ok(end - offset);
@@ -102,8 +108,7 @@ export function sysWrite(
   taskFile(k, task, inode);
   if (len === 0) return ok(0);
   const end = offset + len;
-  const first = Math.floor(offset / PAGE_SIZE);
-  const last = Math.floor((end - 1) / PAGE_SIZE);
+  const [first, last] = pageSpan(offset, end);
   const f = k.phys.frames;
   for (let index = first; index <= last; index++) {
     let pfn = inode.cache.get(index);
@@ -168,10 +173,10 @@ function zeroTail(k: Kernel, inode: Inode, index: number): boolean {
 
 /** unmap_mapping_range(mapping, from, 0, even_cows=1): zap every mapping of pages >= from. */
 function unmapMappingRange(k: Kernel, inode: Inode, from: number, cpu: number): void {
-  for (const [vma, mm] of inode.mmaps) {
+  for (const vma of inode.mmaps.keys()) {
     const start = Math.max(vma.start, vma.start + (from - vma.pgoff));
     if (start >= vma.end) continue;
-    zapRange(k, mm, start, vma.end, cpu, (vma.flags & VM.LOCKED) !== 0);
+    zapRange(k, vma, start, vma.end, cpu);
   }
 }
 

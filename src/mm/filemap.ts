@@ -11,6 +11,8 @@ import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import type { Inode, OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
+import { lruAdd } from './lru.js';
+import { refault } from './swap.js';
 import { VM } from './vma.js';
 
 /** KiB per page, the unit of /proc/vmstat pgpgin and pgpgout. */
@@ -24,7 +26,8 @@ function meterNodes(k: Kernel, inode: Inode, before: number): void {
 }
 
 /**
- * filemap_add_folio: a new page at `index` holding `token`, with the cache's reference.
+ * filemap_add_folio: a new page at `index` holding `token`, with the cache's reference, on
+ * the LRU (inactive, or active when it refaults soon after its eviction: workingset_refault).
  * Returns its pfn, or -1 when memory is exhausted.
  */
 export function addToCache(k: Kernel, inode: Inode, index: number, token: number): number {
@@ -40,7 +43,15 @@ export function addToCache(k: Kernel, inode: Inode, index: number, token: number
   inode.cache.set(index, pfn);
   meterNodes(k, inode, before);
   if (inode.isShmem()) k.shmemPages++;
-  else k.filePages++;
+  else {
+    k.filePages++;
+    const shadow = inode.shadows.get(index);
+    if (shadow !== undefined) {
+      inode.shadows.delete(index);
+      refault(k, pfn, shadow, true);
+    }
+  }
+  lruAdd(k, pfn);
   return pfn;
 }
 
@@ -59,8 +70,10 @@ export function removeFromCache(k: Kernel, inode: Inode, index: number): void {
 
 /** Read one page from the disk into the cache (->read_folio); -1 when memory is exhausted. */
 export function readPage(k: Kernel, inode: Inode, index: number): number {
-  const pfn = addToCache(k, inode, index, inode.disk.get(index) ?? 0);
-  if (pfn >= 0) k.vmstat.pgpgin += PAGE_KIB;
+  const onDisk = inode.disk.get(index);
+  const pfn = addToCache(k, inode, index, onDisk ?? 0);
+  // A hole (no block on the disk) is zero-filled without I/O (block_read_full_folio).
+  if (pfn >= 0 && onDisk !== undefined) k.vmstat.pgpgin += PAGE_KIB;
   return pfn;
 }
 
@@ -90,7 +103,7 @@ export function writeback(
   let written = 0;
   inode.cache.forEach(
     (index, pfn) => {
-      if (!f.has(pfn, PG.dirty)) return;
+      if (pfn < 0 || !f.has(pfn, PG.dirty)) return;
       if (f.mapcount[pfn] > 0) mkclean(k, inode, index, pfn, cpu);
       f.clear(pfn, PG.dirty);
       k.dirtyPages--;

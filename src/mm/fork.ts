@@ -9,8 +9,12 @@
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { closeFiles } from './file-io.js';
-import type { Kernel } from './kernel.js';
+import { copyHugePmd } from './huge-pmd-ops.js';
+import { folioAddPte } from './huge-rmap.js';
+import { type Kernel, TLB_FLUSH_ALL } from './kernel.js';
+import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
+import { dupSwapEntry } from './swap.js';
 import { exitMmap } from './unmap.js';
 import { VM, Vma } from './vma.js';
 import { insertVma } from './vma-ops.js';
@@ -41,8 +45,8 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
       break;
     }
   }
-  // The parent's entries lost their write permission: flush its TLBs (flush_tlb_mm).
-  k.flushTlbRange(pmm, parent.cpu, 0, pmm.pmap.vpnLimit);
+  // dup_mmap ends with flush_tlb_mm(oldmm), whether or not an entry lost its write permission.
+  k.flushTlbMmRange(pmm, parent.cpu, 0, TLB_FLUSH_ALL);
   if (!ok) {
     exitMmap(k, cmm);
     closeFiles(k, child);
@@ -50,6 +54,7 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
     return null;
   }
   k.runOn(child, parent.cpu);
+  khugepagedFork(k, pmm, cmm);
   return child;
 }
 
@@ -62,27 +67,52 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   const f = k.phys.frames;
   const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
   let ok = true;
-  pmm.pmap.forEachLeaf(v.start, v.end, (vpn, pfn, attrs) => {
+  const copySwap = (vpn: number, slot: number): void => {
     if (!ok) return;
     const h = cmm.pmap.pteAlloc(vpn);
     if (h < 0) {
       ok = false;
       return;
     }
-    let a = attrs & ~PteAttr.accessed;
-    if ((attrs & PteAttr.special) === 0) {
-      if (cow && (attrs & PteAttr.write) !== 0) {
-        pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
-        a &= ~PteAttr.write;
+    cmm.pmap.pteSetSwap(h, slot);
+    dupSwapEntry(k, cmm, slot);
+    k.vmstat.ptes_copied++;
+  };
+  pmm.pmap.forEachLeaf(
+    v.start,
+    v.end,
+    (vpn, pfn, attrs, order) => {
+      if (!ok) return;
+      if (order !== 0) {
+        ok = copyHugePmd(k, pmm, cmm, vpn, pfn, attrs);
+        return;
       }
-      f.mapcount[pfn]++;
-      f.refcount[pfn]++;
-      f.clear(pfn, PG.anonExclusive);
-      if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
-      else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
-    }
-    cmm.pmap.pteSet(h, pfn, a);
-  });
+      const h = cmm.pmap.pteAlloc(vpn);
+      if (h < 0) {
+        ok = false;
+        return;
+      }
+      let a = attrs & ~PteAttr.accessed;
+      if ((attrs & PteAttr.special) === 0) {
+        if (cow && (attrs & PteAttr.write) !== 0) {
+          pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
+          a &= ~PteAttr.write;
+        }
+        if (f.has(pfn, PG.compound)) {
+          folioAddPte(k, cmm, pfn, false); // folio_try_dup_anon_rmap_ptes on a PTE-mapped THP
+        } else {
+          f.mapcount[pfn]++;
+          f.refcount[pfn]++;
+          f.clear(pfn, PG.anonExclusive);
+          if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
+          else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
+        }
+      }
+      cmm.pmap.pteSet(h, pfn, a);
+      k.vmstat.ptes_copied++;
+    },
+    copySwap,
+  );
   return ok;
 }
 

@@ -7,6 +7,7 @@
 
 import { Xarray } from '../lib/xarray.js';
 import type { Mm } from './mm.js';
+import type { Shadow } from './swap.js';
 import type { Vma } from './vma.js';
 
 export const enum InodeKind {
@@ -32,6 +33,10 @@ export class Inode {
   readonly mmaps = new Map<Vma, Mm>();
   /** References: open files (struct file) and, for a named file, its directory entry. */
   users = 0;
+  /** shmem: pages swapped out (their cache entries are swap entries: -(slot + 1)). */
+  swapped = 0;
+  /** Regular files: workingset shadows of evicted pages, by index (value entries in Linux's xarray). */
+  readonly shadows = new Map<number, Shadow>();
 
   constructor(id: number, kind: InodeKind, name: string, size: number) {
     this.id = id;

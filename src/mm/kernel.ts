@@ -9,11 +9,17 @@ import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { PhysMem } from '../phys/physmem.js';
 import { MetaMeter, Vmstat } from '../sim/meter.js';
-import type { TlbConfig } from '../workload/scenario.js';
+import type { ThpConfig, TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
+import { Balloon } from './balloon.js';
 import { Inode, InodeKind, OpenFile } from './inode.js';
+import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
+import { type OomKill, outOfMemory } from './oom.js';
+import { freeSwapEntry, SwapDevice } from './swap.js';
+import { DEFAULT_THP, ThpState } from './thp-state.js';
 import { VMA_BYTES, type Vma } from './vma.js';
+import { directReclaim, kswapd, NodeReclaimState } from './vmscan.js';
 
 export interface KernelConfig {
   readonly cpus: number;
@@ -26,6 +32,23 @@ export interface KernelConfig {
   readonly faultAroundPages: number;
   /** Readahead window of the disk, pages (read_ahead_kb / 4; 128 KiB by default). */
   readonly raPages: number;
+  /** Pages of the swap device (0: no swap). */
+  readonly swapPages: number;
+  /** Whether an allocation that reclaim cannot satisfy kills a process (else it fails). */
+  readonly oomKiller: boolean;
+  /** vm.min_free_kbytes, or undefined for the kernel's default (int_sqrt(lowmem_kbytes * 16)). */
+  readonly minFreeKbytes?: number;
+  /** vm.watermark_scale_factor (default 10: 0.1% of memory between watermarks). */
+  readonly watermarkScaleFactor?: number;
+  /** Transparent huge pages; default DEFAULT_THP. */
+  readonly thp?: ThpConfig;
+}
+
+/** A node's watermarks, in pages (zone->_watermark). */
+export interface Watermarks {
+  readonly min: number;
+  readonly low: number;
+  readonly high: number;
 }
 
 /** What a design provides to the core. */
@@ -36,6 +59,8 @@ export interface PmapFactory {
 
 /** Pages above which a range flush becomes a full flush (tlb_single_page_flush_ceiling). */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+/** flush_tlb_mm_range's `end` for "the whole address space" (TLB_FLUSH_ALL). */
+export const TLB_FLUSH_ALL = Number.POSITIVE_INFINITY;
 /** mmap_min_addr default (65536), in pages. */
 export const MMAP_MIN_PAGE = 16;
 /** stack_guard_gap default: 256 pages. */
@@ -49,6 +74,7 @@ export class Kernel {
   readonly vmstat = new Vmstat();
   readonly meta = new MetaMeter();
   readonly tasks = new Map<number, Task>();
+  readonly thp: ThpState;
   private readonly pmaps: PmapFactory;
   private nextPid = 1;
   private nextObjId = 1;
@@ -63,6 +89,26 @@ export class Kernel {
   mappedFilePages = 0;
   /** The file system's namespace: name -> inode. */
   readonly files = new Map<string, Inode>();
+  /** Live objects by id, for the reverse map (a page's owner field names one). */
+  readonly anonVmas = new Map<number, AnonVma>();
+  readonly inodes = new Map<number, Inode>();
+  /** The LRU lists of every node. */
+  readonly lru: Lru;
+  /** Per node: the non-resident age clock of workingset detection (lruvec->nonresident_age). */
+  readonly nonresidentAge: Float64Array;
+  /** Per node: watermarks and reclaim state. */
+  readonly watermarks: Watermarks[];
+  readonly reclaimState: NodeReclaimState[];
+  /** The swap device, or null without swap. */
+  readonly swap: SwapDevice | null;
+  /** Pages in the swap cache (meminfo SwapCached). */
+  swapCachePages = 0;
+  /** The task on whose behalf the kernel runs now (the allocator's `current`), if any. */
+  current: Task | null = null;
+  /** OOM kills so far, in order. */
+  readonly oomKills: OomKill[] = [];
+  /** Pages a memory balloon holds. */
+  readonly balloon = new Balloon();
 
   constructor(config: KernelConfig, pmaps: PmapFactory) {
     this.config = config;
@@ -71,6 +117,25 @@ export class Kernel {
     this.tlbs = Array.from({ length: config.cpus }, () => new Tlb(config.tlb));
     this.pmaps = pmaps;
     this.meta.set('struct_page', this.phys.memmapBytes);
+    this.lru = new Lru(this.phys.frames.nframes, config.nodes.length);
+    this.nonresidentAge = new Float64Array(config.nodes.length);
+    this.watermarks = setupWatermarks(
+      this.phys.nodes.map((n) => n.nframes),
+      config,
+    );
+    this.reclaimState = config.nodes.map(() => new NodeReclaimState());
+    this.swap = config.swapPages > 0 ? new SwapDevice(config.swapPages) : null;
+    this.thp = new ThpState(config.thp ?? DEFAULT_THP);
+    const k = this;
+    this.phys.setPolicy({
+      watermarks: (node) => k.watermarks[node],
+      wakeKswapd: (node) => kswapd(k, node),
+      directReclaim: () => directReclaim(k, k.current?.cpu ?? 0),
+      outOfMemory: () => outOfMemory(k),
+      get allocatorIsOomVictim() {
+        return k.current?.oomKilled === true;
+      },
+    });
   }
 
   // ------------------------------------------------------------------ processes
@@ -103,6 +168,7 @@ export class Kernel {
   newAnonVma(parent: AnonVma | null = null): AnonVma {
     this.meta.add('anon_vma', ANON_VMA_BYTES);
     const av = new AnonVma(this.nextObjId++, parent);
+    this.anonVmas.set(av.id, av);
     if (parent === null)
       av.numChildren = 1; // a root anon_vma counts itself
     else parent.numChildren++;
@@ -113,7 +179,7 @@ export class Kernel {
   private chain(vma: Vma, av: AnonVma): void {
     if (vma.avcs.includes(av)) return;
     vma.avcs.push(av);
-    av.chains++;
+    av.vmas.add(vma);
     this.meta.add('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
   }
 
@@ -159,9 +225,10 @@ export class Kernel {
     if (vma.anonVma !== null) vma.anonVma.numActiveVmas--;
     vma.anonVma = null;
     for (const av of vma.avcs) {
-      av.chains--;
+      av.vmas.delete(vma);
       this.meta.sub('anon_vma_chain', ANON_VMA_CHAIN_BYTES);
-      if (av.chains === 0) {
+      if (av.vmas.size === 0) {
+        this.anonVmas.delete(av.id);
         this.meta.sub('anon_vma', ANON_VMA_BYTES);
         if (av.parent !== null) av.parent.numChildren--;
       }
@@ -172,6 +239,7 @@ export class Kernel {
   /** A new inode; a regular file is also entered in the namespace under its name. */
   newInode(kind: InodeKind, name: string, size: number): Inode {
     const inode = new Inode(this.nextObjId++, kind, name, size);
+    this.inodes.set(inode.id, inode);
     if (kind === InodeKind.file) {
       this.files.set(name, inode);
       inode.users++;
@@ -201,11 +269,16 @@ export class Kernel {
     if (--inode.users > 0) return;
     const f = this.phys.frames;
     inode.cache.forEach((_index, pfn) => {
+      if (pfn < 0) {
+        freeSwapEntry(this, null, -pfn - 1); // a swapped-out shmem page
+        return;
+      }
       if (--f.refcount[pfn] !== 0) throw new Error(`putInode: page ${pfn} still referenced`);
       this.uncachePage(pfn);
     });
     this.meta.sub('xa_node', inode.cache.nodes * XA_NODE_BYTES);
     inode.cache.clear();
+    this.inodes.delete(inode.id);
   }
 
   /** A page-cache page leaves the cache for good (its last reference is gone): free it. */
@@ -235,14 +308,18 @@ export class Kernel {
   /** Allocate a zeroed order-0 page; -1 when memory is exhausted. */
   allocZeroedPage(): number {
     const pfn = this.phys.alloc(0);
-    if (pfn >= 0) this.phys.zero(pfn);
+    if (pfn >= 0) {
+      this.phys.zero(pfn);
+      this.vmstat.pages_zeroed++;
+    }
     return pfn;
   }
 
-  /** Return a page whose last reference is gone. */
+  /** Return a page whose last reference is gone (it leaves the LRU: __folio_put). */
   freePage(pfn: number): void {
     const f = this.phys.frames;
     if (f.has(pfn, PG.mlocked)) this.mlockedPages--;
+    lruDel(this, pfn);
     this.phys.free(pfn, 0);
   }
 
@@ -255,28 +332,42 @@ export class Kernel {
   }
 
   /**
-   * flush_tlb_mm_range for pages [start, end) of mm, from the CPU `cpu` where the mm is loaded:
-   * each TLB is flushed page by page up to the single-page ceiling and entirely above it; every
-   * other CPU in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one _received per target).
-   * The nr_tlb_local_* counters count the initiating CPU's flush (flush_tlb_func, `local`).
+   * flush_tlb_mm_range (arch/x86/mm/tlb.c) for pages [start, end) of mm, from `cpu`, where the
+   * mm is loaded. `stride` is the log2 of the pages between invalidated addresses (0 for 4 KiB
+   * entries, 9 when the gather cleared only PMD-level entries: tlb_get_unmap_shift). A range of
+   * more than tlb_single_page_flush_ceiling strides, or end = TLB_FLUSH_ALL, flushes the whole
+   * address space. Every other CPU in mm_cpumask gets an IPI (one nr_tlb_remote_flush, one
+   * _received per target). nr_tlb_local_flush_one counts (end - start) >> stride on the
+   * initiating CPU (flush_tlb_func, `local`): a PMD-stride flush of one table's page counts 0
+   * although it invalidates one address.
    */
-  flushTlbRange(mm: Mm, cpu: number, start: number, end: number): void {
+  flushTlbMmRange(mm: Mm, cpu: number, start: number, end: number, stride = 0): void {
     if (end <= start) return;
-    const all = end - start > TLB_SINGLE_PAGE_FLUSH_CEILING;
+    const step = 2 ** stride;
+    const strides = Math.floor((end - start) / step);
+    const all = end === TLB_FLUSH_ALL || strides > TLB_SINGLE_PAGE_FLUSH_CEILING;
     let remote = 0;
+    // The initiating CPU flushes locally only when the mm is loaded there (a kswapd, or another
+    // process truncating a file, runs elsewhere: flush_tlb_mm_range sends IPIs only).
+    const local = (mm.cpuMask & (1n << BigInt(cpu))) !== 0n;
     for (let c = 0; c < this.tlbs.length; c++) {
-      if (c !== cpu && (mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
+      if ((mm.cpuMask & (1n << BigInt(c))) === 0n) continue;
       if (c !== cpu) remote++;
       const tlb = this.tlbs[c];
       if (all) tlb.flushAsid(mm.id);
-      else for (let v = start; v < end; v++) tlb.flushPage(mm.id, v);
+      else for (let v = start; v < end; v += step) tlb.flushPage(mm.id, v);
     }
-    if (all) this.vmstat.nr_tlb_local_flush_all++;
-    else this.vmstat.nr_tlb_local_flush_one += end - start;
+    if (local && all) this.vmstat.nr_tlb_local_flush_all++;
+    else if (local) this.vmstat.nr_tlb_local_flush_one += strides;
     if (remote > 0) {
       this.vmstat.nr_tlb_remote_flush++;
       this.vmstat.nr_tlb_remote_flush_received += remote;
     }
+  }
+
+  /** flush_tlb_range / flush_tlb_page of 4 KiB pages [start, end). */
+  flushTlbRange(mm: Mm, cpu: number, start: number, end: number): void {
+    this.flushTlbMmRange(mm, cpu, start, end, 0);
   }
 
   /** Every translation of mm, everywhere (exit). Not counted as a shootdown: the mm is gone. */
@@ -284,4 +375,22 @@ export class Kernel {
     for (const tlb of this.tlbs) tlb.flushAsid(mm.id);
     mm.cpuMask = 0n;
   }
+}
+
+/**
+ * __setup_per_zone_wmarks with one zone per node: min_free_kbytes (default
+ * int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144]) is shared out by node size; low and
+ * high are min plus one and two steps of max(min / 4, managed * watermark_scale_factor / 10000).
+ */
+export function setupWatermarks(nodePages: readonly number[], config: KernelConfig): Watermarks[] {
+  const total = nodePages.reduce((a, b) => a + b, 0);
+  const minFreeKbytes =
+    config.minFreeKbytes ?? Math.min(262144, Math.max(128, Math.floor(Math.sqrt(total * 4 * 16))));
+  const pagesMin = Math.floor(minFreeKbytes / 4);
+  const scale = config.watermarkScaleFactor ?? 10;
+  return nodePages.map((managed) => {
+    const min = Math.floor((pagesMin * managed) / total);
+    const step = Math.max(Math.floor(min / 4), Math.floor((managed * scale) / 10000));
+    return { min, low: min + step, high: min + 2 * step };
+  });
 }

@@ -5,7 +5,8 @@ import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
-import { mlockPage } from './fault.js';
+import { mlockPage, munlockPage } from './fault.js';
+import { mlockHugeLeaf, mlockPteMappedAllowed } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { mmPopulate } from './populate.js';
@@ -70,13 +71,13 @@ function applyLock(k: Kernel, task: Task, addr: number, len: number, lockFlags: 
 
 /** Mark the mapped pages of the range mlocked, or clear the mark (mlock_folio / munlock_folio). */
 function markPages(k: Kernel, task: Task, start: number, end: number, lock: boolean): void {
+  const mm = task.mm!;
   const f = k.phys.frames;
-  task.mm!.pmap.forEachLeaf(start, end, (_vpn, pfn, attrs) => {
+  mm.pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
+    if (order !== 0) return mlockHugeLeaf(k, pfn, lock);
     if ((attrs & PteAttr.special) !== 0) return;
-    if (lock) mlockPage(k, pfn);
-    else if (f.has(pfn, PG.mlocked)) {
-      f.clear(pfn, PG.mlocked);
-      k.mlockedPages--;
-    }
+    if (!lock) munlockPage(k, pfn);
+    else if (!f.has(pfn, PG.compound) || mlockPteMappedAllowed(k, mm, pfn, vpn, start, end))
+      mlockPage(k, pfn);
   });
 }

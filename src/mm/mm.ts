@@ -14,6 +14,14 @@ export const enum MmCounter {
   SHMEMPAGES = 3,
 }
 
+/** mm->flags bits used by transparent huge pages (include/linux/sched/coredump.h). */
+export const enum MmfThp {
+  /** MMF_VM_HUGEPAGE: registered with khugepaged. */
+  VM_HUGEPAGE = 1,
+  /** MMF_HUGE_ZERO_PAGE: holds a reference on the huge zero page. */
+  HUGE_ZERO_PAGE = 2,
+}
+
 export class Mm {
   /** Also the TLB's address-space id (PCID). */
   readonly id: number;
@@ -25,6 +33,12 @@ export class Mm {
   totalVm = 0;
   /** mm->locked_vm, pages */
   lockedVm = 0;
+  /**
+   * Pages locked_vm counts with no VM_LOCKED VMA behind them: MREMAP_DONTUNMAP clears the
+   * old VMA's lock without taking its pages out of locked_vm (Linux's accounting; see mremap).
+   * For the invariant check only.
+   */
+  lockedVmUnbacked = 0;
   /** rss_stat, pages, by MmCounter */
   readonly rss = new Float64Array(4);
   /** Peak of file + anon + shmem RSS (hiwater_rss), pages. */
@@ -41,6 +55,10 @@ export class Mm {
   private lastVma: Vma | null = null;
   /** CPUs that may hold TLB entries of this mm (mm_cpumask). */
   cpuMask = 0n;
+  /** mm->flags bits of transparent huge pages (MmfThp). */
+  thpFlags = 0;
+  /** Anonymous THPs this mm maps with a PMD (smaps AnonHugePages, in 2 MiB units). */
+  hugeAnonPmds = 0;
 
   constructor(id: number, pmap: Pmap, mmapBase: number, mapWindow: number, startBrk: number) {
     this.id = id;
@@ -111,6 +129,8 @@ export class Task {
   walkLevels = 0;
   /** Set when a fatal signal killed the task. */
   killedBy: string | null = null;
+  /** Chosen by the OOM killer (SIGKILL). */
+  oomKilled = false;
   /** Open files (the fd table), by inode id: a process opens a file once and keeps it. */
   files = new Map<number, OpenFile>();
 

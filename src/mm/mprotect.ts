@@ -1,11 +1,16 @@
-// mprotect (mm/mprotect.c do_mprotect_pkey, mprotect_fixup, change_protection).
+// mprotect (mm/mprotect.c do_mprotect_pkey, mprotect_fixup, change_protection). One
+// mmu_gather spans the call: each entry whose change needs a flush (pte_needs_flush) adds
+// to its range, and x86 (MMU_GATHER_MERGE_VMAS) flushes once, at tlb_finish_mmu, even when
+// the call fails part way.
 
 import { PteAttr } from '../arch/pmap.js';
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
+import { changeHugePmd } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
-import type { Mm, Task } from './mm.js';
+import type { Task } from './mm.js';
+import { MmuGather } from './mmu-gather.js';
 import { populateVmaRange } from './populate.js';
 import { basePteAttrs, protToVmFlags, VM, type Vma } from './vma.js';
 import { modifyVmaFlags } from './vma-ops.js';
@@ -18,16 +23,34 @@ export function sysMprotect(k: Kernel, task: Task, addr: number, len: number, pr
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
   if (end > mm.taskSize) return err('ENOMEM');
-  let vma = mm.findVma(start);
+  const vma = mm.findVma(start);
   if (vma === undefined || vma.start > start) return err('ENOMEM');
-  let tmp = vma.start;
+  const g = new MmuGather(k, mm, task.cpu);
+  const r = mprotectVmas(k, task, g, vma, start, end, prot);
+  g.finish();
+  return r;
+}
+
+/** do_mprotect_pkey's walk over the VMAs of [start, end), the first of which is vma. */
+function mprotectVmas(
+  k: Kernel,
+  task: Task,
+  g: MmuGather,
+  first: Vma,
+  start: number,
+  end: number,
+  prot: number,
+): SysResult<0> {
+  const mm = task.mm!;
+  let vma: Vma | undefined = first;
+  let tmp = first.start;
   while (vma !== undefined && vma.start < end) {
     if (vma.start !== tmp) return err('ENOMEM');
     let newFlags = protToVmFlags(prot) | (vma.flags & ~VM.PROT_MASK);
     // The new protection must be allowed by VM_MAY*: VM_MAYREAD is VM_READ << 4.
     if ((newFlags & ~(newFlags >> 4) & VM.PROT_MASK) !== 0) return err('EACCES');
     newFlags = accountFlags(vma, newFlags);
-    const r = mprotectFixup(k, task, vma, Math.max(start, vma.start), Math.min(vma.end, end), newFlags);
+    const r = mprotectFixup(k, task, g, vma, Math.max(start, vma.start), Math.min(vma.end, end), newFlags);
     if (typeof r === 'string') return err(r);
     // tmp = vma_iter_end(&vmi): the VMA now holding the range may have merged with the next
     // one, so go on after it, not at the next VMA seen before the change.
@@ -53,6 +76,7 @@ function accountFlags(vma: Vma, newFlags: number): number {
 function mprotectFixup(
   k: Kernel,
   task: Task,
+  g: MmuGather,
   vma: Vma,
   start: number,
   end: number,
@@ -62,7 +86,7 @@ function mprotectFixup(
   if (newFlags === oldFlags) return vma;
   const r = modifyVmaFlags(k, task.mm!, vma, start, end, newFlags);
   if (typeof r === 'string') return 'ENOMEM';
-  changeProtection(k, task.mm!, r, start, end, task.cpu);
+  changeProtection(g, r, start, end);
   // A locked private area made writable is populated to break CoW (mprotect_fixup).
   if ((oldFlags & (VM.WRITE | VM.SHARED | VM.LOCKED)) === VM.LOCKED && (newFlags & VM.WRITE) !== 0) {
     populateVmaRange(k, task, r, start, end);
@@ -73,22 +97,25 @@ function mprotectFixup(
 /**
  * change_protection: rewrite present entries of [start, end) for vma's flags. Private
  * writable areas map anon-exclusive pages writable at once (can_change_pte_writable);
- * other private pages stay write-protected for CoW.
+ * other private pages stay write-protected for CoW. An entry goes into the gather's range
+ * only when the arch says the change needs a flush (pte_needs_flush, tlb_flush_pte_range).
  */
-export function changeProtection(k: Kernel, mm: Mm, vma: Vma, start: number, end: number, cpu: number): void {
+export function changeProtection(g: MmuGather, vma: Vma, start: number, end: number): void {
   const base = basePteAttrs(vma.flags);
-  const f = k.phys.frames;
-  const pmap = mm.pmap;
+  const f = g.k.phys.frames;
+  const pmap = g.mm.pmap;
   const tryWrite = (vma.flags & (VM.WRITE | VM.SHARED)) === VM.WRITE;
-  let changed = false;
-  pmap.forEachLeaf(start, end, (vpn, pfn, attrs) => {
+  pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
+    if (order !== 0) {
+      // change_huge_pmd: the whole leaf (mprotect split any leaf the range cuts); a PMD flush.
+      if (changeHugePmd(g.k, g.mm, vma, vpn, pfn, attrs)) g.leaf(vpn, order);
+      return;
+    }
     let a = (attrs & (PteAttr.dirty | PteAttr.accessed | PteAttr.special)) | base;
     if (tryWrite && (a & PteAttr.special) === 0 && f.has(pfn, PG.anon) && f.has(pfn, PG.anonExclusive))
       a |= PteAttr.write;
-    if (a !== attrs) {
-      pmap.pteSet(pmap.pteLookup(vpn), pfn, a);
-      changed = true;
-    }
+    if (a === attrs) return;
+    pmap.pteSet(pmap.pteLookup(vpn), pfn, a);
+    if (pmap.pteNeedsFlush(attrs, a)) g.ptes(vpn, 1);
   });
-  if (changed) k.flushTlbRange(mm, cpu, start, end);
 }

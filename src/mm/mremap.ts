@@ -1,15 +1,16 @@
 // mremap (mm/mremap.c): shrink, grow in place, or move with MREMAP_MAYMOVE / MREMAP_FIXED /
-// MREMAP_DONTUNMAP. Moving moves page-table entries; the pages themselves stay put.
+// MREMAP_DONTUNMAP (move-vma.ts). Moving moves page-table entries; the pages themselves stay.
 
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { getUnmappedArea } from './mmap.js';
+import { moveVma } from './move-vma.js';
 import { mmPopulate } from './populate.js';
 import { doMunmap } from './unmap.js';
-import { VM, Vma } from './vma.js';
-import { canMerge, insertVma, modifyVmaFlags, rangeFree } from './vma-ops.js';
+import { VM, type Vma } from './vma.js';
+import { mergeNewRange, rangeFree } from './vma-ops.js';
 
 export interface MremapRequest {
   readonly addr: number;
@@ -30,34 +31,14 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   const newPages = Math.ceil(req.newLen / PAGE_SIZE);
   if (newPages === 0) return err('EINVAL');
   const start = req.addr / PAGE_SIZE;
-  const limit = mm.taskSize;
   // The syscall's vma_lookup(mm, addr) comes before every path (mm/mremap.c): a shrink, a
   // no-op resize and an MREMAP_FIXED move (before it unmaps the destination) all fail with
   // EFAULT when addr is not mapped.
   if (mm.vmaAt(start) === undefined) return err('EFAULT');
   if (oldPages === 0) return err('EINVAL'); // a shared-mapping duplicate; private areas refuse it
+  if (req.fixed || req.dontunmap) return mremapTo(k, task, req, start, oldPages, newPages);
 
-  if (req.fixed) {
-    if (req.newAddr % PAGE_SIZE !== 0) return err('EINVAL');
-    // mremap_to checks the VMA budget before it unmaps anything.
-    if (mm.mapCount + 2 >= k.config.maxMapCount - 3) return err('ENOMEM');
-    const dst = req.newAddr / PAGE_SIZE;
-    if (newPages > limit || dst > limit - newPages) return err('EINVAL');
-    if (dst < start + oldPages && start < dst + newPages) return err('EINVAL'); // overlap
-    const e = doMunmap(k, mm, dst, dst + newPages, task.cpu);
-    if (e !== null) return err(e);
-    let old = oldPages;
-    if (old > newPages) {
-      const e2 = doMunmap(k, mm, start + newPages, start + old, task.cpu);
-      if (e2 !== null) return err(e2);
-      old = newPages;
-    }
-    const vma = vmaToResize(task, start, old);
-    if (typeof vma === 'string') return err(vma);
-    return moveVma(k, task, vma, start, old, newPages, dst, req.dontunmap);
-  }
-
-  if (oldPages >= newPages && !req.dontunmap) {
+  if (oldPages >= newPages) {
     // Shrink (or no change): unmap the tail.
     if (oldPages > newPages) {
       const e = doMunmap(k, mm, start + newPages, start + oldPages, task.cpu);
@@ -67,26 +48,80 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   }
   const vma = vmaToResize(task, start, oldPages);
   if (typeof vma === 'string') return err(vma);
-  // Grow in place when the area ends the VMA and the space above is free.
+  // Grow in place when the area ends the VMA and the space above is free (vma_expandable).
   if (
-    !req.dontunmap &&
     start + oldPages === vma.end &&
     start + newPages <= mm.mapWindow &&
     rangeFree(mm, vma.end, start + newPages)
-  ) {
-    const delta = newPages - oldPages;
-    vma.end += delta;
-    mm.totalVm += delta;
-    if ((vma.flags & VM.LOCKED) !== 0) {
-      mm.lockedVm += delta;
-      mmPopulate(k, task, start + oldPages, start + newPages, true);
-    }
-    return ok(req.addr);
-  }
+  )
+    return growInPlace(k, task, vma, newPages - oldPages, req.addr);
   if (!req.maymove) return err('ENOMEM');
   const dst = getUnmappedArea(mm, 0, newPages, vma.isShared());
   if (dst < 0) return err('ENOMEM');
-  return moveVma(k, task, vma, start, oldPages, newPages, dst, req.dontunmap);
+  return moveVma(k, task, vma, start, oldPages, newPages, dst, false);
+}
+
+/**
+ * mremap_to: a move to new_addr, which MREMAP_FIXED makes the address (whatever is mapped
+ * there is unmapped first) and MREMAP_DONTUNMAP without it a hint, as mmap takes one
+ * (get_unmapped_area without MAP_FIXED). The address checks apply to the hint as well.
+ */
+function mremapTo(
+  k: Kernel,
+  task: Task,
+  req: MremapRequest,
+  start: number,
+  oldPages: number,
+  newPages: number,
+): SysResult<number> {
+  const mm = task.mm!;
+  const limit = mm.taskSize;
+  if (req.newAddr % PAGE_SIZE !== 0) return err('EINVAL');
+  // mremap_to checks the VMA budget before it unmaps anything.
+  if (mm.mapCount + 2 >= k.config.maxMapCount - 3) return err('ENOMEM');
+  const target = req.newAddr / PAGE_SIZE;
+  if (newPages > limit || target > limit - newPages) return err('EINVAL');
+  if (target < start + oldPages && start < target + newPages) return err('EINVAL'); // overlap
+  if (req.fixed) {
+    const e = doMunmap(k, mm, target, target + newPages, task.cpu);
+    if (e !== null) return err(e);
+  }
+  let old = oldPages;
+  if (old > newPages) {
+    const e = doMunmap(k, mm, start + newPages, start + old, task.cpu);
+    if (e !== null) return err(e);
+    old = newPages;
+  }
+  const vma = vmaToResize(task, start, old);
+  if (typeof vma === 'string') return err(vma);
+  const dst = req.fixed ? target : getUnmappedArea(mm, req.newAddr, newPages, vma.isShared());
+  if (dst < 0) return err('ENOMEM');
+  return moveVma(k, task, vma, start, old, newPages, dst, req.dontunmap);
+}
+
+/**
+ * expand_vma_in_place: vma_merge_extend grows the VMA by delta pages and, when the VMA
+ * after it now touches it and is compatible (flags, object and offset, anon_vma), merges
+ * with it too (one VMA less). A locked VMA's new part is populated.
+ */
+function growInPlace(k: Kernel, task: Task, vma: Vma, delta: number, addr: number): SysResult<number> {
+  const mm = task.mm!;
+  const cand = {
+    flags: vma.flags,
+    pgoff: vma.pgoff + vma.pages,
+    start: vma.end,
+    end: vma.end + delta,
+    anonVma: vma.anonVma,
+    file: vma.file,
+  };
+  const oldEnd = vma.end;
+  if (mergeNewRange(k, mm, vma, mm.nextOf(vma), cand, null) === null) return err('ENOMEM');
+  mm.totalVm += delta;
+  if ((vma.flags & VM.LOCKED) !== 0) {
+    mm.lockedVm += delta;
+    mmPopulate(k, task, oldEnd, oldEnd + delta, true);
+  }
+  return ok(addr);
 }
 
 /** vma_to_resize: the old range must lie in one VMA. */
@@ -94,66 +129,4 @@ function vmaToResize(task: Task, start: number, pages: number): Vma | 'EFAULT' {
   const vma = task.mm!.vmaAt(start);
   if (vma === undefined || pages > vma.end - start) return 'EFAULT';
   return vma;
-}
-
-/**
- * move_vma: a new VMA at dst (merged with a neighbour when compatible), the entries of the
- * old range moved into it, the old range unmapped (or, with DONTUNMAP, left mapped and empty).
- */
-function moveVma(
-  k: Kernel,
-  task: Task,
-  vma: Vma,
-  start: number,
-  oldPages: number,
-  newPages: number,
-  dst: number,
-  dontunmap: boolean,
-): SysResult<number> {
-  const mm = task.mm!;
-  if (mm.mapCount >= k.config.maxMapCount - 3) return err('ENOMEM');
-  // copy_vma: an anonymous area never faulted takes the new address as its offset.
-  let pgoff = vma.pgoff + (start - vma.start);
-  if (vma.file === null && vma.anonVma === null) pgoff = dst;
-  const moved = {
-    flags: vma.flags,
-    pgoff,
-    start: dst,
-    end: dst + newPages,
-    anonVma: vma.anonVma,
-    file: vma.file,
-  };
-  const prev = mm.vmas.lower(dst);
-  if (prev !== undefined && prev.end === dst && canMerge(prev, moved)) {
-    prev.end = dst + newPages;
-    if (prev.anonVma === null && vma.anonVma !== null) k.adoptAnonVmas(prev, vma);
-  } else {
-    const cand = new Vma(dst, dst + newPages, vma.flags, pgoff, vma.file);
-    insertVma(k, mm, cand);
-    k.adoptAnonVmas(cand, vma);
-  }
-  mm.totalVm += newPages;
-  const locked = (vma.flags & VM.LOCKED) !== 0;
-  if (locked) mm.lockedVm += newPages;
-  if (!mm.pmap.moveRange(start, dst, oldPages)) {
-    // move_vma's error path: move the entries back from the new area to the old (their tables
-    // are still there, so this cannot fail), then unmap the new area instead of the old one.
-    mm.pmap.moveRange(dst, start, oldPages);
-    doMunmap(k, mm, dst, dst + newPages, task.cpu);
-    return err('ENOMEM');
-  }
-  k.flushTlbRange(mm, task.cpu, start, start + oldPages);
-  if (dontunmap) {
-    // The old area stays, emptied; its lock goes (mremap DONTUNMAP clears VM_LOCKED on the source).
-    if (locked) {
-      const r = modifyVmaFlags(k, mm, vma, start, start + oldPages, vma.flags & ~VM.LOCKED_MASK);
-      if (typeof r === 'string') return err(r);
-      mm.lockedVm -= oldPages;
-    }
-  } else {
-    const e = doMunmap(k, mm, start, start + oldPages, task.cpu);
-    if (e !== null) return err(e);
-  }
-  if (locked && newPages > oldPages) mmPopulate(k, task, dst + oldPages, dst + newPages, true);
-  return ok(dst * PAGE_SIZE);
 }

@@ -3,6 +3,7 @@
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { handleMmFault, VmFault } from './fault.js';
+import { hugeMappedSpan } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { VM, type Vma } from './vma.js';
@@ -27,6 +28,11 @@ export function populateVmaRange(
   const mm = task.mm!;
   const pmap = mm.pmap;
   for (let vpn = start; vpn < end; vpn++) {
+    const span = hugeMappedSpan(mm, vpn, write); // follow_trans_huge_pmd: the rest of the THP
+    if (span > 0) {
+      vpn += span - 1;
+      continue;
+    }
     const h = pmap.pteLookup(vpn);
     if (h >= 0 && pmap.ptePresent(h)) {
       if (!write || (pmap.pteAttrs(h) & PteAttr.write) !== 0) continue; // follow_page succeeds

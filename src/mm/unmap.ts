@@ -1,32 +1,91 @@
 // Tearing down mappings: zap (unmap pages), free page tables, remove VMAs (mm/memory.c
-// unmap_page_range and free_pgtables, mm/vma.c do_vmi_munmap).
+// unmap_page_range and free_pgtables, mm/vma.c do_vmi_munmap), with the TLB flushes an
+// mmu_gather decides (mmu-gather.ts).
 
 import { PteAttr } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
+import { PTRS_PER_TABLE } from '../lib/units.js';
+import { PG } from '../phys/frames.js';
 import { dropMapping } from './fault.js';
+import { markDirty } from './filemap.js';
+import { zapHugeLeaf } from './huge-pmd-ops.js';
+import { mmPutHugeZero } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
+import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
+import { MmuGather } from './mmu-gather.js';
+import { freeSwapEntry } from './swap.js';
 import { VM, type Vma } from './vma.js';
 import { removeVma, splitVma } from './vma-ops.js';
 
 /**
- * Unmap the pages of [start, end) of one VMA and flush the TLBs that may hold them
- * (zap_page_range); `locked`: the VMA is VM_LOCKED.
+ * unmap_page_range over pages [start, end) of one VMA, into the gather g: every present
+ * entry is cleared and noted for the flush (tlb_remove_tlb_entry); its page, unless it is
+ * the zero page, loses this mapping and is queued (__tlb_remove_folio_pages), and when the
+ * batches are full the gather flushes at once (force_flush, force_break). A dirty page that
+ * is not anonymous (file, shmem) delays its rmap removal until a flush at the end of its PTE
+ * table. A huge PMD goes whole (zap_huge_pmd: its folio queued as one page of 2 MiB); a swap
+ * entry drops its slot reference (free_swap_and_cache). `reclaimPt` (zap_details.reclaim_pt,
+ * MADV_DONTNEED with CONFIG_PT_RECLAIM, 6.14+): a PTE table whose whole span the zap covered
+ * and left empty is freed into the gather.
  */
-export function zapRange(k: Kernel, mm: Mm, start: number, end: number, cpu: number, locked: boolean): void {
+export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, reclaimPt: boolean): void {
+  const k = g.k;
+  const mm = g.mm;
+  const f = k.phys.frames;
   const zero = k.phys.zeroPfn;
-  let any = false;
-  mm.pmap.zapRange(start, end, (_vpn, pfn, attrs) => {
-    any = true;
-    if ((attrs & PteAttr.special) !== 0 && pfn === zero) return;
-    dropMapping(k, mm, pfn, locked);
-  });
-  if (any) k.flushTlbRange(mm, cpu, start, end);
+  const locked = (vma.flags & VM.LOCKED) !== 0;
+  let forceFlush = false;
+  mm.pmap.zapRange(
+    start,
+    end,
+    (vpn, pfn, attrs, order) => {
+      g.leaf(vpn, order);
+      if (order !== 0) {
+        zapHugeLeaf(k, mm, pfn, locked);
+        if (g.page(false)) g.flushMmu();
+        return;
+      }
+      if ((attrs & PteAttr.special) !== 0 && pfn === zero) return; // vm_normal_page: no page
+      const delay = (attrs & PteAttr.dirty) !== 0 && !f.has(pfn, PG.anon); // tlb_delay_rmap
+      // zap_present_pte: a dirty entry of a file or shmem page dirties the page (its only record
+      // that the memory was written, for writeback or swap-out).
+      if (delay) {
+        forceFlush = true;
+        markDirty(k, pfn);
+      }
+      dropMapping(k, mm, pfn, locked);
+      if (g.page(delay)) {
+        g.flushMmu(); // the flush also ran the delayed rmaps so far
+        forceFlush = false;
+      }
+    },
+    (_vpn, slot) => freeSwapEntry(k, mm, slot),
+    (s, e) => {
+      if (forceFlush) {
+        g.flushMmu();
+        forceFlush = false;
+      }
+      // zap_pte_range: only a part that spans the entire table may free it (pte_free_tlb at its start).
+      if (reclaimPt && e - s === PTRS_PER_TABLE) mm.pmap.reclaimEmptyPteTables(s, e, g.table);
+    },
+  );
 }
 
 /**
- * munmap of pages [start, end): split the VMAs at the ends, zap, free the page tables that
- * only mapped the range (floor/ceiling at the neighbouring VMAs), remove the VMAs.
+ * zap_page_range_single: unmap [start, end) of one VMA under a gather of its own, flushed at
+ * the end (truncate's unmap_mapping_range goes VMA by VMA like this).
+ */
+export function zapRange(k: Kernel, vma: Vma, start: number, end: number, cpu: number): void {
+  const g = new MmuGather(k, vma.mm!, cpu);
+  zapVmaRange(g, vma, start, end, false);
+  g.finish();
+}
+
+/**
+ * munmap of pages [start, end): split the VMAs at the ends, then unmap_region under one
+ * gather: zap every VMA of the range, free the page tables that only mapped the range
+ * (floor/ceiling at the neighbouring VMAs), flush once (tlb_finish_mmu), remove the VMAs.
  */
 export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: number): Errno | null {
   let vma = mm.findVma(start);
@@ -52,13 +111,16 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   if (doomed.length === 0) return null;
   const prev = mm.vmas.lower(start);
   const next = mm.vmas.ceiling(end);
-  for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu, (v.flags & VM.LOCKED) !== 0);
+  const g = new MmuGather(k, mm, cpu);
+  for (const v of doomed) zapVmaRange(g, v, v.start, v.end, false);
   mm.pmap.freeTables(
     doomed[0].start,
     doomed[doomed.length - 1].end,
     prev?.end ?? 0,
     next?.start ?? mm.pmap.vpnLimit,
+    g.table,
   );
+  g.finish();
   for (const v of doomed) {
     mm.totalVm -= v.pages;
     if ((v.flags & VM.LOCKED) !== 0) mm.lockedVm -= v.pages;
@@ -67,19 +129,32 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   return null;
 }
 
-/** exit_mmap: unmap everything, free every table, flush. */
+/**
+ * exit_mmap: unmap everything, free every table. A full-mm gather flushes the whole address
+ * space; the mm is gone, so vmlab drops its translations without counting a shootdown.
+ */
 export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
     const locked = (v.flags & VM.LOCKED) !== 0;
-    mm.pmap.zapRange(v.start, v.end, (_vpn, pfn, attrs) => {
-      if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
-      dropMapping(k, mm, pfn, locked);
-    });
+    mm.pmap.zapRange(
+      v.start,
+      v.end,
+      (_vpn, pfn, attrs, order) => {
+        if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
+        if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
+        if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
+        dropMapping(k, mm, pfn, locked);
+      },
+      (_vpn, slot) => freeSwapEntry(k, mm, slot),
+    );
   }
   for (const v of all) removeVma(k, mm, v);
   mm.totalVm = 0;
   mm.lockedVm = 0;
+  mm.lockedVmUnbacked = 0;
   mm.pmap.destroy();
   k.dropTlbs(mm);
+  mmPutHugeZero(k, mm); // __mmput: mm_put_huge_zero_folio
+  khugepagedExit(k, mm);
 }

@@ -1,6 +1,8 @@
 // Inserting, splitting, merging and removing VMAs (mm/vma.c).
 
 import type { Errno } from '../lib/errno.js';
+import type { AnonVma } from './anon-vma.js';
+import { splitHugePmdAt } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { Vma } from './vma.js';
@@ -9,6 +11,7 @@ import { Vma } from './vma.js';
 const MERGE_IGNORED = 0;
 
 export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
+  vma.mm = mm;
   mm.vmas.set(vma.start, vma);
   mm.mapCount++;
   k.vmaCreated();
@@ -67,6 +70,7 @@ export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number, checked = true
   if (at <= vma.start || at >= vma.end)
     throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
   if (checked && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
+  splitHugePmdAt(k, mm, at); // __split_vma -> vma_adjust_trans_huge
   const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.file);
   vma.end = at;
   insertVma(k, mm, upper);
@@ -79,6 +83,54 @@ export function mergeInto(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
   if (a.anonVma === null && b.anonVma !== null) k.adoptAnonVmas(a, b);
   a.end = b.end;
   removeVma(k, mm, b);
+}
+
+/** A proposed new area (struct vma_merge_struct's fields): [start, end) with its attributes. */
+export interface NewRange {
+  readonly flags: number;
+  readonly pgoff: number;
+  readonly start: number;
+  readonly end: number;
+  readonly anonVma: AnonVma | null;
+  /** The anon_vma chain of the VMA the area is copied from (copy_vma); absent for a new area. */
+  readonly avcs?: readonly AnonVma[];
+  readonly file: unknown;
+}
+
+/**
+ * vma_merge_new_range and vma_expand: place the free area `cand` by growing prev (the VMA
+ * ending at cand.start) and/or next (the one starting at cand.end) where compatible. When
+ * both are, prev absorbs the area and next, provided prev's and next's anon_vmas agree
+ * (can_vma_merge_right); otherwise prev alone. `copiedFrom` (copy_vma, an mremap move) is the
+ * VMA whose entries will move in: the VMA that grows takes its anon_vmas when it has none
+ * (dup_anon_vma). Returns the VMA now covering the area, or null when nothing merged.
+ */
+export function mergeNewRange(
+  k: Kernel,
+  mm: Mm,
+  prev: Vma | undefined,
+  next: Vma | undefined,
+  cand: NewRange,
+  copiedFrom: Vma | null,
+): Vma | null {
+  const left = prev !== undefined && prev.end === cand.start && canMerge(prev, cand);
+  let right = next !== undefined && next.start === cand.end && canMerge(cand, next);
+  if (left && right)
+    right = prev.anonVma === null || next!.anonVma === null || prev.anonVma === next!.anonVma;
+  let target: Vma;
+  if (left) {
+    target = prev;
+    prev.end = cand.end;
+    if (right) mergeInto(k, mm, prev, next!);
+  } else if (right) {
+    target = next!;
+    moveStart(mm, target, cand.start);
+  } else {
+    return null;
+  }
+  if (copiedFrom !== null && target.anonVma === null && copiedFrom.anonVma !== null)
+    k.adoptAnonVmas(target, copiedFrom);
+  return target;
 }
 
 /**
@@ -95,6 +147,9 @@ export function modifyVmaFlags(
   newFlags: number,
 ): Vma | Errno {
   if (vma.flags === newFlags) return vma;
+  // vma_adjust_trans_huge: a boundary that moves to start or end must not cut a huge PMD.
+  splitHugePmdAt(k, mm, start);
+  splitHugePmdAt(k, mm, end);
   const prev = mm.prevOf(vma);
   const next = mm.nextOf(vma);
   const changed = {

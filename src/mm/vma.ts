@@ -4,6 +4,7 @@
 import { Prot, PteAttr } from '../arch/pmap.js';
 import type { AnonVma } from './anon-vma.js';
 import type { OpenFile } from './inode.js';
+import type { Mm } from './mm.js';
 
 /** vm_flags (include/linux/mm.h). Values as in Linux where it matters for nothing but reading. */
 export const enum VM {
@@ -26,9 +27,13 @@ export const enum VM {
   LOCKONFAULT = 0x80000,
   /** MADV_WIPEONFORK: the child gets the area empty. */
   WIPEONFORK = 0x2000000,
+  /** MADV_HUGEPAGE: transparent huge pages wanted (thp enabled=madvise). */
+  HUGEPAGE = 0x20000000,
+  /** MADV_NOHUGEPAGE: no transparent huge pages here, whatever the setting. */
+  NOHUGEPAGE = 0x40000000,
   /** vmlab's mark for vma_wants_writenotify (Linux keeps it in vm_page_prot, not vm_flags):
    * shared writable file mappings map clean pages read-only. */
-  WRITENOTIFY = 0x40000000,
+  WRITENOTIFY = 0x10000000,
   PROT_MASK = READ | WRITE | EXEC,
   LOCKED_MASK = LOCKED | LOCKONFAULT,
 }
@@ -54,6 +59,8 @@ export class Vma {
   file: OpenFile | null;
   /** Set when the VMA has been removed from its mm. */
   dead = false;
+  /** vm_mm: the address space the VMA is in (set when inserted). */
+  mm: Mm | null = null;
 
   constructor(start: number, end: number, flags: number, pgoff: number, file: OpenFile | null) {
     this.start = start;

@@ -4,8 +4,8 @@ import { FrameTable, PG } from './frames.js';
 
 const TWO32 = 2 ** 32;
 const INDEX_LIMIT = 2 ** 44;
-/** Every page-flag bit (the low 16 bits of the flags word). */
-const ALL_FLAGS = 0xffff;
+/** Every page-flag bit (the whole flags word). */
+const ALL_FLAGS = 0xffffffff;
 
 describe('FrameTable', () => {
   it('starts zeroed', () => {
@@ -25,10 +25,10 @@ describe('FrameTable', () => {
       f.setIndex(0, idx);
       expect(f.index(0)).toBe(idx);
     }
-    // The low word holds the low 32 bits; the flags word the next 12.
+    // The low word holds the low 32 bits; the hi half-word the next 12.
     f.setIndex(0, INDEX_LIMIT - 1);
     expect(f.indexLo[0]).toBe(0xffff_ffff);
-    expect(f.flags[0] >>> 20).toBe(0xfff);
+    expect(f.hi[0] & 0xfff).toBe(0xfff);
     expect(f.pageFlags(0)).toBe(0);
     expect(f.order(0)).toBe(0);
   });
@@ -116,5 +116,43 @@ describe('FrameTable', () => {
       0, 0, 0, 0, 0, 0,
     ]);
     expect(f.token[0]).toBe(99);
+  });
+});
+
+describe('FrameTable: compound pages', () => {
+  it('makeCompound marks head and tails, gives each page owner and index, and headOf finds the head', () => {
+    const f = new FrameTable(2048);
+    f.refcount[1024] = 1;
+    f.refcount[1025] = 99; // a tail's refcount word is free: it is cleared for the folio's counts
+    f.makeCompound(1024, 9, PG.anon, 7, 1000);
+    expect([f.has(1024, PG.head), f.has(1024, PG.tail), f.has(1030, PG.tail), f.has(1030, PG.anon)]).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+    expect([f.order(1024), f.order(1535), f.nrPages(1024), f.nrPages(5)]).toEqual([9, 9, 512, 1]);
+    expect([f.headOf(1024), f.headOf(1300), f.headOf(1535), f.headOf(7)]).toEqual([1024, 1024, 1024, 7]);
+    expect([
+      f.owner[1300],
+      f.index(1300),
+      f.refcount[1024],
+      f.entireMapcount(1024),
+      f.nrPagesMapped(1024),
+    ]).toEqual([7, 1276, 1, 0, 0]);
+  });
+
+  it('indexes pages of a folio whose index range crosses 2^32', () => {
+    const f = new FrameTable(1024);
+    f.makeCompound(512, 9, PG.anon, 1, TWO32 - 3);
+    expect([f.index(512), f.index(514), f.index(515), f.index(1023)]).toEqual([
+      TWO32 - 3,
+      TWO32 - 1,
+      TWO32,
+      TWO32 + 508,
+    ]);
+    expect(f.pageFlags(515) & PG.tail).toBe(PG.tail);
+    f.resetRange(512, 512);
+    expect([f.flags[600], f.index(600), f.owner[600]]).toEqual([0, 0, 0]);
   });
 });

@@ -1,8 +1,9 @@
 // Per-frame metadata: the struct page analogue, in typed arrays indexed by pfn
 // (STYLE.md: hot state packed into typed arrays, no object per frame).
 //
-// Layout, 24 host bytes a frame:
-//   flags    u32  - index_hi(12) order(4) page flags(16)
+// Layout, 26 host bytes a frame (the LRU links live beside it, in mm/lru.ts: 8 more):
+//   flags    u32  - page flags (PG_*)
+//   hi       u16  - index_hi(12) order(4)
 //   refcount i32  - references (mappings, the page cache, pins); 0 when free
 //   mapcount i32  - page-table entries mapping the frame (Linux keeps _mapcount - 1; we keep the count)
 //   owner    u32  - anon_vma / inode id, page-table slot; buddy list `next` when free
@@ -10,6 +11,18 @@
 //   token    u32  - content token: 0 for zeroed memory, a fresh number for each write
 // As in struct page, the owner and index words form a union with the buddy list links:
 // a free frame has no owner, so the allocator keeps its free lists there at no extra cost.
+//
+// Compound pages (folios of order >= 1, e.g. a 2 MiB THP of order 9): every page carries
+// PG.compound and the folio's order; the first page PG.head, the others PG.tail. The folio is
+// naturally aligned, so a page finds its head by masking its pfn (compound_head). As in Linux,
+// the folio's reference count lives in the head only; a tail's refcount word is free, and the
+// first two tails keep the folio-wide mapping counts there, as Linux keeps them in page[1]:
+//   refcount[head + 1] - entire mapcount: PMD mappings of the whole folio (folio->_entire_mapcount)
+//   refcount[head + 2] - pages mapped by at least one PTE (folio->_nr_pages_mapped, without
+//                        the ENTIRELY_MAPPED bias)
+// Each page's own mapcount word counts the PTEs mapping that page (page->_mapcount + 1).
+// Owner and index are kept in every page (the head's owner, head index + i), so that a split
+// needs no fix-up and per-page checks read them directly. No byte is added per frame.
 
 export const enum PG {
   /** Head of a free buddy block; its order is in the order field. */
@@ -34,23 +47,51 @@ export const enum PG {
   file = 1 << 10,
   /** PG_readahead: reaching this page starts the next asynchronous readahead. */
   readahead = 1 << 11,
+  /** PG_lru: on an LRU list (which one: active, unevictable, and anon-or-file say). */
+  lru = 1 << 12,
+  /** PG_active: on the active list of its kind. */
+  active = 1 << 13,
+  /** PG_unevictable: on the unevictable list (mlocked). */
+  unevictable = 1 << 14,
+  /** PG_workingset: was active before it was last deactivated or evicted. */
+  workingset = 1 << 15,
+  /** PG_swapcache: an anonymous or shmem page that has a swap slot (folio->swap). */
+  swapcache = 1 << 16,
+  /** PG_locked: a fault is working on the page; reclaim leaves it alone (folio_trylock fails). */
+  locked = 1 << 17,
+  /** PG_reclaim: reclaim found it dirty; when written back it rotates to the inactive tail. */
+  reclaim = 1 << 18,
+  /** An anonymous page freed lazily (MADV_FREE: PG_swapbacked clear): on the file LRU, and
+   * discarded instead of swapped unless written again. */
+  lazyfree = 1 << 19,
+  /** PageOffline: held by a driver (the memory balloon); on no LRU list. */
+  offline = 1 << 20,
+  /** Part of a compound page (folio of order >= 1): PageCompound. */
+  compound = 1 << 21,
+  /** First page of a compound page: PageHead. */
+  head = 1 << 22,
+  /** A compound page's other pages: PageTail. */
+  tail = 1 << 23,
+  /** folio_test_partially_mapped: a large anon folio queued for deferred split because some of
+   * its pages were unmapped while others stay mapped. Kept on the head. */
+  partiallyMapped = 1 << 24,
 }
 
-const FLAG_MASK = 0xffff;
-const ORDER_SHIFT = 16;
+const ORDER_SHIFT = 12;
 const ORDER_MASK = 0xf << ORDER_SHIFT;
-const INDEX_HI_SHIFT = 20;
+const INDEX_HI_MASK = 0xfff;
 const INDEX_HI_LIMIT = 1 << 12;
 const TWO32 = 0x1_0000_0000;
 
 /** Bytes the real kernel spends per frame on struct page (x86-64). */
 export const STRUCT_PAGE_BYTES = 64;
 /** Host bytes vmlab spends per frame on the arrays below. */
-export const FRAME_HOST_BYTES = 24;
+export const FRAME_HOST_BYTES = 26;
 
 export class FrameTable {
   readonly nframes: number;
   readonly flags: Uint32Array;
+  readonly hi: Uint16Array;
   readonly refcount: Int32Array;
   readonly mapcount: Int32Array;
   readonly owner: Uint32Array;
@@ -60,6 +101,7 @@ export class FrameTable {
   constructor(nframes: number) {
     this.nframes = nframes;
     this.flags = new Uint32Array(nframes);
+    this.hi = new Uint16Array(nframes);
     this.refcount = new Int32Array(nframes);
     this.mapcount = new Int32Array(nframes);
     this.owner = new Uint32Array(nframes);
@@ -79,34 +121,97 @@ export class FrameTable {
     this.flags[pfn] &= ~flag;
   }
 
-  /** Page flags only (without order and index bits). */
+  /** Page flags (PG_*). */
   pageFlags(pfn: number): number {
-    return this.flags[pfn] & FLAG_MASK;
+    return this.flags[pfn];
   }
 
   order(pfn: number): number {
-    return (this.flags[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
+    return (this.hi[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
   }
 
   setOrder(pfn: number, order: number): void {
-    this.flags[pfn] = (this.flags[pfn] & ~ORDER_MASK) | (order << ORDER_SHIFT);
+    this.hi[pfn] = (this.hi[pfn] & ~ORDER_MASK) | (order << ORDER_SHIFT);
   }
 
   /** page->index: up to 2^44 (the 5-level user address space in pages). */
   index(pfn: number): number {
-    return (this.flags[pfn] >>> INDEX_HI_SHIFT) * TWO32 + this.indexLo[pfn];
+    return (this.hi[pfn] & INDEX_HI_MASK) * TWO32 + this.indexLo[pfn];
   }
 
   setIndex(pfn: number, index: number): void {
     const hi = Math.floor(index / TWO32);
     if (hi >= INDEX_HI_LIMIT) throw new Error(`FrameTable.setIndex: index ${index} exceeds 2^44`);
     this.indexLo[pfn] = index >>> 0;
-    this.flags[pfn] = (this.flags[pfn] & (FLAG_MASK | ORDER_MASK)) | (hi << INDEX_HI_SHIFT);
+    this.hi[pfn] = (this.hi[pfn] & ORDER_MASK) | hi;
+  }
+
+  /** compound_head: the head of pfn's folio (pfn itself for an order-0 page). */
+  headOf(pfn: number): number {
+    if ((this.flags[pfn] & PG.tail) === 0) return pfn;
+    const n = 1 << this.order(pfn);
+    return pfn - (pfn % n);
+  }
+
+  /** folio_nr_pages of the folio whose head is `head`. */
+  nrPages(head: number): number {
+    return (this.flags[head] & PG.compound) === 0 ? 1 : 1 << this.order(head);
+  }
+
+  /** folio->_entire_mapcount of a compound head (PMD mappings). */
+  entireMapcount(head: number): number {
+    return this.refcount[head + 1];
+  }
+
+  /** folio->_nr_pages_mapped of a compound head (pages mapped by a PTE). */
+  nrPagesMapped(head: number): number {
+    return this.refcount[head + 2];
+  }
+
+  /**
+   * prep_compound_page: make [head, head + 2^order) one folio; `pageFlags` go on every page
+   * (PG.anon, ...), and each page gets `owner` and index `index + i`. Counts start at zero, the
+   * head's refcount is left as it is.
+   */
+  makeCompound(head: number, order: number, pageFlags: number, owner = 0, index = 0): void {
+    const n = 1 << order;
+    const bits = pageFlags | PG.compound;
+    for (let i = 0; i < n; i++) {
+      const p = head + i;
+      this.flags[p] = bits | (i === 0 ? PG.head : PG.tail);
+      this.owner[p] = owner;
+      this.mapcount[p] = 0;
+    }
+    const lo = index % TWO32;
+    if (lo + n <= TWO32 && index / TWO32 < INDEX_HI_LIMIT) {
+      const hiBits = Math.floor(index / TWO32) | (order << ORDER_SHIFT);
+      for (let i = 0; i < n; i++) {
+        this.hi[head + i] = hiBits;
+        this.indexLo[head + i] = lo + i;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        this.setOrder(head + i, order);
+        this.setIndex(head + i, index + i); // crosses 2^32 (or throws)
+      }
+    }
+    this.refcount.fill(0, head + 1, head + n);
+  }
+
+  /** Reset the frames [pfn, pfn + n) as resetMeta does each. */
+  resetRange(pfn: number, n: number): void {
+    this.flags.fill(0, pfn, pfn + n);
+    this.hi.fill(0, pfn, pfn + n);
+    this.refcount.fill(0, pfn, pfn + n);
+    this.mapcount.fill(0, pfn, pfn + n);
+    this.owner.fill(0, pfn, pfn + n);
+    this.indexLo.fill(0, pfn, pfn + n);
   }
 
   /** Reset a frame to the state of a freshly allocated one (flags, counts, owner, index; content kept). */
   resetMeta(pfn: number): void {
     this.flags[pfn] = 0;
+    this.hi[pfn] = 0;
     this.refcount[pfn] = 0;
     this.mapcount[pfn] = 0;
     this.owner[pfn] = 0;

@@ -5,6 +5,33 @@
 import { BuddyAllocator, MAX_ORDER } from './buddy.js';
 import { FrameTable, PG, STRUCT_PAGE_BYTES } from './frames.js';
 
+/**
+ * What the allocator asks of memory management when free memory runs low
+ * (mm/page_alloc.c __alloc_pages_slowpath): watermarks per node, waking kswapd, direct
+ * reclaim, and the OOM killer.
+ */
+export interface AllocPolicy {
+  /** The node's min, low and high watermarks, in pages. */
+  watermarks(node: number): { readonly min: number; readonly low: number; readonly high: number };
+  /** wakeup_kswapd: the node fell to its low watermark. */
+  wakeKswapd(node: number): void;
+  /** __alloc_pages_direct_reclaim: pages reclaimed by the allocating task. */
+  directReclaim(): number;
+  /** out_of_memory: true when a victim was killed (retry), false when nothing can be done. */
+  outOfMemory(): boolean;
+  /** Whether the allocating task was chosen by the OOM killer: it may use the reserves. */
+  readonly allocatorIsOomVictim: boolean;
+}
+
+/** MAX_RECLAIM_RETRIES: direct reclaim passes without progress before the OOM killer. */
+const MAX_RECLAIM_RETRIES = 16;
+/**
+ * PAGE_ALLOC_COSTLY_ORDER: larger allocations (a THP's order 9) never invoke the OOM killer and
+ * are not retried; here they do not enter direct reclaim either (which frees order-0 pages and
+ * cannot make a 2 MiB block without compaction, not modelled): they wake kswapd and fall back.
+ */
+const PAGE_ALLOC_COSTLY_ORDER = 3;
+
 export interface NodeInfo {
   readonly id: number;
   readonly startPfn: number;
@@ -24,6 +51,13 @@ export class PhysMem {
   allocFailures = 0;
   /** The last content token handed out (tokens are 1, 2, ...; 0 means zero-filled). */
   lastToken = 0;
+  /** Memory management's side of allocation; null: no watermarks, no reclaim (tests of phys alone). */
+  private policy: AllocPolicy | null = null;
+  /** Per node: the min and low watermarks, copied from the policy for the allocation fast path. */
+  private readonly wmMin: Int32Array;
+  private readonly wmLow: Int32Array;
+  /** Set while reclaim runs (PF_MEMALLOC): its allocations ignore the watermarks and do not recurse. */
+  inReclaim = false;
 
   /** `nodeBytes`: the size of each node, each a multiple of 4 MiB. */
   constructor(nodeBytes: readonly number[]) {
@@ -38,12 +72,24 @@ export class PhysMem {
     }
     this.frames = new FrameTable(pfn);
     this.nodes = nodes;
+    this.wmMin = new Int32Array(nodes.length);
+    this.wmLow = new Int32Array(nodes.length);
     this.buddies = nodes.map((n) => new BuddyAllocator(this.frames, n.startPfn, n.nframes));
     const zero = this.buddies[0].alloc(0);
     this.frames.flags[zero] = PG.reserved | PG.zero;
     this.frames.refcount[zero] = 1;
     this.frames.token[zero] = 0;
     this.zeroPfn = zero;
+  }
+
+  /** Install memory management's allocation policy (watermarks, reclaim, OOM). */
+  setPolicy(policy: AllocPolicy): void {
+    this.policy = policy;
+    for (let i = 0; i < this.nodes.length; i++) {
+      const wm = policy.watermarks(i);
+      this.wmMin[i] = wm.min;
+      this.wmLow[i] = wm.low;
+    }
   }
 
   get totalPages(): number {
@@ -76,9 +122,63 @@ export class PhysMem {
    * exhausted. The caller decides what the frame's content is (see zero()).
    */
   alloc(order: number, node = 0): number {
+    const p = this.policy;
+    if (p === null || this.inReclaim) {
+      const raw = this.allocAbove(order, node, null);
+      if (raw < 0) this.allocFailures++;
+      return raw;
+    }
+    // Fast path: a node that stays above its low watermark.
+    let pfn = this.allocAbove(order, node, 'low');
+    if (pfn >= 0) return pfn;
+    // Slow path: wake kswapd where memory is low, then allow down to the min watermark.
+    for (let i = 0; i < this.buddies.length; i++) {
+      if (this.buddies[i].freePages - ((1 << order) - 1) <= this.wmLow[i]) this.wakeKswapd(i);
+    }
+    for (let oomRounds = 0; oomRounds < 1 + this.buddies.length * 64; oomRounds++) {
+      pfn = this.allocAbove(order, node, 'min');
+      if (pfn >= 0) return pfn;
+      if (order > PAGE_ALLOC_COSTLY_ORDER) break;
+      if (p.allocatorIsOomVictim) return this.allocAbove(order, node, null); // ALLOC_OOM: the reserves
+      let noProgress = 0;
+      while (noProgress <= MAX_RECLAIM_RETRIES) {
+        const reclaimed = this.reclaiming(() => p.directReclaim());
+        pfn = this.allocAbove(order, node, 'min');
+        if (pfn >= 0) return pfn;
+        noProgress = reclaimed > 0 ? 0 : noProgress + 1;
+      }
+      if (!this.reclaiming(() => p.outOfMemory())) break;
+    }
+    this.allocFailures++;
+    return -1;
+  }
+
+  private wakeKswapd(node: number): void {
+    this.reclaiming(() => this.policy!.wakeKswapd(node));
+  }
+
+  /** Run memory management's reclaim with PF_MEMALLOC set: its own allocations ignore watermarks. */
+  private reclaiming<T>(fn: () => T): T {
+    this.inReclaim = true;
+    try {
+      return fn();
+    } finally {
+      this.inReclaim = false;
+    }
+  }
+
+  /**
+   * get_page_from_freelist: the first node, from `node` on in id order (the zonelist), whose
+   * free pages stay above the watermark `mark` after the allocation (__zone_watermark_ok:
+   * free - (2^order - 1) > mark); null mark: any free block. Returns -1 when none.
+   */
+  private allocAbove(order: number, node: number, mark: 'low' | 'min' | null): number {
     const n = this.buddies.length;
+    const marks = mark === 'low' ? this.wmLow : mark === 'min' ? this.wmMin : null;
     for (let i = 0; i < n; i++) {
-      const b = this.buddies[(node + i) % n];
+      const id = (node + i) % n;
+      const b = this.buddies[id];
+      if (marks !== null && b.freePages - ((1 << order) - 1) <= marks[id]) continue;
       const pfn = b.alloc(order);
       if (pfn >= 0) {
         this.frames.refcount[pfn] = 1;
@@ -86,7 +186,6 @@ export class PhysMem {
         return pfn;
       }
     }
-    this.allocFailures++;
     return -1;
   }
 

@@ -14,9 +14,11 @@ export function reportJson(r: RunReport): string {
   return `${JSON.stringify(r, null, 2)}\n`;
 }
 
-/** /proc prints sizes in kB; so do we, for the counters /proc has. */
-function show(unit: 'bytes' | 'count', v: number): string {
+/** /proc prints sizes in kB; so do we, for the counters /proc has. Times print in ms. */
+function show(unit: 'bytes' | 'count' | 'ns', v: number): string {
   if (unit === 'bytes') return `${(v / 1024).toLocaleString('en-US')} kB`;
+  if (unit === 'ns')
+    return `${(v / 1e6).toLocaleString('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 })} ms`;
   return v.toLocaleString('en-US');
 }
 
@@ -40,7 +42,7 @@ export function reportText(r: RunReport): string {
   out.push(
     `design ${r.scenario.design}, seed ${r.scenario.seed}; machine: ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}, ` +
       `${mem / 2 ** 20} MiB in ${m.nodes.length} node${m.nodes.length === 1 ? '' : 's'}, ${m.paging}, ` +
-      `TLB ${m.tlb.entries} entries ${m.tlb.ways}-way`,
+      `TLB ${m.tlb.entries} entries ${m.tlb.ways}-way, THP ${m.thp?.enabled ?? 'madvise'}`,
   );
   out.push('');
   if (r.processes.length > 0) {
@@ -75,6 +77,12 @@ export function reportText(r: RunReport): string {
     meta.push([s, sys[key].toLocaleString('en-US'), sys[`meta_peak.${s}`].toLocaleString('en-US')]);
   }
   out.push(table(meta));
+  out.push('');
+  out.push('Estimated time (cost model, sim/cost.ts; memory-management work only)');
+  const est = [['category', 'time']];
+  for (const [name, ns] of Object.entries(r.estimate)) if (ns > 0) est.push([name, show('ns', ns)]);
+  est.push(['total', show('ns', r.system.est_time)]);
+  out.push(table(est));
   if (r.events.length > 0) {
     out.push('');
     out.push('Events');

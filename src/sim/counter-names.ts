@@ -2,7 +2,7 @@
 // unit 'bytes' counters are held in bytes (reports print /proc's kB where /proc does);
 // 'count' counters are event or object counts.
 
-export type CounterUnit = 'bytes' | 'count';
+export type CounterUnit = 'bytes' | 'count' | 'ns';
 
 export interface CounterInfo {
   readonly unit: CounterUnit;
@@ -22,6 +22,10 @@ export const PROCESS_COUNTERS = {
   VmPTE: { unit: 'bytes', doc: '/proc/PID/status: PTE, PMD and PUD table pages (mm->pgtables_bytes)' },
   VmLck: { unit: 'bytes', doc: '/proc/PID/status: size of VM_LOCKED mappings (mm->locked_vm)' },
   VmSwap: { unit: 'bytes', doc: '/proc/PID/status: swapped-out anonymous memory (MM_SWAPENTS)' },
+  AnonHugePages: {
+    unit: 'bytes',
+    doc: '/proc/PID/smaps_rollup: anonymous memory mapped by PMD-mapped transparent huge pages',
+  },
   map_count: { unit: 'count', doc: 'mm->map_count: number of VMAs (/proc/PID/maps lines)' },
   tlb_hits: { unit: 'count', doc: 'vmlab: accesses translated by a TLB hit' },
   tlb_misses: { unit: 'count', doc: 'vmlab: accesses that missed the TLB and walked the page table' },
@@ -46,8 +50,79 @@ export const SYSTEM_COUNTERS = {
   pgpgin: { unit: 'count', doc: '/proc/vmstat: KiB read from disk' },
   pgpgout: { unit: 'count', doc: '/proc/vmstat: KiB written to disk' },
   nr_written: { unit: 'count', doc: '/proc/vmstat: pages written back' },
+  'Active(anon)': { unit: 'bytes', doc: '/proc/meminfo: anonymous and shmem pages on the active LRU' },
+  'Inactive(anon)': { unit: 'bytes', doc: '/proc/meminfo: anonymous and shmem pages on the inactive LRU' },
+  'Active(file)': { unit: 'bytes', doc: '/proc/meminfo: file pages on the active LRU' },
+  'Inactive(file)': { unit: 'bytes', doc: '/proc/meminfo: file pages on the inactive LRU' },
+  Unevictable: { unit: 'bytes', doc: '/proc/meminfo: pages on the unevictable LRU (mlocked)' },
+  SwapTotal: { unit: 'bytes', doc: '/proc/meminfo: swap space' },
+  SwapFree: { unit: 'bytes', doc: '/proc/meminfo: unused swap space' },
+  SwapCached: { unit: 'bytes', doc: '/proc/meminfo: pages in the swap cache (in memory and in swap)' },
+  pswpin: { unit: 'count', doc: '/proc/vmstat: pages read from swap' },
+  pswpout: { unit: 'count', doc: '/proc/vmstat: pages written to swap' },
+  pgscan_kswapd: { unit: 'count', doc: '/proc/vmstat: inactive pages scanned by kswapd' },
+  pgscan_direct: { unit: 'count', doc: '/proc/vmstat: inactive pages scanned by direct reclaim' },
+  pgsteal_kswapd: { unit: 'count', doc: '/proc/vmstat: pages reclaimed by kswapd' },
+  pgsteal_direct: { unit: 'count', doc: '/proc/vmstat: pages reclaimed by direct reclaim' },
+  pgscan_anon: { unit: 'count', doc: '/proc/vmstat: anonymous (and shmem) pages scanned' },
+  pgscan_file: { unit: 'count', doc: '/proc/vmstat: file pages scanned' },
+  pgsteal_anon: { unit: 'count', doc: '/proc/vmstat: anonymous (and shmem) pages reclaimed' },
+  pgsteal_file: { unit: 'count', doc: '/proc/vmstat: file pages reclaimed' },
+  pgrefill: { unit: 'count', doc: '/proc/vmstat: active pages scanned (shrink_active_list)' },
+  pgactivate: { unit: 'count', doc: '/proc/vmstat: pages moved to an active list' },
+  pgdeactivate: { unit: 'count', doc: '/proc/vmstat: pages moved to an inactive list' },
+  pgrotated: { unit: 'count', doc: '/proc/vmstat: written-back pages rotated to the inactive tail' },
+  pageoutrun: { unit: 'count', doc: '/proc/vmstat: kswapd runs (balance_pgdat)' },
+  allocstall: { unit: 'count', doc: '/proc/vmstat allocstall_*: allocations that entered direct reclaim' },
+  workingset_refault_anon: {
+    unit: 'count',
+    doc: '/proc/vmstat: anon pages faulted back in with a shadow entry',
+  },
+  workingset_refault_file: {
+    unit: 'count',
+    doc: '/proc/vmstat: file pages read back in with a shadow entry',
+  },
+  workingset_activate_anon: { unit: 'count', doc: '/proc/vmstat: anon refaults activated at once' },
+  workingset_activate_file: { unit: 'count', doc: '/proc/vmstat: file refaults activated at once' },
+  workingset_restore_anon: { unit: 'count', doc: '/proc/vmstat: anon refaults that were in the workingset' },
+  workingset_restore_file: { unit: 'count', doc: '/proc/vmstat: file refaults that were in the workingset' },
+  oom_kill: { unit: 'count', doc: '/proc/vmstat: processes killed by the OOM killer' },
+  balloon: {
+    unit: 'bytes',
+    doc: 'vmlab: memory held by the balloon step (virtio-balloon: PageOffline pages)',
+  },
+  pglazyfree: { unit: 'count', doc: '/proc/vmstat: pages marked lazily free (MADV_FREE)' },
+  pglazyfreed: { unit: 'count', doc: '/proc/vmstat: lazily free pages discarded by reclaim' },
   PageTables: { unit: 'bytes', doc: '/proc/meminfo: page-table pages of all processes (top level included)' },
   Mlocked: { unit: 'bytes', doc: '/proc/meminfo: mlocked pages' },
+  AnonHugePages: { unit: 'bytes', doc: '/proc/meminfo: anonymous THPs mapped by a PMD (NR_ANON_THPS)' },
+  thp_fault_alloc: { unit: 'count', doc: '/proc/vmstat: THPs allocated and mapped to handle a page fault' },
+  thp_fault_fallback: {
+    unit: 'count',
+    doc: '/proc/vmstat: page faults that wanted a THP, found no free 2 MiB block and fell back to 4 KiB',
+  },
+  thp_collapse_alloc: { unit: 'count', doc: '/proc/vmstat: THPs khugepaged allocated to collapse a range' },
+  thp_collapse_alloc_failed: { unit: 'count', doc: '/proc/vmstat: khugepaged THP allocations that failed' },
+  thp_split_page: { unit: 'count', doc: '/proc/vmstat: THPs split into 4 KiB pages' },
+  thp_split_pmd: {
+    unit: 'count',
+    doc: '/proc/vmstat: huge PMDs split into a table of PTEs (the folio stays whole)',
+  },
+  thp_deferred_split_page: {
+    unit: 'count',
+    doc: '/proc/vmstat: THPs put on the deferred split queue (partially unmapped)',
+  },
+  thp_zero_page_alloc: { unit: 'count', doc: '/proc/vmstat: huge zero pages allocated (not each mapping)' },
+  thp_zero_page_alloc_failed: { unit: 'count', doc: '/proc/vmstat: huge zero page allocations that failed' },
+  thp_swpout_fallback: { unit: 'count', doc: '/proc/vmstat: THPs split to be swapped out page by page' },
+  khugepaged_pages_collapsed: {
+    unit: 'count',
+    doc: '/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed: ranges khugepaged collapsed',
+  },
+  khugepaged_full_scans: {
+    unit: 'count',
+    doc: '/sys/kernel/mm/transparent_hugepage/khugepaged/full_scans: complete passes over its mm list',
+  },
   nr_tlb_remote_flush: { unit: 'count', doc: '/proc/vmstat: TLB shootdowns sent (one per flush request)' },
   nr_tlb_remote_flush_received: { unit: 'count', doc: '/proc/vmstat: shootdown IPIs received by other CPUs' },
   nr_tlb_local_flush_all: { unit: 'count', doc: '/proc/vmstat: full local TLB flushes' },
@@ -56,6 +131,13 @@ export const SYSTEM_COUNTERS = {
   tlb_misses: { unit: 'count', doc: 'vmlab: TLB misses, all CPUs' },
   page_walks: { unit: 'count', doc: 'vmlab: hardware page-table walks, all CPUs' },
   walk_levels: { unit: 'count', doc: 'vmlab: page-table entries read by walks' },
+  pages_zeroed: { unit: 'count', doc: 'vmlab: data pages cleared for new anonymous memory (clear_page)' },
+  pages_copied: { unit: 'count', doc: 'vmlab: pages copied by copy-on-write faults (copy_page)' },
+  ptes_copied: { unit: 'count', doc: 'vmlab: page-table entries copied by fork (copy_pte_range)' },
+  est_time: {
+    unit: 'ns',
+    doc: 'vmlab: estimated time of the memory-management work (sim/cost.ts), nanoseconds',
+  },
   oom_events: { unit: 'count', doc: 'vmlab: allocations that found no memory (ENOMEM / OOM)' },
   processes: { unit: 'count', doc: 'vmlab: live processes' },
 } as const satisfies Record<string, CounterInfo>;

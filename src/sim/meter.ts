@@ -16,6 +16,47 @@ export class Vmstat {
   pgpgout = 0;
   /** Pages written back. */
   nr_written = 0;
+  // Reclaim (mm/vmscan.c) and swap.
+  pgactivate = 0;
+  pgdeactivate = 0;
+  pgrefill = 0;
+  pgrotated = 0;
+  pgscan_kswapd = 0;
+  pgscan_direct = 0;
+  pgsteal_kswapd = 0;
+  pgsteal_direct = 0;
+  pgscan_anon = 0;
+  pgscan_file = 0;
+  pgsteal_anon = 0;
+  pgsteal_file = 0;
+  pageoutrun = 0;
+  allocstall = 0;
+  pswpin = 0;
+  pswpout = 0;
+  workingset_refault_anon = 0;
+  workingset_refault_file = 0;
+  workingset_activate_anon = 0;
+  workingset_activate_file = 0;
+  workingset_restore_anon = 0;
+  workingset_restore_file = 0;
+  oom_kill = 0;
+  pglazyfree = 0;
+  pglazyfreed = 0;
+  /** vmlab: data pages cleared (clear_page) and copied (copy-on-write), entries copied by fork. */
+  pages_zeroed = 0;
+  pages_copied = 0;
+  ptes_copied = 0;
+  // Transparent huge pages (Documentation/admin-guide/mm/transhuge.rst, "Monitoring usage").
+  thp_fault_alloc = 0;
+  thp_fault_fallback = 0;
+  thp_collapse_alloc = 0;
+  thp_collapse_alloc_failed = 0;
+  thp_split_page = 0;
+  thp_split_pmd = 0;
+  thp_deferred_split_page = 0;
+  thp_zero_page_alloc = 0;
+  thp_zero_page_alloc_failed = 0;
+  thp_swpout_fallback = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

@@ -6,8 +6,9 @@ import { Access } from '../arch/pmap.js';
 import { DESIGNS, type DesignName } from '../designs/index.js';
 import type { SysResult } from '../lib/errno.js';
 import { Rng } from '../lib/rng.js';
-import { PAGE_SIZE } from '../lib/units.js';
+import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
+import { setBalloon } from '../mm/balloon.js';
 import { checkInvariants } from '../mm/check.js';
 import {
   closeFiles,
@@ -25,15 +26,19 @@ import {
   taskFile,
 } from '../mm/file-io.js';
 import { doExec, doFork } from '../mm/fork.js';
+import { shrinkThp } from '../mm/huge-rmap.js';
 import type { Kernel } from '../mm/kernel.js';
+import { khugepagedFullScans, khugepagedRun } from '../mm/khugepaged.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
 import { sysMlock, sysMunlock } from '../mm/mlock.js';
 import { MmCounter, type Task } from '../mm/mm.js';
 import { doMmap, type MmapRequest, sysBrk, sysMunmap } from '../mm/mmap.js';
 import { sysMprotect } from '../mm/mprotect.js';
 import { type MremapRequest, sysMremap } from '../mm/mremap.js';
+import { type OomKill, reap } from '../mm/oom.js';
 import { exitMmap } from '../mm/unmap.js';
 import type { MachineSpec, TouchOp, TouchPattern } from '../workload/scenario.js';
+import { type CostName, estimateTime } from './cost.js';
 import {
   META_STRUCTURES,
   type MetaStructure,
@@ -62,7 +67,7 @@ export interface TouchRequest {
 /** Outcome of a touch: accesses made, and the failure that stopped it, if any. */
 export interface TouchResult {
   readonly accesses: number;
-  readonly error?: 'SIGSEGV' | 'SIGBUS' | 'ENOMEM';
+  readonly error?: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL' | 'ENOMEM';
   /** Address of the failing access. */
   readonly faultAddr?: number;
 }
@@ -97,6 +102,10 @@ export class System {
       levels: opts.machine.paging === 'x86-64-5level' ? 5 : 4,
       faultAroundPages: faultAroundPages(opts.machine.faultAroundBytes ?? 65536),
       raPages: Math.floor((opts.machine.readAheadKb ?? 128) / 4),
+      swapPages: Math.floor((opts.machine.swapBytes ?? 0) / PAGE_SIZE),
+      oomKiller: opts.machine.oomKiller ?? true,
+      ...(opts.machine.minFreeKbytes !== undefined && { minFreeKbytes: opts.machine.minFreeKbytes }),
+      ...(opts.machine.thp !== undefined && { thp: opts.machine.thp }),
     });
     this.rng = new Rng(opts.seed);
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
@@ -126,15 +135,18 @@ export class System {
 
   /** fork(2): the child, or null when memory ran out (ENOMEM). */
   fork(parent: Task, childName: string): Task | null {
+    this.kernel.current = parent;
     return this.afterCall('fork', doFork(this.kernel, parent, childName));
   }
 
   /** execve(2) of an empty program: a new, empty address space; false when memory ran out. */
   exec(task: Task): boolean {
+    this.kernel.current = task;
     return this.afterCall('exec', doExec(this.kernel, task));
   }
 
   mmap(task: Task, req: MmapRequest): SysResult<number> {
+    this.kernel.current = task;
     return this.afterCall('mmap', doMmap(this.kernel, task, req));
   }
 
@@ -143,6 +155,7 @@ export class System {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
     const file = taskFile(this.kernel, task, inode);
+    this.kernel.current = task;
     return this.afterCall('mmap', doMmap(this.kernel, task, { ...req, file, offset }));
   }
 
@@ -173,6 +186,7 @@ export class System {
   read(task: Task, name: string, offset: number, length: number): SysResult<number> {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    this.kernel.current = task;
     return this.afterCall('read', sysRead(this.kernel, task, inode, offset, length));
   }
 
@@ -180,18 +194,21 @@ export class System {
   write(task: Task, name: string, offset: number, length: number): SysResult<number> {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    this.kernel.current = task;
     return this.afterCall('write', sysWrite(this.kernel, task, inode, offset, length));
   }
 
   truncate(task: Task, name: string, size: number): SysResult<0> {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    this.kernel.current = task;
     return this.afterCall('truncate', sysTruncate(this.kernel, task, inode, size));
   }
 
   fsync(task: Task, name: string): SysResult<0> {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
+    this.kernel.current = task;
     return this.afterCall('fsync', sysFsync(this.kernel, task, inode));
   }
 
@@ -205,6 +222,7 @@ export class System {
       (flags.includes('sync') ? MS_SYNC : 0) |
       (flags.includes('async') ? MS_ASYNC : 0) |
       (flags.includes('invalidate') ? MS_INVALIDATE : 0);
+    this.kernel.current = task;
     return this.afterCall('msync', sysMsync(this.kernel, task, addr, len, bits));
   }
 
@@ -214,37 +232,65 @@ export class System {
     this.afterCall('sync');
   }
 
-  /** drop_caches (1): drop clean, unmapped page-cache pages; the pages dropped. */
-  dropCaches(): number {
-    return this.afterCall('drop_caches', dropCaches(this.kernel));
+  /** Inflate or deflate the memory balloon to `bytes`; the bytes it holds afterwards. */
+  balloon(bytes: number): number {
+    return this.afterCall('balloon', setBalloon(this.kernel, Math.ceil(bytes / PAGE_SIZE)) * PAGE_SIZE);
   }
 
   munmap(task: Task, addr: number, len: number): SysResult<0> {
+    this.kernel.current = task;
     return this.afterCall('munmap', sysMunmap(this.kernel, task, addr, len));
   }
 
   mprotect(task: Task, addr: number, len: number, prot: number): SysResult<0> {
+    this.kernel.current = task;
     return this.afterCall('mprotect', sysMprotect(this.kernel, task, addr, len, prot));
   }
 
   mremap(task: Task, req: MremapRequest): SysResult<number> {
+    this.kernel.current = task;
     return this.afterCall('mremap', sysMremap(this.kernel, task, req));
   }
 
   madvise(task: Task, addr: number, len: number, advice: Advice): SysResult<0> {
+    this.kernel.current = task;
     return this.afterCall('madvise', sysMadvise(this.kernel, task, addr, len, advice));
   }
 
   mlock(task: Task, addr: number, len: number, onfault = false): SysResult<0> {
+    this.kernel.current = task;
     return this.afterCall('mlock', sysMlock(this.kernel, task, addr, len, onfault));
   }
 
   munlock(task: Task, addr: number, len: number): SysResult<0> {
+    this.kernel.current = task;
     return this.afterCall('munlock', sysMunlock(this.kernel, task, addr, len));
   }
 
   brk(task: Task, addr: number): SysResult<number> {
+    this.kernel.current = task;
     return this.afterCall('brk', sysBrk(this.kernel, task, addr));
+  }
+
+  /**
+   * Run khugepaged: `passes` wake-ups (each scans up to pages_to_scan), or as many as it takes
+   * to complete `fullScans` more passes over its mm list.
+   */
+  khugepaged(req: { passes?: number; fullScans?: number }): void {
+    if (req.passes !== undefined) khugepagedRun(this.kernel, req.passes);
+    if (req.fullScans !== undefined) khugepagedFullScans(this.kernel, req.fullScans);
+    this.afterCall('khugepaged');
+  }
+
+  /**
+   * echo N > /proc/sys/vm/drop_caches: 1 (or 3) drops the clean, unmapped page-cache pages; 2
+   * (or 3) shrinks slab objects (drop_slab runs every shrinker: here the deferred THP split
+   * queue and the huge zero page). Returns the pages and objects freed.
+   */
+  dropCaches(mode: 1 | 2 | 3): number {
+    let n = (mode & 1) !== 0 ? dropCaches(this.kernel) : 0;
+    if ((mode & 2) !== 0) n += shrinkThp(this.kernel);
+    return this.afterCall('drop_caches', n);
   }
 
   /**
@@ -278,12 +324,19 @@ export class System {
       rng: this.rng,
     };
     const out: RunResult = { done: 0, error: 0, failVpn: 0 };
+    this.kernel.current = task;
     accessRun(this.kernel, task, cpu, OPS[req.op], spec, out);
     this.afterCall('touch');
     if (out.error === 0) return { accesses: out.done };
     if (out.error === AccessError.OOM) this.oomEvents++;
     const error =
-      out.error === AccessError.SIGSEGV ? 'SIGSEGV' : out.error === AccessError.SIGBUS ? 'SIGBUS' : 'ENOMEM';
+      out.error === AccessError.SIGSEGV
+        ? 'SIGSEGV'
+        : out.error === AccessError.SIGBUS
+          ? 'SIGBUS'
+          : out.error === AccessError.KILLED
+            ? 'SIGKILL'
+            : 'ENOMEM';
     return { accesses: out.done, error, faultAddr: out.failVpn * PAGE_SIZE };
   }
 
@@ -303,6 +356,7 @@ export class System {
       VmPTE: mm ? mm.pmap.pgtablesBytes : 0,
       VmLck: mm ? page(mm.lockedVm) : 0,
       VmSwap: mm ? page(mm.rss[MmCounter.SWAPENTS]) : 0,
+      AnonHugePages: mm ? mm.hugeAnonPmds * PMD_SIZE : 0,
       map_count: mm ? mm.mapCount : 0,
       tlb_hits: task.tlbHits,
       tlb_misses: task.tlbMisses,
@@ -337,8 +391,51 @@ export class System {
       pgpgin: k.vmstat.pgpgin,
       pgpgout: k.vmstat.pgpgout,
       nr_written: k.vmstat.nr_written,
+      ...this.lruCounters(),
+      SwapTotal: (k.swap?.slots ?? 0) * PAGE_SIZE,
+      SwapFree: (k.swap?.freeSlots ?? 0) * PAGE_SIZE,
+      SwapCached: k.swapCachePages * PAGE_SIZE,
+      pswpin: k.vmstat.pswpin,
+      pswpout: k.vmstat.pswpout,
+      pgscan_kswapd: k.vmstat.pgscan_kswapd,
+      pgscan_direct: k.vmstat.pgscan_direct,
+      pgsteal_kswapd: k.vmstat.pgsteal_kswapd,
+      pgsteal_direct: k.vmstat.pgsteal_direct,
+      pgscan_anon: k.vmstat.pgscan_anon,
+      pgscan_file: k.vmstat.pgscan_file,
+      pgsteal_anon: k.vmstat.pgsteal_anon,
+      pgsteal_file: k.vmstat.pgsteal_file,
+      pgrefill: k.vmstat.pgrefill,
+      pgactivate: k.vmstat.pgactivate,
+      pgdeactivate: k.vmstat.pgdeactivate,
+      pgrotated: k.vmstat.pgrotated,
+      pageoutrun: k.vmstat.pageoutrun,
+      allocstall: k.vmstat.allocstall,
+      workingset_refault_anon: k.vmstat.workingset_refault_anon,
+      workingset_refault_file: k.vmstat.workingset_refault_file,
+      workingset_activate_anon: k.vmstat.workingset_activate_anon,
+      workingset_activate_file: k.vmstat.workingset_activate_file,
+      workingset_restore_anon: k.vmstat.workingset_restore_anon,
+      workingset_restore_file: k.vmstat.workingset_restore_file,
+      oom_kill: k.vmstat.oom_kill,
+      balloon: k.balloon.pages.length * PAGE_SIZE,
+      pglazyfree: k.vmstat.pglazyfree,
+      pglazyfreed: k.vmstat.pglazyfreed,
       PageTables: k.pool.live * PAGE_SIZE,
       Mlocked: k.mlockedPages * PAGE_SIZE,
+      AnonHugePages: k.thp.anonHugePages * PAGE_SIZE,
+      thp_fault_alloc: k.vmstat.thp_fault_alloc,
+      thp_fault_fallback: k.vmstat.thp_fault_fallback,
+      thp_collapse_alloc: k.vmstat.thp_collapse_alloc,
+      thp_collapse_alloc_failed: k.vmstat.thp_collapse_alloc_failed,
+      thp_split_page: k.vmstat.thp_split_page,
+      thp_split_pmd: k.vmstat.thp_split_pmd,
+      thp_deferred_split_page: k.vmstat.thp_deferred_split_page,
+      thp_zero_page_alloc: k.vmstat.thp_zero_page_alloc,
+      thp_zero_page_alloc_failed: k.vmstat.thp_zero_page_alloc_failed,
+      thp_swpout_fallback: k.vmstat.thp_swpout_fallback,
+      khugepaged_pages_collapsed: k.thp.pagesCollapsed,
+      khugepaged_full_scans: k.thp.fullScans,
       nr_tlb_remote_flush: k.vmstat.nr_tlb_remote_flush,
       nr_tlb_remote_flush_received: k.vmstat.nr_tlb_remote_flush_received,
       nr_tlb_local_flush_all: k.vmstat.nr_tlb_local_flush_all,
@@ -347,6 +444,10 @@ export class System {
       tlb_misses: sum.tlbMisses,
       page_walks: sum.pageWalks,
       walk_levels: sum.walkLevels,
+      pages_zeroed: k.vmstat.pages_zeroed,
+      pages_copied: k.vmstat.pages_copied,
+      ptes_copied: k.vmstat.ptes_copied,
+      est_time: 0,
       oom_events: this.oomEvents,
       processes: k.tasks.size,
     };
@@ -357,7 +458,55 @@ export class System {
     // Page tables are metered by their pool.
     out['meta.page_table'] = k.pool.live * PAGE_SIZE;
     out['meta_peak.page_table'] = k.pool.peak * PAGE_SIZE;
+    out.est_time = estimateTime(out as SystemCounters, k.pool.allocs, this.machine.costs).total;
     return out as SystemCounters;
+  }
+
+  /** The cost model's estimate, by category (nanoseconds). */
+  estimatedTime(): { total: number; parts: Record<CostName, number> } {
+    return estimateTime(this.systemCounters(), this.kernel.pool.allocs, this.machine.costs);
+  }
+
+  /**
+   * The OOM killer's victims since the last call: each one's address space is gone (or goes
+   * now, for a victim killed while it faulted) and the process is removed.
+   */
+  /** meminfo's LRU sizes, summed over the nodes. */
+  private lruCounters(): Record<string, number> {
+    const k = this.kernel;
+    const sum = (list: number) => {
+      let n = 0;
+      for (let node = 0; node < k.phys.nodes.length; node++) n += k.lru.count(node, list);
+      return n * PAGE_SIZE;
+    };
+    return {
+      'Inactive(anon)': sum(0),
+      'Active(anon)': sum(1),
+      'Inactive(file)': sum(2),
+      'Active(file)': sum(3),
+      Unevictable: sum(4),
+    };
+  }
+
+  peekOomKills(): readonly OomKill[] {
+    return this.kernel.oomKills;
+  }
+
+  takeOomKills(): OomKill[] {
+    const k = this.kernel;
+    const kills = k.oomKills.splice(0);
+    for (const kill of kills) {
+      const t = k.tasks.get(kill.pid);
+      if (t === undefined) continue;
+      reap(k, t);
+      this.exited.tlbHits += t.tlbHits;
+      this.exited.tlbMisses += t.tlbMisses;
+      this.exited.pageWalks += t.pageWalks;
+      this.exited.walkLevels += t.walkLevels;
+      k.tasks.delete(t.pid);
+    }
+    if (kills.length > 0) this.afterCall('oom-kill');
+    return kills;
   }
 
   /** Invariant violations now (empty when all hold). No side effects. */

@@ -156,7 +156,10 @@ const mremap = object(
     ...RANGE,
     new_size: required(positiveSize, 'Length after the call.'),
     flags: withDefault(listOf(enumOf(MREMAP_FLAGS), { unique: true }), [], 'MREMAP_* flags.'),
-    new_addr: optional(virtualAddress, "Where to move the mapping; exactly when flags has 'fixed'."),
+    new_addr: optional(
+      virtualAddress,
+      "Where to move the mapping: the address with 'fixed' (required then), a hint with 'dontunmap' alone.",
+    ),
     expect_error: expectError,
   },
   {
@@ -165,13 +168,19 @@ const mremap = object(
       {
         check(v, report) {
           const fixed = v.flags.includes('fixed');
+          const hint = v.flags.includes('dontunmap'); // mremap_to takes new_addr as a hint then
           if (fixed && !has(v, 'new_addr')) report('flags', "'fixed' needs 'new_addr'");
-          if (!fixed && has(v, 'new_addr')) report('new_addr', "'new_addr' needs 'fixed' in flags");
+          if (!fixed && !hint && has(v, 'new_addr'))
+            report('new_addr', "'new_addr' needs 'fixed' or 'dontunmap' in flags");
         },
         json: {
           if: { required: ['flags'], properties: { flags: { contains: { const: 'fixed' } } } },
           then: { required: ['new_addr'] },
-          else: { not: { required: ['new_addr'] } },
+          else: {
+            if: { required: ['flags'], properties: { flags: { contains: { const: 'dontunmap' } } } },
+            then: {},
+            else: { not: { required: ['new_addr'] } },
+          },
         },
       },
     ],
@@ -282,7 +291,30 @@ const msync = object(
 );
 
 const sync = object({ expect_error: expectError });
-const dropCaches = object({ expect_error: expectError });
+
+const balloon = scalarOrMap(
+  byteSize,
+  object({
+    size: required(byteSize, 'Memory the balloon holds after the step (0 lets it all go).'),
+    expect_error: expectError,
+  }),
+);
+const khugepaged = object(
+  {
+    passes: optional(
+      integer({ min: 1, max: 1_000_000 }),
+      'Wake khugepaged this many times (pages_to_scan each).',
+    ),
+    full_scans: optional(
+      integer({ min: 1, max: 1_000_000 }),
+      'Run khugepaged until it has completed this many more passes over its mm list.',
+    ),
+    expect_error: expectError,
+  },
+  { rules: [exactlyOne('passes', 'full_scans')] },
+);
+
+const dropCaches = integer({ min: 1, max: 3 });
 
 /** An expected counter value: exact, or bounds (inclusive). */
 const expectValue = named(
@@ -353,12 +385,22 @@ export const STEP_SHAPES = {
   fsync: named('fsync', fsync, "fsync(2): write back the file's dirty pages."),
   msync: named('msync', msync, 'msync(2) over a range of a process.'),
   sync: named('sync', sync, "sync(2): write back every file's dirty pages: `sync: {}`."),
+  balloon: named(
+    'balloon',
+    balloon,
+    'Memory pressure: a balloon driver takes memory from the system (reclaiming, swapping) or gives it back: `balloon: 256MiB`.',
+  ),
+  touch: named('touch', touch, 'Access memory: every page of the range once, or as pattern and count say.'),
+  khugepaged: named(
+    'khugepaged',
+    khugepaged,
+    'Run khugepaged, which collapses 4 KiB-mapped ranges into THPs: `khugepaged: { passes: 1 }` or `{ full_scans: 1 }`.',
+  ),
   drop_caches: named(
     'drop_caches',
     dropCaches,
-    'echo 1 > /proc/sys/vm/drop_caches: drop clean, unmapped file pages.',
+    'echo N > /proc/sys/vm/drop_caches: 1 drops clean, unmapped file pages; 2 runs the shrinkers (deferred THP split, huge zero page); 3 both.',
   ),
-  touch: named('touch', touch, 'Access memory: every page of the range once, or as pattern and count say.'),
   expect: named('expect', expect, 'Check counters: process counters with `in`, system counters without.'),
 } satisfies Record<StepKind, Schema<unknown>>;
 

@@ -8,6 +8,7 @@ import type {
   MremapFlag,
   Paging,
   ProtName,
+  ThpEnabled,
   TouchOp,
   TouchPattern,
 } from './scenario.js';
@@ -40,7 +41,13 @@ export const ADVICE = every<MadviseAdvice>()([
   'dofork',
   'wipeonfork',
   'keeponfork',
+  'free',
+  'cold',
+  'pageout',
+  'hugepage',
+  'nohugepage',
 ]);
+export const THP_MODES = every<ThpEnabled>()(['always', 'madvise', 'never']);
 export const TOUCH_OPS = every<TouchOp>()(['read', 'write', 'exec']);
 export const TOUCH_PATTERNS = every<TouchPattern>()(['sequential', 'random', 'strided']);
 

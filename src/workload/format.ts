@@ -4,9 +4,11 @@
 
 import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
+import { COSTS, type CostName } from '../sim/cost.js';
 import { step } from './format-steps.js';
-import { MAX_CPUS, PAGINGS } from './format-values.js';
+import { MAX_CPUS, PAGINGS, THP_MODES } from './format-values.js';
 import {
+  boolean,
   enumOf,
   exactlyOne,
   type Infer,
@@ -17,6 +19,7 @@ import {
   object,
   optional,
   required,
+  scalarOrMap,
   size,
   string,
   withDefault,
@@ -58,6 +61,32 @@ const tlb = object(
   },
 );
 
+const ptesLimit = (what: string, fallback: number) =>
+  withDefault(integer({ min: 0, max: 511 }), fallback, `khugepaged/${what}.`);
+
+const thpSettings = object({
+  enabled: withDefault(enumOf(THP_MODES), 'madvise', '/sys/kernel/mm/transparent_hugepage/enabled.'),
+  use_zero_page: withDefault(
+    boolean(),
+    true,
+    'A read fault of an empty 2 MiB range maps the huge zero page.',
+  ),
+  pages_to_scan: withDefault(
+    integer({ min: 1, max: 2 ** 31 - 1 }),
+    4096,
+    'khugepaged/pages_to_scan: progress one khugepaged pass makes (512 per 2 MiB range scanned).',
+  ),
+  max_ptes_none: ptesLimit('max_ptes_none: empty entries a range may have and still be collapsed', 511),
+  max_ptes_swap: ptesLimit('max_ptes_swap: swap entries a collapse may swap in', 64),
+  max_ptes_shared: ptesLimit('max_ptes_shared: entries mapping shared pages a range may have', 256),
+});
+
+const thp = named(
+  'thp',
+  scalarOrMap(enumOf(THP_MODES), thpSettings),
+  'Transparent huge pages: always, madvise or never, or { enabled, use_zero_page, pages_to_scan, max_ptes_none, max_ptes_swap, max_ptes_shared }.',
+);
+
 const machine = object(
   {
     cpus: required(integer({ min: 1, max: MAX_CPUS }), 'Number of CPUs.'),
@@ -77,11 +106,37 @@ const machine = object(
       64 * 1024,
       'Bytes a read fault of a file mapping maps around it (rounded down to a power of two pages).',
     ),
+    swap: withDefault(
+      size({ multipleOf: 4096, why: 'swap is made of 4KiB slots' }),
+      0,
+      'Size of the swap device (0: none).',
+    ),
+    min_free_kbytes: optional(
+      integer({ min: 0, max: 2 ** 31 - 1 }),
+      "vm.min_free_kbytes; default the kernel's: int_sqrt(memory in KiB x 16), within 128 to 262144.",
+    ),
+    costs: optional(
+      object(
+        Object.fromEntries(
+          Object.entries(COSTS).map(([name, c]) => [
+            name,
+            optional(integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), `${c.doc}; default ${c.ns} ns.`),
+          ]),
+        ) as Record<CostName, ReturnType<typeof optional<number>>>,
+      ),
+      'Cost-model constants in nanoseconds, where they should differ from the defaults.',
+    ),
+    oom_killer: withDefault(
+      boolean(),
+      true,
+      'Run the OOM killer when reclaim cannot free memory (false: the allocation fails instead).',
+    ),
     read_ahead_kb: withDefault(
       integer({ min: 0, max: 1 << 20 }),
       128,
       "The disk's read_ahead_kb: the largest readahead window, in KiB (0: no readahead).",
     ),
+    thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );

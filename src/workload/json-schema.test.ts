@@ -53,8 +53,10 @@ describe('scenarioJsonSchema', () => {
       'fsync',
       'msync',
       'sync',
-      'drop_caches',
+      'balloon',
       'touch',
+      'khugepaged',
+      'drop_caches',
       'expect',
     ]);
     for (const k of kinds ?? []) expect(schema.$defs[k]).toBeDefined();

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { META_STRUCTURES, SYSTEM_COUNTERS } from '../sim/counter-names.js';
 import { formatScenarioError, parseScenario } from './parse.js';
 import type { Scenario } from './scenario.js';
+import { byCloseness } from './suggest.js';
 
 const FILE = 'test.yaml';
 
@@ -29,6 +31,12 @@ function errors(text: string, file = FILE): string[] {
   const r = parseScenario(text, file);
   return r.ok ? [] : r.errors.map(formatScenarioError);
 }
+
+/** Counter names an expect step without `in` accepts, as the parser lists them. */
+const SYSTEM_EXPECTABLE = [
+  ...Object.keys(SYSTEM_COUNTERS),
+  ...Object.keys(META_STRUCTURES).flatMap((s) => [`meta.${s}`, `meta_peak.${s}`]),
+];
 
 const loc = (line: number, column: number) => ({ file: FILE, line, column });
 
@@ -83,6 +91,16 @@ describe('parseScenario: format v1', () => {
         maxMapCount: 1000,
         faultAroundBytes: 32768,
         readAheadKb: 256,
+        swapBytes: 0,
+        oomKiller: true,
+        thp: {
+          enabled: 'madvise',
+          useZeroPage: true,
+          pagesToScan: 4096,
+          maxPtesNone: 511,
+          maxPtesSwap: 64,
+          maxPtesShared: 256,
+        },
       },
       design: 'linux',
       steps: [
@@ -223,6 +241,16 @@ describe('parseScenario: format v1', () => {
       maxMapCount: 65530,
       faultAroundBytes: 65536,
       readAheadKb: 128,
+      swapBytes: 0,
+      oomKiller: true,
+      thp: {
+        enabled: 'madvise',
+        useZeroPage: true,
+        pagesToScan: 4096,
+        maxPtesNone: 511,
+        maxPtesSwap: 64,
+        maxPtesShared: 256,
+      },
     });
     expect(s.steps[1]).toEqual({
       loc: loc(7, 5),
@@ -236,6 +264,61 @@ describe('parseScenario: format v1', () => {
     });
     expect(s.steps[2]).toMatchObject({ kind: 'touch', pattern: 'sequential' });
     expect(s.steps[2]).not.toHaveProperty('stride');
+  });
+
+  it('reads the THP setting as a mode or a mapping, and the khugepaged and drop_caches steps', () => {
+    const head = (thp: string) =>
+      [
+        'vmlab: 1',
+        'name: t',
+        `machine: { cpus: 1, memory: 64MiB, thp: ${thp} }`,
+        'design: linux',
+        'steps:',
+      ].join('\n');
+    expect(parsed(`${head('always')}\n  - spawn: a\n`).machine.thp).toMatchObject({
+      enabled: 'always',
+      useZeroPage: true,
+      maxPtesNone: 511,
+    });
+    const s = parsed(
+      [
+        head(
+          '{ enabled: never, use_zero_page: false, pages_to_scan: 512, max_ptes_none: 0, max_ptes_shared: 1, max_ptes_swap: 2 }',
+        ),
+        '  - spawn: a',
+        '  - mmap: { in: a, as: m, size: 4MiB, prot: rw }',
+        '  - madvise: { in: a, region: m, advice: hugepage }',
+        '  - madvise: { in: a, region: m, advice: nohugepage }',
+        '  - khugepaged: { passes: 3 }',
+        '  - khugepaged: { full_scans: 1 }',
+        '  - drop_caches: 2',
+        '',
+      ].join('\n'),
+    );
+    expect(s.machine.thp).toEqual({
+      enabled: 'never',
+      useZeroPage: false,
+      pagesToScan: 512,
+      maxPtesNone: 0,
+      maxPtesSwap: 2,
+      maxPtesShared: 1,
+    });
+    expect(s.steps.slice(2).map((x) => ({ ...x, loc: undefined }))).toEqual([
+      { loc: undefined, index: 2, kind: 'madvise', in: 'a', range: { region: 'm' }, advice: 'hugepage' },
+      { loc: undefined, index: 3, kind: 'madvise', in: 'a', range: { region: 'm' }, advice: 'nohugepage' },
+      { loc: undefined, index: 4, kind: 'khugepaged', passes: 3 },
+      { loc: undefined, index: 5, kind: 'khugepaged', fullScans: 1 },
+      { loc: undefined, index: 6, kind: 'drop_caches', mode: 2 },
+    ]);
+    expect(errors(`${head('sometimes')}\n  - spawn: a\n`)).toEqual([
+      "test.yaml:3:41: machine.thp: unknown value 'sometimes' (expected one of always, madvise, never)",
+    ]);
+    expect(
+      errors(`${head('never')}\n  - khugepaged: { passes: 1, full_scans: 1 }\n  - drop_caches: 4\n`),
+    ).toEqual([
+      'test.yaml:6:42: steps[0].khugepaged.full_scans: passes and full_scans cannot both be given (expected one of passes or full_scans)',
+      'test.yaml:7:18: steps[1].drop_caches: 4 is above 3 (expected an integer from 1 to 3)',
+    ]);
   });
 
   it('reads nodes, and block-style steps with expect_error beside the step key', () => {
@@ -326,7 +409,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, expect_error)",
     ]);
     expect(errors(withSteps('  - mmapp: { in: a }'))).toEqual([
-      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect, expect_error)",
+      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, expect_error)",
     ]);
   });
 
@@ -389,7 +472,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace)",
     ]);
     expect(errors(withSteps('  - [spawn, a]'))).toEqual([
-      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect)',
+      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect)',
     ]);
     expect(errors('- vmlab\n')).toEqual([
       'test.yaml:1:1: wrong type: a list (expected a mapping with keys $schema, vmlab, name, description, seed, machine, design, steps)',
@@ -499,11 +582,11 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:9:49: steps[3].mmap.fixed: 'fixed: true' needs 'addr'",
       "test.yaml:10:28: steps[4].munmap.addr: 'addr' needs 'length'",
       'test.yaml:11:13: steps[5].munmap.region: one of region or addr is required (expected one of region or addr)',
-      "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' in flags",
+      "test.yaml:12:83: steps[6].mremap.new_addr: 'new_addr' needs 'fixed' or 'dontunmap' in flags",
       'test.yaml:13:35: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
       "test.yaml:14:59: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
-      "test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of Dirty, pgfree, MemFree, Shmem, Cached, Mapped, pgpgin, pgfault, pgalloc, MemTotal, pgpgout, Mlocked, tlb_hits, tlb_misses, processes, AnonPages, oom_events, pgmajfault, nr_written, PageTables, page_walks, walk_levels, meta.xa_node, meta.anon_vma, meta.struct_page, meta.vm_area_struct, meta.page_table, nr_tlb_remote_flush, meta.anon_vma_chain, meta_peak.xa_node, meta_peak.anon_vma, meta_peak.struct_page, meta_peak.vm_area_struct, meta_peak.page_table, nr_tlb_local_flush_all, nr_tlb_local_flush_one, meta_peak.anon_vma_chain, nr_tlb_remote_flush_received)",
-      "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, tlb_misses, walk_levels)",
+      `test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of ${byCloseness('VmRSS', SYSTEM_EXPECTABLE).join(', ')})`,
+      "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, tlb_misses, walk_levels, AnonHugePages)",
       'test.yaml:17:44: steps[11].expect.VmRSS.max: max is below min',
       "test.yaml:17:56: steps[11].expect.VmHWM.min: give 'min', 'max' or both",
       'test.yaml:18:13: steps[12].expect: no counter given (expected at least 1 counter name)',
@@ -541,7 +624,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
 
   it('reports two step keys in one item', () => {
     expect(errors(withSteps('  - spawn: a', '    exit: a'))).toEqual([
-      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, drop_caches, touch, expect)",
+      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect)",
     ]);
   });
 

@@ -6,11 +6,12 @@ import type { GuestError, SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import type { Task } from '../mm/mm.js';
 import { protFromName } from '../mm/vma.js';
+import type { CostName } from '../sim/cost.js';
 import { PROCESS_COUNTERS } from '../sim/counter-names.js';
 import { type ProcessCounters, System, type SystemCounters } from '../sim/system.js';
 import type { ExpectValue, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
 
-export type EventKind = 'expected-error' | 'error' | 'killed' | 'expect-failed' | 'oom';
+export type EventKind = 'expected-error' | 'error' | 'killed' | 'expect-failed' | 'oom' | 'oom-kill';
 
 export interface RunEvent {
   readonly step: number;
@@ -40,6 +41,8 @@ export interface RunReport {
   readonly machine: Scenario['machine'];
   readonly processes: readonly ProcessReport[];
   readonly system: SystemCounters;
+  /** The cost model's estimate by category, nanoseconds (its sum is system.est_time). */
+  readonly estimate: Readonly<Record<CostName, number>>;
   readonly events: readonly RunEvent[];
   /** Steps executed (a run stops early at an undeclared error). */
   readonly stepsRun: number;
@@ -159,6 +162,26 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     settle(step, res.ok ? {} : { error: res.errno });
   };
 
+  /** The OOM killer's victims of this step: events (not failures: the run goes on). */
+  const oomKills = (step: Step): void => {
+    for (const kill of sys.peekOomKills()) {
+      const p = [...procs.values()].find((q) => q.task.pid === kill.pid && q.state === 'running');
+      if (p !== undefined) p.final = sys.processCounters(p.task);
+    }
+    for (const kill of sys.takeOomKills()) {
+      const p = [...procs.values()].find((q) => q.task.pid === kill.pid && q.state === 'running');
+      if (p === undefined) continue;
+      p.state = 'killed';
+      p.killedBy = 'SIGKILL';
+      event(
+        step,
+        'oom-kill',
+        `${describe(step)}: out of memory: the OOM killer killed process ${p.name} (badness ${kill.points} pages, ${kill.rss} resident)`,
+        false,
+      );
+    }
+  };
+
   const kill = (step: Step, p: Proc, sig: string, detail: string): void => {
     p.final = sys.processCounters(p.task);
     sys.exit(p.task);
@@ -170,7 +193,11 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
   try {
     for (const step of sc.steps) {
       stepsRun++;
-      runStep(step);
+      try {
+        runStep(step);
+      } finally {
+        oomKills(step);
+      }
     }
   } catch (e) {
     if (!(e instanceof StopRun)) throw e;
@@ -301,10 +328,11 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         sys.sync();
         settle(step, {});
         return;
-      case 'drop_caches':
-        sys.dropCaches();
-        settle(step, {});
+      case 'balloon': {
+        const held = sys.balloon(step.size);
+        settle(step, held < step.size ? { error: 'ENOMEM', detail: `the balloon holds ${held} bytes` } : {});
         return;
+      }
       case 'mprotect':
         onRange(step, step.in, step.range, (task, addr, length) =>
           sys.mprotect(task, addr, length, protFromName(step.prot)),
@@ -382,6 +410,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         }
         const detail = `at 0x${(r.faultAddr ?? 0).toString(16)} after ${r.accesses} accesses`;
         if (r.error === 'ENOMEM') event(step, 'oom', `${describe(step)}: out of memory ${detail}`, false);
+        if (r.error === 'SIGKILL') return; // the OOM killer chose this process: reported below
         if ((r.error === 'SIGSEGV' || r.error === 'SIGBUS') && step.expectError !== r.error) {
           // An unexpected fatal signal kills the process (the default action); the run goes on.
           kill(step, p, r.error, detail);
@@ -390,6 +419,17 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         settle(step, { error: r.error, detail });
         return;
       }
+      case 'khugepaged':
+        sys.khugepaged({
+          ...(step.passes !== undefined && { passes: step.passes }),
+          ...(step.fullScans !== undefined && { fullScans: step.fullScans }),
+        });
+        settle(step, {});
+        return;
+      case 'drop_caches':
+        sys.dropCaches(step.mode);
+        settle(step, {});
+        return;
       case 'expect': {
         let actual: Record<string, number>;
         let who: string;
@@ -435,6 +475,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     machine: sc.machine,
     processes,
     system: sys.systemCounters(),
+    estimate: sys.estimatedTime().parts,
     events,
     stepsRun,
     ok: !events.some((e) => e.failure),

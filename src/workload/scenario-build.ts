@@ -5,8 +5,9 @@
 
 import type { GuestError } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
+import { DEFAULT_THP } from '../mm/thp-state.js';
 import { DEFAULT_TLB, type DecodedMachine, type DecodedScenario, type DecodedStep } from './format.js';
-import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
+import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step, ThpConfig } from './scenario.js';
 import {
   AT,
   type DecodeCtx,
@@ -46,6 +47,24 @@ function buildMachine(m: DecodedMachine): MachineSpec {
     maxMapCount: m.max_map_count,
     faultAroundBytes: m.fault_around_bytes,
     readAheadKb: m.read_ahead_kb,
+    swapBytes: m.swap,
+    ...(m.min_free_kbytes !== undefined && { minFreeKbytes: m.min_free_kbytes }),
+    oomKiller: m.oom_killer,
+    ...(m.costs !== undefined && { costs: m.costs }),
+    thp: buildThp(m.thp),
+  };
+}
+
+function buildThp(t: DecodedMachine['thp']): ThpConfig {
+  if (t === undefined) return { ...DEFAULT_THP };
+  if (typeof t === 'string') return { ...DEFAULT_THP, enabled: t };
+  return {
+    enabled: t.enabled,
+    useZeroPage: t.use_zero_page,
+    pagesToScan: t.pages_to_scan,
+    maxPtesNone: t.max_ptes_none,
+    maxPtesSwap: t.max_ptes_swap,
+    maxPtesShared: t.max_ptes_shared,
   };
 }
 
@@ -132,8 +151,11 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
     case 'msync':
       return { ...base, kind: 'msync', ...ranged(item.value), flags: [...item.value.flags] };
     case 'sync':
-    case 'drop_caches':
       return { ...base, kind: item.key };
+    case 'balloon': {
+      const v = item.value;
+      return { ...base, kind: 'balloon', size: typeof v === 'number' ? v : v.size };
+    }
     case 'mmap': {
       const v = item.value;
       t.process(v.in, placeOf(v, 'in'));
@@ -201,6 +223,17 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
         ...(v.cpu !== undefined && { cpu: v.cpu }),
       };
     }
+    case 'khugepaged': {
+      const v = item.value;
+      return {
+        ...base,
+        kind: 'khugepaged',
+        ...(v.passes !== undefined && { passes: v.passes }),
+        ...(v.full_scans !== undefined && { fullScans: v.full_scans }),
+      };
+    }
+    case 'drop_caches':
+      return { ...base, kind: 'drop_caches', mode: item.value as 1 | 2 | 3 };
     case 'expect': {
       const { known, extra } = item.value;
       if (known.in !== undefined) t.process(known.in, placeOf(known, 'in'));

@@ -4,6 +4,7 @@
 
 import type { DesignName } from '../designs/names.js';
 import type { GuestError } from '../lib/errno.js';
+import type { CostName } from '../sim/cost.js';
 
 /** Where a thing stood in its source file (1-based). */
 export interface SourceLoc {
@@ -22,6 +23,22 @@ export interface TlbConfig {
   readonly ways: number;
 }
 
+/** /sys/kernel/mm/transparent_hugepage/enabled */
+export type ThpEnabled = 'always' | 'madvise' | 'never';
+
+/** Transparent huge page settings (Documentation/admin-guide/mm/transhuge.rst). */
+export interface ThpConfig {
+  readonly enabled: ThpEnabled;
+  /** use_zero_page: a read fault maps the huge zero page. */
+  readonly useZeroPage: boolean;
+  /** khugepaged/pages_to_scan: pages one khugepaged pass scans. */
+  readonly pagesToScan: number;
+  /** khugepaged/max_ptes_none, max_ptes_swap, max_ptes_shared. */
+  readonly maxPtesNone: number;
+  readonly maxPtesSwap: number;
+  readonly maxPtesShared: number;
+}
+
 export interface MachineSpec {
   readonly cpus: number;
   /** One entry per memory node, in bytes. `memory: 4GiB` means one node. */
@@ -34,6 +51,16 @@ export interface MachineSpec {
   readonly faultAroundBytes?: number;
   /** read_ahead_kb of the disk: the largest readahead window, KiB; default 128. */
   readonly readAheadKb?: number;
+  /** Bytes of swap (a multiple of 4 KiB); default 0: no swap. */
+  readonly swapBytes?: number;
+  /** vm.min_free_kbytes; default the kernel's, int_sqrt(memory in KiB * 16). */
+  readonly minFreeKbytes?: number;
+  /** Whether the OOM killer runs (default true); without it an allocation reclaim cannot satisfy fails. */
+  readonly oomKiller?: boolean;
+  /** Cost-model constants that differ from the defaults (sim/cost.ts), nanoseconds. */
+  readonly costs?: Readonly<Partial<Record<CostName, number>>>;
+  /** Transparent huge pages; absent: Linux's defaults (madvise). */
+  readonly thp?: ThpConfig;
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */
@@ -71,7 +98,12 @@ export type MadviseAdvice =
   | 'dontfork'
   | 'dofork'
   | 'wipeonfork'
-  | 'keeponfork';
+  | 'keeponfork'
+  | 'free'
+  | 'cold'
+  | 'pageout'
+  | 'hugepage'
+  | 'nohugepage';
 export type TouchOp = 'read' | 'write' | 'exec';
 export type TouchPattern = 'sequential' | 'random' | 'strided';
 export type ExpectValue = number | { readonly min?: number; readonly max?: number };
@@ -120,7 +152,8 @@ export type Step =
       readonly range: RangeRef;
       readonly flags: readonly ('sync' | 'async' | 'invalidate')[];
     })
-  | (StepBase & { readonly kind: 'sync' | 'drop_caches' })
+  | (StepBase & { readonly kind: 'sync' })
+  | (StepBase & { readonly kind: 'balloon'; readonly size: number })
   | (StepBase & { readonly kind: 'munmap'; readonly in: string; readonly range: RangeRef })
   | (StepBase & {
       readonly kind: 'mprotect';
@@ -172,6 +205,10 @@ export type Step =
       /** CPU to run on; default the process's CPU. */
       readonly cpu?: number;
     })
+  /** Run khugepaged: a number of passes, or until full_scans has grown by this many. */
+  | (StepBase & { readonly kind: 'khugepaged'; readonly passes?: number; readonly fullScans?: number })
+  /** echo N > /proc/sys/vm/drop_caches */
+  | (StepBase & { readonly kind: 'drop_caches'; readonly mode: 1 | 2 | 3 })
   | (StepBase & {
       readonly kind: 'expect';
       /** Process name, or absent for system counters. */

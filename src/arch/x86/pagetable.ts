@@ -1,255 +1,51 @@
-// x86-64 radix page tables, 4-level (48-bit) or 5-level (57-bit), in simulated frames.
-//
-// Level numbering inside this file: 0 = PTE table, 1 = PMD, 2 = PUD, 3 = P4D (5-level)
-// or PGD (4-level), 4 = PGD (5-level). An entry of a level-l table maps 512^l pages.
-// Hot paths split a vpn into lo27 (PTE, PMD, PUD indices) and hi (P4D/PGD indices)
-// so that index arithmetic stays in 32-bit integers.
+// x86-64 radix page tables: the Pmap, completed with the range operations over the tree
+// (zap_page_range, free_pgtables, CONFIG_PT_RECLAIM, move_page_tables, teardown).
+// Storage, accounting and the walker are in pagetable-core.ts (same level numbering).
 
-import { Access, type LeafVisitor, type Pmap, PteAttr, TlbPerm, WalkStatus } from '../pmap.js';
-import { entryPfn, makeHi, makeLo, PAGE_TABLE_FLAGS, X86, X86Hi } from './pte.js';
-import type { TablePool } from './table-pool.js';
+import type { LeafVisitor, Pmap, SwapVisitor, TableDoneVisitor, TableFreeVisitor } from '../pmap.js';
+import { SPAN, X86TableCore } from './pagetable-core.js';
+import * as pmdLeaf from './pmd-leaf.js';
+import {
+  decodeAttrs,
+  encodeHi,
+  encodeLo,
+  entryPfn,
+  isSwpEntry,
+  makeHi,
+  makeLo,
+  PAGE_TABLE_FLAGS,
+  pteNeedsFlush,
+  swpOffset,
+  X86,
+} from './pte.js';
 
-const TWO27 = 134_217_728;
 const TABLE_BYTES = 4096;
 
-/** Pages mapped by one entry at each level. */
-const SPAN = [1, 512, 512 ** 2, 512 ** 3, 512 ** 4];
-
-export class X86PageTable implements Pmap {
-  readonly levels: 4 | 5;
-  readonly vpnLimit: number;
-  pgtablesBytes = 0;
-  tablePages = 0;
-  walkLevels = 0;
-  outPfn = 0;
-  outPerm = 0;
-  private readonly pool: TablePool;
-  private readonly owner: Uint32Array;
-  private topPfn: number;
-  // Host-side cache of the last PTE table reached (not a model of the MMU's paging-structure
-  // caches: walks still count every level). Dropped whenever a table is freed.
-  private cacheBase = -1;
-  private cacheSlot = 0;
-
-  /** Create with a fresh top-level table; check `ok` (false when memory is exhausted). */
-  constructor(pool: TablePool, owner: Uint32Array, levels: 4 | 5) {
-    this.pool = pool;
-    this.owner = owner;
-    this.levels = levels;
-    // User space: the lower half of the canonical address space.
-    this.vpnLimit = levels === 4 ? 2 ** (47 - 12) : 2 ** (56 - 12);
-    this.topPfn = pool.alloc();
-    if (this.topPfn >= 0) this.tablePages = 1;
+export class X86PageTable extends X86TableCore implements Pmap {
+  zapRange(
+    start: number,
+    end: number,
+    visit: LeafVisitor,
+    visitSwap?: SwapVisitor,
+    tableDone?: TableDoneVisitor,
+  ): void {
+    if (start < end)
+      this.leafRange(
+        this.owner[this.topPfn],
+        this.levels - 1,
+        0,
+        start,
+        end,
+        visit,
+        true,
+        visitSwap,
+        tableDone,
+      );
   }
 
-  get ok(): boolean {
-    return this.topPfn >= 0;
-  }
-
-  private slotOfEntry(w: Uint32Array, i: number): number {
-    return this.owner[entryPfn(w[i], w[i + 1])];
-  }
-
-  // ---------------------------------------------------------------- hardware walk
-
-  walk(vpn: number, access: Access): WalkStatus {
-    const w = this.pool.words;
-    const off = vpn - this.cacheBase;
-    if (this.cacheBase >= 0 && off >= 0 && off < 512) {
-      const i = this.cacheSlot * 1024 + off * 2;
-      if ((w[i] & X86.P) === 0) return this.miss(this.levels);
-      return this.leaf(w, i, access, 0, this.levels);
-    }
-    const owner = this.owner;
-    const lo27 = vpn % TWO27;
-    const hi = (vpn - lo27) / TWO27;
-    let slot = owner[this.topPfn];
-    let i: number;
-    let levels = 1;
-    if (this.levels === 5) {
-      i = slot * 1024 + (hi >>> 9) * 2;
-      if ((w[i] & X86.P) === 0) return this.miss(levels);
-      slot = owner[entryPfn(w[i], w[i + 1])];
-      levels++;
-    }
-    i = slot * 1024 + (hi & 511) * 2;
-    if ((w[i] & X86.P) === 0) return this.miss(levels);
-    slot = owner[entryPfn(w[i], w[i + 1])];
-    levels++;
-    i = slot * 1024 + (lo27 >>> 18) * 2; // PUD
-    if ((w[i] & X86.P) === 0) return this.miss(levels);
-    if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 0x3ffff, levels);
-    slot = owner[entryPfn(w[i], w[i + 1])];
-    levels++;
-    i = slot * 1024 + ((lo27 >>> 9) & 511) * 2; // PMD
-    if ((w[i] & X86.P) === 0) return this.miss(levels);
-    if ((w[i] & X86.PSE) !== 0) return this.leaf(w, i, access, lo27 & 511, levels);
-    slot = owner[entryPfn(w[i], w[i + 1])];
-    levels++;
-    this.cacheBase = vpn - (lo27 & 511);
-    this.cacheSlot = slot;
-    i = slot * 1024 + (lo27 & 511) * 2; // PTE
-    if ((w[i] & X86.P) === 0) return this.miss(levels);
-    return this.leaf(w, i, access, 0, levels);
-  }
-
-  private miss(levels: number): WalkStatus {
-    this.walkLevels = levels;
-    return WalkStatus.notPresent;
-  }
-
-  /** A present leaf at word i; `sub` is the 4 KiB page within a huge leaf. */
-  private leaf(w: Uint32Array, i: number, access: Access, sub: number, levels: number): WalkStatus {
-    this.walkLevels = levels;
-    let lo = w[i];
-    const hi = w[i + 1];
-    if (access === Access.write && (lo & X86.RW) === 0) return WalkStatus.protection;
-    if (access === Access.exec && (hi & X86Hi.NX) !== 0) return WalkStatus.protection;
-    lo |= X86.A;
-    if (access === Access.write) lo |= X86.D;
-    w[i] = lo >>> 0;
-    this.outPfn = entryPfn(lo, hi) + sub;
-    this.outPerm =
-      ((lo & X86.RW) !== 0 ? TlbPerm.write : 0) |
-      ((hi & X86Hi.NX) === 0 ? TlbPerm.exec : 0) |
-      ((lo & X86.D) !== 0 ? TlbPerm.dirty : 0);
-    return WalkStatus.ok;
-  }
-
-  // ---------------------------------------------------------------- leaf entries
-
-  /** Word index of the entry for vpn in the table at `level` (levels above must exist). */
-  private index(vpn: number, level: number): number {
-    return Math.floor(vpn / SPAN[level]) % 512;
-  }
-
-  pteLookup(vpn: number): number {
-    const off = vpn - this.cacheBase;
-    if (this.cacheBase >= 0 && off >= 0 && off < 512) return this.cacheSlot * 512 + off;
-    const w = this.pool.words;
-    let slot = this.owner[this.topPfn];
-    for (let level = this.levels - 1; level >= 1; level--) {
-      const i = slot * 1024 + this.index(vpn, level) * 2;
-      if ((w[i] & X86.P) === 0 || (w[i] & X86.PSE) !== 0) return -1;
-      slot = this.slotOfEntry(w, i);
-    }
-    return this.remember(vpn, slot);
-  }
-
-  private remember(vpn: number, slot: number): number {
-    const off = vpn % 512;
-    this.cacheBase = vpn - off;
-    this.cacheSlot = slot;
-    return slot * 512 + off;
-  }
-
-  pteAlloc(vpn: number): number {
-    const off = vpn - this.cacheBase;
-    if (this.cacheBase >= 0 && off >= 0 && off < 512) return this.cacheSlot * 512 + off;
-    let slot = this.owner[this.topPfn];
-    for (let level = this.levels - 1; level >= 1; level--) {
-      const i = slot * 1024 + this.index(vpn, level) * 2;
-      let w = this.pool.words;
-      if ((w[i] & X86.P) === 0) {
-        const pfn = this.pool.alloc();
-        if (pfn < 0) return -1;
-        w = this.pool.words; // the pool may have grown
-        w[i] = makeLo(pfn, PAGE_TABLE_FLAGS);
-        w[i + 1] = makeHi(pfn, 0);
-        this.accountTable(level - 1, +1);
-      } else if ((w[i] & X86.PSE) !== 0) {
-        throw new Error(`X86PageTable.pteAlloc: vpn ${vpn} is covered by a huge leaf`);
-      }
-      slot = this.slotOfEntry(w, i);
-    }
-    return this.remember(vpn, slot);
-  }
-
-  /** A table page at `level` was allocated (+1) or freed (-1). */
-  private accountTable(level: number, delta: number): void {
-    this.tablePages += delta;
-    // mm->pgtables_bytes counts PTE, PMD and PUD tables (mm_inc_nr_ptes/pmds/puds), not P4D or PGD.
-    if (level <= 2) this.pgtablesBytes += delta * TABLE_BYTES;
-  }
-
-  pteNone(h: number): boolean {
-    const w = this.pool.words;
-    return w[h * 2] === 0 && w[h * 2 + 1] === 0;
-  }
-
-  ptePresent(h: number): boolean {
-    return (this.pool.words[h * 2] & (X86.P | X86.PROTNONE)) !== 0;
-  }
-
-  ptePfn(h: number): number {
-    const w = this.pool.words;
-    return entryPfn(w[h * 2], w[h * 2 + 1]);
-  }
-
-  pteAttrs(h: number): number {
-    const w = this.pool.words;
-    return decodeAttrs(w[h * 2], w[h * 2 + 1]);
-  }
-
-  pteSet(h: number, pfn: number, attrs: number): void {
-    const w = this.pool.words;
-    w[h * 2] = makeLo(pfn, encodeLo(attrs));
-    w[h * 2 + 1] = makeHi(pfn, encodeHi(attrs));
-  }
-
-  pteClear(h: number): number {
-    const w = this.pool.words;
-    const attrs = decodeAttrs(w[h * 2], w[h * 2 + 1]);
-    w[h * 2] = 0;
-    w[h * 2 + 1] = 0;
-    return attrs;
-  }
-
-  pteUpdate(h: number, set: number, clear: number): void {
-    const w = this.pool.words;
-    const pfn = entryPfn(w[h * 2], w[h * 2 + 1]);
-    const attrs = (decodeAttrs(w[h * 2], w[h * 2 + 1]) | set) & ~clear;
-    w[h * 2] = makeLo(pfn, encodeLo(attrs));
-    w[h * 2 + 1] = makeHi(pfn, encodeHi(attrs));
-  }
-
-  /** Install a huge leaf (order 9: PMD, 2 MiB; order 18: PUD, 1 GiB). Tables above are allocated. */
-  enterHuge(vpn: number, pfn: number, order: 9 | 18, attrs: number): boolean {
-    const leafLevel = order === 9 ? 1 : 2;
-    if (vpn % SPAN[leafLevel] !== 0 || pfn % SPAN[leafLevel] !== 0) {
-      throw new Error(`X86PageTable.enterHuge: vpn ${vpn} or pfn ${pfn} is not aligned to order ${order}`);
-    }
-    let slot = this.owner[this.topPfn];
-    for (let level = this.levels - 1; level > leafLevel; level--) {
-      const i = slot * 1024 + this.index(vpn, level) * 2;
-      let w = this.pool.words;
-      if ((w[i] & X86.P) === 0) {
-        const t = this.pool.alloc();
-        if (t < 0) return false;
-        w = this.pool.words;
-        w[i] = makeLo(t, PAGE_TABLE_FLAGS);
-        w[i + 1] = makeHi(t, 0);
-        this.accountTable(level - 1, +1);
-      }
-      slot = this.slotOfEntry(w, i);
-    }
-    const w = this.pool.words;
-    const i = slot * 1024 + this.index(vpn, leafLevel) * 2;
-    if (w[i] !== 0 || w[i + 1] !== 0)
-      throw new Error(`X86PageTable.enterHuge: entry for vpn ${vpn} is in use`);
-    w[i] = makeLo(pfn, encodeLo(attrs) | X86.PSE);
-    w[i + 1] = makeHi(pfn, encodeHi(attrs));
-    return true;
-  }
-
-  // ---------------------------------------------------------------- range operations
-
-  zapRange(start: number, end: number, visit: LeafVisitor): void {
-    if (start < end) this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, true);
-  }
-
-  forEachLeaf(start: number, end: number, visit: LeafVisitor): void {
-    if (start < end) this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, false);
+  forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void {
+    if (start < end)
+      this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, false, visitSwap);
   }
 
   /** Visit (and with `clear`, clear) leaves of the level-`level` table at `slot` whose first page is `base`. */
@@ -261,6 +57,8 @@ export class X86PageTable implements Pmap {
     end: number,
     visit: LeafVisitor,
     clear: boolean,
+    visitSwap?: SwapVisitor,
+    tableDone?: TableDoneVisitor,
   ): void {
     const span = SPAN[level];
     const first = Math.floor((start - base) / span);
@@ -273,30 +71,29 @@ export class X86PageTable implements Pmap {
       if (lo === 0 && hi === 0) continue;
       const vb = base + e * span;
       if (level === 0 || (lo & X86.PSE) !== 0) {
-        if (level > 0 && (vb < start || vb + span > end)) {
+        // A zap must not cut a huge leaf (the caller splits it first); a walk reports it whole.
+        if (clear && level > 0 && (vb < start || vb + span > end)) {
           throw new Error(`X86PageTable: range [${start}, ${end}) splits a huge leaf at vpn ${vb}`);
         }
         if ((lo & (X86.P | X86.PROTNONE)) !== 0) visit(vb, entryPfn(lo, hi), decodeAttrs(lo, hi), level * 9);
+        else if (visitSwap !== undefined && isSwpEntry(lo, hi)) visitSwap(vb, swpOffset(lo, hi));
         if (clear) {
           w[i] = 0;
           w[i + 1] = 0;
+          if (level === 1) this.freeDeposit(); // zap_huge_pmd: zap_deposited_table
         }
         continue;
       }
-      this.leafRange(
-        this.slotOfEntry(w, i),
-        level - 1,
-        vb,
-        Math.max(start, vb),
-        Math.min(end, vb + span),
-        visit,
-        clear,
-      );
+      const s = Math.max(start, vb);
+      const t = Math.min(end, vb + span);
+      this.leafRange(this.slotOfEntry(w, i), level - 1, vb, s, t, visit, clear, visitSwap, tableDone);
+      if (level === 1) tableDone?.(s, t);
     }
   }
 
-  freeTables(start: number, end: number, floor: number, ceiling: number): void {
-    if (start < end) this.freeRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, floor, ceiling);
+  freeTables(start: number, end: number, floor: number, ceiling: number, freed?: TableFreeVisitor): void {
+    if (start < end)
+      this.freeRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, floor, ceiling, freed);
   }
 
   private freeRange(
@@ -307,6 +104,7 @@ export class X86PageTable implements Pmap {
     end: number,
     floor: number,
     ceiling: number,
+    freed: TableFreeVisitor | undefined,
   ): void {
     const span = SPAN[level];
     const first = Math.floor((start - base) / span);
@@ -318,7 +116,8 @@ export class X86PageTable implements Pmap {
       const vb = base + e * span;
       const child = entryPfn(w[i], w[i + 1]);
       const childSlot = this.owner[child];
-      this.freeRange(childSlot, level - 1, vb, Math.max(start, vb), Math.min(end, vb + span), floor, ceiling);
+      const s = Math.max(start, vb);
+      this.freeRange(childSlot, level - 1, vb, s, Math.min(end, vb + span), floor, ceiling, freed);
       // free_pgd_range: a table goes when all it maps lies between the neighbouring VMAs.
       if (vb >= floor && vb + span <= ceiling) {
         if (!this.tableEmpty(childSlot)) {
@@ -327,11 +126,12 @@ export class X86PageTable implements Pmap {
           );
         }
         this.freeEntryTable(i, child, level - 1);
+        freed?.(level - 1, vb);
       }
     }
   }
 
-  reclaimEmptyPteTables(start: number, end: number): void {
+  reclaimEmptyPteTables(start: number, end: number, freed?: TableFreeVisitor): void {
     // Only tables the range covers whole: zap_pte_range reclaims per PMD entry, and only when
     // its part of the zap spans the entire PTE table (reclaim_pt_is_enabled, mm/pt_reclaim.c).
     for (let vpn = Math.ceil(start / 512) * 512; vpn + 512 <= end; vpn += 512) {
@@ -349,54 +149,116 @@ export class X86PageTable implements Pmap {
       }
       if (i < 0) continue;
       const pte = entryPfn(w[i], w[i + 1]);
-      if (this.tableEmpty(this.owner[pte])) this.freeEntryTable(i, pte, 0);
+      if (!this.tableEmpty(this.owner[pte])) continue;
+      this.freeEntryTable(i, pte, 0);
+      freed?.(0, vpn); // pte_free_tlb(tlb, table, start of the zapped span)
     }
   }
 
-  private tableEmpty(slot: number): boolean {
-    const w = this.pool.words;
-    for (let j = slot * 1024, n = j + 1024; j < n; j++) if (w[j] !== 0) return false;
+  tablePresent(vpn: number, level: number): boolean {
+    const i = this.entryAt(vpn, level + 1);
+    if (i < 0) return false;
+    const lo = this.pool.words[i];
+    return (lo & X86.P) !== 0 && (lo & X86.PSE) === 0;
+  }
+
+  allocTables(vpn: number, level: number): boolean {
+    let slot = this.owner[this.topPfn];
+    for (let l = this.levels - 1; l > level; l--) {
+      const i = slot * 1024 + this.index(vpn, l) * 2;
+      let w = this.pool.words;
+      if ((w[i] & X86.P) === 0) {
+        const pfn = this.pool.alloc();
+        if (pfn < 0) return false;
+        w = this.pool.words; // the pool may have grown
+        w[i] = makeLo(pfn, PAGE_TABLE_FLAGS);
+        w[i + 1] = makeHi(pfn, 0);
+        this.accountTable(l - 1, +1);
+      } else if ((w[i] & X86.PSE) !== 0) {
+        throw new Error(`X86PageTable.allocTables: vpn ${vpn} is covered by a huge leaf`);
+      }
+      slot = this.slotOfEntry(w, i);
+    }
     return true;
   }
 
-  /** Clear the upper entry at word i and free the level-`level` table page it points to. */
-  private freeEntryTable(i: number, pfn: number, level: number): void {
+  moveTable(oldVpn: number, newVpn: number, level: number): boolean {
+    const span = SPAN[level + 1];
+    if (oldVpn % span !== 0 || newVpn % span !== 0)
+      throw new Error(`X86PageTable.moveTable: ${oldVpn} or ${newVpn} is not aligned to level ${level + 1}`);
+    const from = this.entryAt(oldVpn, level + 1);
+    const to = this.entryAt(newVpn, level + 1);
+    if (to < 0) throw new Error(`X86PageTable.moveTable: no table above vpn ${newVpn}`);
     const w = this.pool.words;
-    w[i] = 0;
-    w[i + 1] = 0;
-    this.cacheBase = -1;
-    this.pool.free(pfn);
-    this.accountTable(level, -1);
+    if (from < 0 || (w[from] & X86.P) === 0 || (w[from] & X86.PSE) !== 0) return false;
+    if (w[to] !== 0 || w[to + 1] !== 0) return false;
+    w[to] = w[from];
+    w[to + 1] = w[from + 1];
+    w[from] = 0;
+    w[from + 1] = 0;
+    this.cacheBase = -1; // the cached PTE table now maps other pages
+    return true;
   }
 
-  moveRange(oldStart: number, newStart: number, n: number): boolean {
-    // move_page_tables: entries move, pages stay; done per leaf (huge leaves are not moved by the core).
+  pteNeedsFlush(oldAttrs: number, newAttrs: number): boolean {
+    // The frame stays; only the flags are compared.
+    return pteNeedsFlush(encodeLo(oldAttrs), encodeHi(oldAttrs), encodeLo(newAttrs), encodeHi(newAttrs));
+  }
+
+  /** Word index of the entry for vpn in its level-`level` table, or -1 when that table is absent. */
+  private entryAt(vpn: number, level: number): number {
+    const w = this.pool.words;
+    let slot = this.owner[this.topPfn];
+    for (let l = this.levels - 1; l > level; l--) {
+      const i = slot * 1024 + this.index(vpn, l) * 2;
+      if ((w[i] & X86.P) === 0 || (w[i] & X86.PSE) !== 0) return -1;
+      slot = this.slotOfEntry(w, i);
+    }
+    return slot * 1024 + this.index(vpn, level) * 2;
+  }
+
+  moveRange(oldStart: number, newStart: number, n: number): number {
+    // move_ptes: entries move, pages stay; done per leaf, a huge leaf whole (move_huge_pmd).
     // A move onto itself is a no-op (the copy-then-clear below would clear every entry).
-    if (newStart === oldStart) return true;
+    if (newStart === oldStart) return 0;
     const moves: number[] = [];
     this.forEachLeafRaw(oldStart, oldStart + n, (vpn) => moves.push(vpn));
     const up = newStart > oldStart;
+    let present = 0;
     // Copy in the direction that never overwrites an entry not yet moved when ranges overlap.
     for (let k = 0; k < moves.length; k++) {
       const vpn = moves[up ? moves.length - 1 - k : k];
+      if (vpn < 0) {
+        // A huge leaf at -vpn - 1: present, so the move needs a flush.
+        if (!pmdLeaf.hugeMove(this, -vpn - 1, newStart + (-vpn - 1 - oldStart))) return -1;
+        present++;
+        continue;
+      }
       const src = this.pteLookup(vpn);
       const dst = this.pteAlloc(newStart + (vpn - oldStart));
-      if (dst < 0) return false;
+      if (dst < 0) return -1;
       const w = this.pool.words;
+      if ((w[src * 2] & (X86.P | X86.PROTNONE)) !== 0) present++;
       w[dst * 2] = w[src * 2];
       w[dst * 2 + 1] = w[src * 2 + 1];
       w[src * 2] = 0;
       w[src * 2 + 1] = 0;
     }
-    return true;
+    return present;
   }
 
-  /** Visit every non-none PTE (present or not) in [start, end). */
+  /** Visit every non-none PTE (present or not) in [start, end); a huge leaf as -vpn - 1. */
   private forEachLeafRaw(start: number, end: number, visit: (vpn: number) => void): void {
     for (let vpn = start; vpn < end; ) {
       const h = this.pteLookup(vpn);
       if (h < 0) {
-        vpn = vpn - (vpn % 512) + 512;
+        const base = vpn - (vpn % 512);
+        if (pmdLeaf.pmdState(this, vpn) === 2 /* PmdState.huge */) {
+          if (base < start || base + 512 > end)
+            throw new Error(`X86PageTable.moveRange: the range splits the huge leaf at vpn ${base}`);
+          visit(-base - 1);
+        }
+        vpn = base + 512;
         continue;
       }
       if (!this.pteNone(h)) visit(vpn);
@@ -407,6 +269,7 @@ export class X86PageTable implements Pmap {
   destroy(): void {
     if (this.topPfn < 0) return;
     this.destroyTable(this.owner[this.topPfn], this.levels - 1);
+    while (this.deposited.length > 0) this.freeDeposit();
     this.cacheBase = -1;
     this.pool.free(this.topPfn);
     this.tablePages--;
@@ -441,31 +304,9 @@ export class X86PageTable implements Pmap {
       }
     };
     visit(this.owner[this.topPfn], this.levels - 1);
+    // Deposited tables count as PTE tables (mm_inc_nr_ptes when depositing).
+    pages += this.deposited.length;
+    bytes += this.deposited.length * TABLE_BYTES;
     return { pgtablesBytes: bytes, tablePages: pages };
   }
-}
-
-function encodeLo(attrs: number): number {
-  let lo = X86.US;
-  lo |= (attrs & PteAttr.protnone) !== 0 ? X86.PROTNONE : X86.P;
-  if ((attrs & PteAttr.write) !== 0) lo |= X86.RW;
-  if ((attrs & PteAttr.dirty) !== 0) lo |= X86.D;
-  if ((attrs & PteAttr.accessed) !== 0) lo |= X86.A;
-  if ((attrs & PteAttr.special) !== 0) lo |= X86.SPECIAL;
-  return lo;
-}
-
-function encodeHi(attrs: number): number {
-  return (attrs & PteAttr.exec) !== 0 ? 0 : X86Hi.NX;
-}
-
-function decodeAttrs(lo: number, hi: number): number {
-  let a = 0;
-  if ((lo & X86.P) === 0 && (lo & X86.PROTNONE) !== 0) a |= PteAttr.protnone;
-  if ((lo & X86.RW) !== 0) a |= PteAttr.write;
-  if ((lo & X86.D) !== 0) a |= PteAttr.dirty;
-  if ((lo & X86.A) !== 0) a |= PteAttr.accessed;
-  if ((lo & X86.SPECIAL) !== 0) a |= PteAttr.special;
-  if ((hi & X86Hi.NX) === 0) a |= PteAttr.exec;
-  return a;
 }

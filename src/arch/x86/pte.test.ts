@@ -145,9 +145,11 @@ describe('x86-64 swap entries', () => {
         (type, offset, flags) => {
           const [lo, hi] = swpEntry(type, offset, flags);
           expect(lo & (X86.P | X86.PSE | X86.PROTNONE)).toBe(0);
-          // Type 0 with the largest offset encodes as all zeroes, i.e. pte_none: Linux has the same
-          // aliasing and never hands out that offset (max_swapfile_size is far below 2^50).
-          expect(isSwpEntry(lo, hi)).toBe(!(type === 0 && offset === MAX_OFFSET));
+          // Type 0 with the largest offset and no flag bits encodes as all zeroes, i.e. pte_none:
+          // Linux has the same aliasing and never hands out that offset (max_swapfile_size is far
+          // below 2^50). A flag bit (soft-dirty, uffd-wp, exclusive) makes it non-none again.
+          const none = type === 0 && offset === MAX_OFFSET && (flags & 0xe) === 0;
+          expect(isSwpEntry(lo, hi)).toBe(!none);
         },
       ),
     );

@@ -16,6 +16,8 @@ export class TablePool {
   /** Tables in use, all processes, and the most ever in use. */
   live = 0;
   peak = 0;
+  /** Table pages ever allocated (each one zeroed). */
+  allocs = 0;
 
   constructor(phys: PhysMem, initialSlots = 64) {
     this.phys = phys;
@@ -41,6 +43,7 @@ export class TablePool {
     f.flags[pfn] = PG.pagetable;
     f.owner[pfn] = slot;
     if (++this.live > this.peak) this.peak = this.live;
+    this.allocs++;
     return pfn;
   }
 
