@@ -5,12 +5,13 @@
 // range give ENOMEM after the mapped parts were advised.
 
 import { PteAttr } from '../arch/pmap.js';
-import { err, ok, type SysResult } from '../lib/errno.js';
+import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE, PTRS_PER_TABLE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { taskFile } from './file-io.js';
 import { doPageCacheRa } from './filemap.js';
 import { splitHugeCut } from './huge-memory.js';
+import { hugetlbDontneed } from './hugetlb-mmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedEnterVma } from './khugepaged.js';
 import { lruMove } from './lru.js';
@@ -58,8 +59,16 @@ function adviseVma(
   start: number,
   end: number,
   advice: Advice,
-): 'EINVAL' | 'ENOMEM' | null {
+): Errno | null {
   const mm = task.mm!;
+  if (vma.isHugetlb()) {
+    // madvise_dontneed_free_valid_vma, can_madv_lru_vma, MADV_WIPEONFORK (anonymous memory
+    // only), vfs_fadvise on hugetlbfs (the noop backing device: WILLNEED does nothing).
+    if (advice === 'dontneed') return hugetlbDontneed(k, task, vma, start, end);
+    if (advice === 'free' || advice === 'cold' || advice === 'pageout' || advice === 'wipeonfork')
+      return 'EINVAL';
+    if (advice === 'willneed') return null;
+  }
   switch (advice) {
     case 'dontneed': {
       // madvise_dontneed_free_valid_vma: locked areas refuse.
@@ -94,7 +103,7 @@ function adviseVma(
       const bit = advice === 'dontfork' || advice === 'dofork' ? VM.DONTCOPY : VM.WIPEONFORK;
       const flags = advice === 'dontfork' || advice === 'wipeonfork' ? vma.flags | bit : vma.flags & ~bit;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
-      return typeof r === 'string' ? 'ENOMEM' : null;
+      return typeof r === 'string' ? r : null;
     }
     case 'hugepage':
     case 'nohugepage': {
@@ -105,7 +114,7 @@ function adviseVma(
           ? (vma.flags & ~VM.NOHUGEPAGE) | VM.HUGEPAGE
           : (vma.flags & ~VM.HUGEPAGE) | VM.NOHUGEPAGE;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
-      if (typeof r === 'string') return 'ENOMEM';
+      if (typeof r === 'string') return r;
       if (advice === 'hugepage') khugepagedEnterVma(k, mm, r);
       return null;
     }
@@ -116,7 +125,7 @@ function adviseVma(
       if (advice === 'random') flags |= VM.RAND_READ;
       if (advice === 'sequential') flags |= VM.SEQ_READ;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
-      return typeof r === 'string' ? 'ENOMEM' : null;
+      return typeof r === 'string' ? r : null;
     }
   }
 }

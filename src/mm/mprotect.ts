@@ -1,10 +1,11 @@
 // mprotect (mm/mprotect.c do_mprotect_pkey, mprotect_fixup, change_protection).
 
 import { PteAttr } from '../arch/pmap.js';
-import { err, ok, type SysResult } from '../lib/errno.js';
+import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { changeHugePmd } from './huge-pmd-ops.js';
+import { hugetlbChangeProtection } from './hugetlb-unmap.js';
 import type { Kernel } from './kernel.js';
 import type { Mm, Task } from './mm.js';
 import { populateVmaRange } from './populate.js';
@@ -44,7 +45,7 @@ export function sysMprotect(k: Kernel, task: Task, addr: number, len: number, pr
 function accountFlags(vma: Vma, newFlags: number): number {
   const old = vma.flags;
   if (newFlags & VM.WRITE) {
-    if ((old & (VM.ACCOUNT | VM.WRITE | VM.SHARED | VM.NORESERVE)) === 0) newFlags |= VM.ACCOUNT;
+    if ((old & (VM.ACCOUNT | VM.WRITE | VM.HUGETLB | VM.SHARED | VM.NORESERVE)) === 0) newFlags |= VM.ACCOUNT;
   } else if ((old & VM.ACCOUNT) !== 0 && vma.file === null && vma.anonVma === null) {
     newFlags &= ~VM.ACCOUNT;
   }
@@ -58,11 +59,11 @@ function mprotectFixup(
   start: number,
   end: number,
   newFlags: number,
-): Vma | 'ENOMEM' {
+): Vma | Errno {
   const oldFlags = vma.flags;
   if (newFlags === oldFlags) return vma;
   const r = modifyVmaFlags(k, task.mm!, vma, start, end, newFlags);
-  if (typeof r === 'string') return 'ENOMEM';
+  if (typeof r === 'string') return r; // ENOMEM, or EINVAL for a hugetlb split off a huge page boundary
   changeProtection(k, task.mm!, r, start, end, task.cpu);
   // A locked private area made writable is populated to break CoW (mprotect_fixup).
   if ((oldFlags & (VM.WRITE | VM.SHARED | VM.LOCKED)) === VM.LOCKED && (newFlags & VM.WRITE) !== 0) {
@@ -77,6 +78,10 @@ function mprotectFixup(
  * other private pages stay write-protected for CoW.
  */
 export function changeProtection(k: Kernel, mm: Mm, vma: Vma, start: number, end: number, cpu: number): void {
+  if (vma.isHugetlb()) {
+    hugetlbChangeProtection(k, mm, vma, start, end, cpu);
+    return;
+  }
   const base = basePteAttrs(vma.flags);
   const f = k.phys.frames;
   const pmap = mm.pmap;

@@ -6,6 +6,7 @@ import type { Errno } from '../lib/errno.js';
 import { dropMapping } from './fault.js';
 import { zapHugeLeaf } from './huge-pmd-ops.js';
 import { mmPutHugeZero } from './huge-rmap.js';
+import { unmapHugepageRange } from './hugetlb-unmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
@@ -62,7 +63,11 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   if (doomed.length === 0) return null;
   const prev = mm.vmas.lower(start);
   const next = mm.vmas.ceiling(end);
-  for (const v of doomed) zapRange(k, mm, v.start, v.end, cpu, (v.flags & VM.LOCKED) !== 0);
+  for (const v of doomed) {
+    if (v.isHugetlb())
+      unmapHugepageRange(k, mm, v, v.start, v.end, cpu); // unmap_single_vma
+    else zapRange(k, mm, v.start, v.end, cpu, (v.flags & VM.LOCKED) !== 0);
+  }
   mm.pmap.freeTables(
     doomed[0].start,
     doomed[doomed.length - 1].end,
@@ -81,6 +86,10 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
 export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
+    if (v.isHugetlb()) {
+      unmapHugepageRange(k, mm, v, v.start, v.end, 0); // the TLBs are dropped below
+      continue;
+    }
     const locked = (v.flags & VM.LOCKED) !== 0;
     mm.pmap.zapRange(
       v.start,

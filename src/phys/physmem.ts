@@ -156,11 +156,13 @@ export class PhysMem {
   /**
    * A boot-time allocation (hugetlb's pool set up from the kernel command line): from `node`
    * only (__GFP_THISNODE), down to its min watermark, before kswapd runs and with nothing to
-   * reclaim. -1 when the node has no such block.
+   * reclaim. -1 when the node has no such block. Not counted in pgalloc: vmlab's counters
+   * start when the run does.
    */
   allocBoot(order: number, node: number): number {
     const pfn = this.allocAbove(order, node, 'min', true);
     if (pfn < 0) this.allocFailures++;
+    else this.pgalloc -= 1 << order; // before the run: not in its pgalloc, as the zero page is not
     return pfn;
   }
 
