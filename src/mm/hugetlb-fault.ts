@@ -140,7 +140,7 @@ function hugetlbWp(k: Kernel, mm: Mm, vma: Vma, h: HState, haddr: number, cpu: n
       return VmFault.done;
     }
     if (!fromOwner) return VmFault.sigbus;
-    unmapRefPrivate(k, mm, vma, old, haddr, cpu);
+    unmapRefPrivate(k, vma, old, haddr, cpu);
   }
   throw new Error(`hugetlbWp: folio ${old} is still shared after unmap_ref_private`);
 }
@@ -151,19 +151,13 @@ function hugetlbWp(k: Kernel, mm: Mm, vma: Vma, h: HState, haddr: number, cpu: n
  * is not an owner, and those VMAs are marked so that a later fault there is SIGBUS (rather than
  * a silently zeroed page).
  */
-function unmapRefPrivate(k: Kernel, mm: Mm, vma: Vma, head: number, haddr: number, cpu: number): void {
+function unmapRefPrivate(k: Kernel, vma: Vma, head: number, haddr: number, cpu: number): void {
   const pgoff = vma.pageIndex(haddr);
   for (const [other, otherMm] of vma.file!.inode.mmaps) {
     if (other === vma || (other.flags & VM.MAYSHARE) !== 0 || isResvOwner(other)) continue;
     if (pgoff < other.pgoff || pgoff >= other.pgoff + other.pages) continue;
     const addr = other.start + (pgoff - other.pgoff);
-    const at = otherMm === mm ? cpu : cpuOf(k, otherMm);
-    unmapHugepageRange(k, otherMm, other, addr, addr + vmaHstate(k, other).nrPages, at, head);
+    // The faulting CPU flushes the other mm (IPIs to the CPUs in its mask).
+    unmapHugepageRange(k, otherMm, other, addr, addr + vmaHstate(k, other).nrPages, cpu, head);
   }
-}
-
-/** The CPU where mm's task last ran (the flush initiator for work done on another mm). */
-function cpuOf(k: Kernel, mm: Mm): number {
-  for (const t of k.tasks.values()) if (t.mm === mm) return t.cpu;
-  return 0;
 }

@@ -104,7 +104,8 @@ export function hugetlbVmtruncate(k: Kernel, inode: Inode, size: number, cpu: nu
   const pgoff = size / 4096;
   for (const [vma, mm] of inode.mmaps) {
     const from = Math.max(vma.start, vma.start + (pgoff - vma.pgoff));
-    if (from < vma.end) unmapHugepageRange(k, mm, vma, from, vma.end, cpuOf(k, mm));
+    // The truncating CPU flushes every mm (flush_tlb_mm_range: IPIs to the CPUs in its mask).
+    if (from < vma.end) unmapHugepageRange(k, mm, vma, from, vma.end, cpu);
   }
   removeInodeHugepages(k, inode, pgoff / h.nrPages);
   return ok(0);
@@ -114,9 +115,4 @@ export function hugetlbVmtruncate(k: Kernel, inode: Inode, size: number, cpu: nu
 export function hugetlbfsEvict(k: Kernel, inode: Inode): void {
   removeInodeHugepages(k, inode, 0);
   inode.cache.clear();
-}
-
-function cpuOf(k: Kernel, mm: object): number {
-  for (const t of k.tasks.values()) if (t.mm === mm) return t.cpu;
-  return 0;
 }
