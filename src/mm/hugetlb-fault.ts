@@ -14,9 +14,10 @@ import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
-/** make_huge_pte: vm_page_prot, young; writable ones dirty too. */
-export function makeHugePte(vma: Vma, writable: boolean): number {
+/** make_huge_pte(vma, folio, try_mkwrite): vm_page_prot, young; writable (and dirty) when asked and VM_WRITE. */
+export function makeHugePte(vma: Vma, tryWrite: boolean): number {
   const base = basePteAttrs(vma.flags) & ~PteAttr.write;
+  const writable = tryWrite && (vma.flags & VM.WRITE) !== 0;
   return base | PteAttr.accessed | (writable ? PteAttr.write | PteAttr.dirty : 0);
 }
 
