@@ -558,6 +558,54 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     ]);
   });
 
+  it('reads the hugetlb pools, the hugetlb mmap flag with huge_size, and hugetlbfs files', () => {
+    const head = (hp: string) =>
+      ['vmlab: 1', 'name: t', `machine: { cpus: 1, memory: 64MiB${hp} }`, 'design: linux', 'steps:'].join(
+        '\n',
+      );
+    expect(parsed(`${head('')}\n  - spawn: a\n`).machine.hugepages).toBeUndefined();
+    const s = parsed(
+      [
+        head(', hugepages: { 2MiB: 16, 1GiB: 1, overcommit: 2 }'),
+        '  - spawn: a',
+        '  - mmap: { in: a, as: h, size: 1GiB, prot: rw, flags: [private, anonymous, hugetlb], huge_size: 1GiB }',
+        '  - mmap: { in: a, size: 2MiB, prot: rw, flags: [shared, anonymous, hugetlb] }',
+        '  - create: { file: f, size: 4MiB, hugetlbfs: 2MiB }',
+        '',
+      ].join('\n'),
+    );
+    expect(s.machine.hugepages).toEqual({ pages2M: 16, pages1G: 1, overcommit: 2 });
+    expect(s.steps[1]).toMatchObject({
+      kind: 'mmap',
+      flags: ['private', 'anonymous', 'hugetlb'],
+      hugeSize: '1GiB',
+    });
+    expect(s.steps[2]).not.toHaveProperty('hugeSize');
+    expect(s.steps[3]).toMatchObject({ kind: 'create', file: 'f', size: 4 * 1024 * 1024, hugetlbfs: '2MiB' });
+    expect(parsed(`${head(', hugepages: { 1GiB: 2 }')}\n  - spawn: a\n`).machine.hugepages).toEqual({
+      pages2M: 0,
+      pages1G: 2,
+      overcommit: 0,
+    });
+    expect(
+      errors(
+        [
+          head(', hugepages: { 4MiB: 1 }'),
+          '  - spawn: a',
+          '  - mmap: { in: a, size: 2MiB, prot: rw, flags: [private, anonymous], huge_size: 2MiB }',
+          '  - mmap: { in: a, size: 2MiB, prot: rw, flags: [private, anonymous, hugetlb], huge_size: 4MiB }',
+          '  - create: { file: f, hugetlbfs: 2MiB, cached: true }',
+          '',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      "test.yaml:3:49: machine.hugepages.4MiB: unknown key '4MiB'; did you mean '2MiB'? (expected one of 2MiB, 1GiB, overcommit)",
+      "test.yaml:7:82: steps[1].mmap.huge_size: 'huge_size' needs 'hugetlb' in flags",
+      "test.yaml:8:91: steps[2].mmap.huge_size: unknown value '4MiB'; did you mean '2MiB'? (expected one of 2MiB, 1GiB)",
+      'test.yaml:9:49: steps[3].create.cached: a hugetlbfs file has no page cache to start with',
+    ]);
+  });
+
   it('checks the rules between fields of a step', () => {
     const errs = errors(
       withSteps(
