@@ -212,7 +212,7 @@ export class PhysMem {
     const n = thisNode ? 1 : this.buddies.length;
     const marks = mark === 'low' ? this.wmLow : mark === 'min' ? this.wmMin : null;
     for (let i = 0; i < n; i++) {
-      const id = (node + i) % n;
+      const id = (node + i) % this.buddies.length;
       const b = this.buddies[id];
       if (marks !== null && b.freePages - ((1 << order) - 1) <= marks[id]) continue;
       const pfn = b.alloc(order);
