@@ -57,7 +57,8 @@ function leaves(mm: Mm, start: number, end: number): [number, number, number][] 
  * the owner of a private mapping gets the reservation of each anonymous page it unmaps back
  * (folio_set_hugetlb_restore_reserve + vma_add_reservation), unless the pool has surplus pages.
  * With `refFolio`, only the entry mapping that folio goes and the VMA is marked
- * HPAGE_RESV_UNMAPPED (unmap_ref_private).
+ * HPAGE_RESV_UNMAPPED (unmap_ref_private). `cpu` < 0: no flush (exit_mmap flushes the whole mm
+ * once, uncounted, as for other areas).
  */
 export function unmapHugepageRange(
   k: Kernel,
@@ -87,7 +88,7 @@ export function unmapHugepageRange(
     }
     hugetlbRemoveMapping(k, pfn);
   }
-  if (any) flushHugetlbRange(k, mm, cpu, start, end, h.nrPages);
+  if (any && cpu >= 0) flushHugetlbRange(k, mm, cpu, start, end, h.nrPages);
 }
 
 /**

@@ -87,7 +87,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
     if (v.isHugetlb()) {
-      unmapHugepageRange(k, mm, v, v.start, v.end, 0); // the TLBs are dropped below
+      unmapHugepageRange(k, mm, v, v.start, v.end, -1); // the TLBs are dropped below
       continue;
     }
     const locked = (v.flags & VM.LOCKED) !== 0;
