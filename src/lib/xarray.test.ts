@@ -32,6 +32,16 @@ describe('Xarray', () => {
     expect(xa.size).toBe(1);
   });
 
+  it('frees the root when the only entry of a two-level tree goes', () => {
+    const xa = new Xarray();
+    xa.set(139, 1); // a root and one leaf node
+    expect(xa.nodes).toBe(2);
+    xa.delete(139);
+    expect([xa.nodes, xa.size, xa.get(139)]).toEqual([0, 0, undefined]);
+    xa.set(5, 2);
+    expect([xa.nodes, xa.get(5)]).toEqual([1, 2]);
+  });
+
   it('agrees with a Map and with the node count of the tree shape, under random operations', () => {
     fc.assert(
       fc.property(

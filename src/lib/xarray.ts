@@ -185,6 +185,13 @@ export class Xarray {
 
   /** Drop levels whose node holds only slot 0 (xas_shrink); index 0 alone goes back to the head. */
   private shrink(): void {
+    if (this.root!.count === 0) {
+      // The last entry went: every node below the root was freed on the way up.
+      this.root = null;
+      this.height = 0;
+      this.nodes--;
+      return;
+    }
     while (this.height > 1 && this.root!.count === 1 && this.root!.slots[0] !== undefined) {
       this.root = this.root!.slots[0] as XaNode;
       this.height--;

@@ -102,7 +102,7 @@ function checkLeaves(
     if (((attrs & PteAttr.protnone) !== 0) !== ((v.flags & VM.PROT_MASK) === 0))
       bad.push(`checkLeaves: vpn ${vpn} PROT_NONE state disagrees with its VMA`);
     if (v.isHugetlb()) {
-      hugetlbPages += checkHugetlbLeaf(k, mm, v, vpn, pfn, order, pmdMaps, bad);
+      hugetlbPages += checkHugetlbLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
       return;
     }
     if (order !== 0) {

@@ -4,6 +4,7 @@
 // cache's; the pool counts (HugePages_Total/Free/Rsvd/Surp, per node) match the folios; the
 // reservations counted match what the reservation maps and the pages say.
 
+import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { type HState, hstateOfFolio } from './hugetlb.js';
 import { hugecacheOffset, isResvOwner, vmaHstate } from './hugetlb-reserve.js';
@@ -21,6 +22,7 @@ export function checkHugetlbLeaf(
   v: Vma,
   vpn: number,
   pfn: number,
+  attrs: number,
   order: number,
   maps: Map<number, number>,
   bad: string[],
@@ -45,8 +47,11 @@ export function checkHugetlbLeaf(
       bad.push(
         `checkHugetlbLeaf: anon hugetlb folio ${pfn} index ${f.index(pfn)}, vpn ${vpn} has ${v.pageIndex(vpn)}`,
       );
-  } else if (v.file!.inode.cache.get(hugecacheOffset(h, v, vpn)) !== pfn) {
-    bad.push(`checkHugetlbLeaf: vpn ${vpn} maps folio ${pfn}, not its file's page there`);
+  } else {
+    if (v.file!.inode.cache.get(hugecacheOffset(h, v, vpn)) !== pfn)
+      bad.push(`checkHugetlbLeaf: vpn ${vpn} maps folio ${pfn}, not its file's page there`);
+    if ((attrs & PteAttr.write) !== 0 && !v.isShared())
+      bad.push(`checkHugetlbLeaf: vpn ${vpn} maps a page-cache folio writable in a private VMA`);
   }
   maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
   return h.nrPages;
