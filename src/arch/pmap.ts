@@ -178,7 +178,8 @@ export interface Pmap {
   /** Free PTE tables in [start, end) whose entries are all none (CONFIG_PT_RECLAIM). */
   reclaimEmptyPteTables(start: number, end: number): void;
   /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
-   * order, without side effects. */
+   * order, without side effects. A huge leaf the range covers only in part is visited whole
+   * (its first page, its order). */
   forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
   /**
    * Move n pages of leaves from oldStart to newStart; false when table memory ran out. A huge

@@ -444,7 +444,8 @@ export class X86PageTable implements Pmap {
       if (lo === 0 && hi === 0) continue;
       const vb = base + e * span;
       if (level === 0 || (lo & X86.PSE) !== 0) {
-        if (level > 0 && (vb < start || vb + span > end)) {
+        // A zap must not cut a huge leaf (split it first); a walk visits one it meets whole.
+        if (clear && level > 0 && (vb < start || vb + span > end)) {
           throw new Error(`X86PageTable: range [${start}, ${end}) splits a huge leaf at vpn ${vb}`);
         }
         if ((lo & (X86.P | X86.PROTNONE)) !== 0) visit(vb, entryPfn(lo, hi), decodeAttrs(lo, hi), level * 9);
