@@ -100,7 +100,7 @@ export interface Pmap {
   readonly walkLevels: number;
   outPfn: number;
   outPerm: number;
-  /** Order of the leaf the last successful walk went through: 0 (PTE) or 9 (PMD leaf). */
+  /** Order of the leaf the last successful walk went through: 0 (PTE), 9 (PMD leaf) or 18 (PUD leaf). */
   outOrder: number;
 
   // --- Software access to leaf entries (pte_offset_map, set_pte_at, ptep_get_and_clear). ---
@@ -158,6 +158,21 @@ export interface Pmap {
   /** Deposited PTE tables (one per huge leaf), for invariant checks. */
   readonly depositedTables: number;
 
+  // --- hugetlb leaves (mm/hugetlb.c's huge_pte_* helpers): a 2 MiB page is a PMD leaf (order 9),
+  // a 1 GiB page a PUD leaf (order 18). No table is deposited under them: hugetlb pages are
+  // never split. mm/ uses these for hugetlb VMAs only; the format cannot tell a hugetlb PMD
+  // leaf from a THP's (Linux tells them apart by the VMA too). ---
+  /** huge_pte_offset: the order-`order` entry covering vpn; for huge, hugePfn and hugeAttrs describe it. No side effects. */
+  hugetlbState(vpn: number, order: 9 | 18): PmdState;
+  /** huge_pte_alloc: make the tables above the (aligned) vpn's leaf entry exist; false when memory ran out. */
+  hugetlbPrepare(vpn: number, order: 9 | 18): boolean;
+  /** set_huge_pte_at: the leaf entry for the aligned vpn (its tables exist) maps pfn with attrs. */
+  hugetlbSet(vpn: number, order: 9 | 18, pfn: number, attrs: number): void;
+  /** Set or clear PteAttr bits of the present leaf at the aligned vpn. */
+  hugetlbUpdate(vpn: number, order: 9 | 18, set: number, clear: number): void;
+  /** huge_ptep_get_and_clear: the leaf at the aligned vpn goes; returns its attrs. */
+  hugetlbClear(vpn: number, order: 9 | 18): number;
+
   // --- Range operations (zap_page_range, free_pgtables, change_protection, move_page_tables). ---
   /**
    * Clear every leaf in [start, end), calling visit for each present one and visitSwap for each
@@ -180,7 +195,8 @@ export interface Pmap {
   /** Free PTE tables in [start, end) whose entries are all none (CONFIG_PT_RECLAIM). */
   reclaimEmptyPteTables(start: number, end: number, freed?: TableFreeVisitor): void;
   /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
-   * order, without side effects. A huge leaf the range only overlaps is visited whole. */
+   * order, without side effects. A huge leaf the range covers only in part is visited whole
+   * (its first page, its order). */
   forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
   /** Whether a table of `level` (0: a PTE table) maps vpn: the entry above it is a table (pXd_none). */
   tablePresent(vpn: number, level: number): boolean;

@@ -188,3 +188,30 @@ describe('Tlb: 2 MiB entries', () => {
     expect([tlb.huge, tlb.probeHuge(1, 0)]).toEqual([0, -1]);
   });
 });
+
+describe('Tlb: 1 GiB entries', () => {
+  const G = 512 * 512;
+
+  it('one entry serves the 262144 pages of a 1 GiB page, with the page offset in lastSub', () => {
+    const tlb = new Tlb({ entries: 64, ways: 4 });
+    tlb.fillGiant(1, 3 * G, 5 * G, TlbPerm.write | TlbPerm.dirty);
+    expect([tlb.huge, tlb.occupancy]).toEqual([1, 1]);
+    const s = tlb.probeHuge(1, 3 * G + 1000);
+    expect(s).toBeGreaterThanOrEqual(0);
+    expect([tlb.pfn[s], tlb.lastSub]).toEqual([5 * G, 1000]);
+    expect(tlb.probeHuge(1, 4 * G)).toBe(-1);
+    expect(tlb.probeHuge(1, 3 * G - 1)).toBe(-1);
+    expect(tlb.probe(1, 3 * G)).toBe(-1);
+  });
+
+  it('a 2 MiB entry inside the same 1 GiB is found first; invlpg drops both', () => {
+    const tlb = new Tlb({ entries: 64, ways: 4 });
+    tlb.fillGiant(1, 0, 0, 0);
+    tlb.fillHuge(1, 512, 9 * 512, 0);
+    expect(tlb.pfn[tlb.probeHuge(1, 700)]).toBe(9 * 512);
+    expect(tlb.lastSub).toBe(700 - 512);
+    expect(tlb.pfn[tlb.probeHuge(1, 1500)]).toBe(0);
+    tlb.flushPage(1, 600);
+    expect([tlb.huge, tlb.occupancy, tlb.probeHuge(1, 5)]).toEqual([0, 0, -1]);
+  });
+});

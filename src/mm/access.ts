@@ -133,7 +133,7 @@ export function accessRun(
       if (hs >= 0 && (tp[hs] & need) === need) {
         stamp[hs] = ++clock;
         hits++;
-        if (write) token[tpfn[hs] + (vpn % 512)] = ++phys.lastToken;
+        if (write) token[tpfn[hs] + tlb.lastSub] = ++phys.lastToken;
         continue;
       }
       cached = hs >= 0;
@@ -163,7 +163,7 @@ export function access(k: Kernel, task: Task, cpu: number, vpn: number, kind: Ac
   let sub = 0;
   if (s < 0 && tlb.huge > 0) {
     s = tlb.probeHuge(task.mm!.id, vpn);
-    sub = vpn % 512;
+    sub = tlb.lastSub;
   }
   const need =
     kind === Access.write ? TlbPerm.write | TlbPerm.dirty : kind === Access.exec ? TlbPerm.exec : 0;
@@ -207,6 +207,9 @@ function accessSlow(
       if (mm.pmap.outOrder === 9) {
         const sub = vpn % 512;
         tlb.fillHuge(mm.id, vpn - sub, pfn - sub, mm.pmap.outPerm);
+      } else if (mm.pmap.outOrder === 18) {
+        const sub = vpn % (512 * 512);
+        tlb.fillGiant(mm.id, vpn - sub, pfn - sub, mm.pmap.outPerm);
       } else {
         tlb.fill(mm.id, vpn, pfn, mm.pmap.outPerm);
       }

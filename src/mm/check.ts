@@ -5,6 +5,7 @@ import { PteAttr } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from './huge-rmap.js';
+import { checkHugetlbFolio, checkHugetlbLeaf, checkHugetlbPools, HugetlbTally } from './hugetlb-check.js';
 import type { Inode } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { LruList, lruListOf, NR_LRU_LISTS } from './lru.js';
@@ -89,6 +90,7 @@ function checkLeaves(
   let file = 0;
   let hugeAnon = 0;
   let hugeLeaves = 0;
+  let hugetlbPages = 0;
   mm.pmap.forEachLeaf(0, mm.pmap.vpnLimit, (vpn, pfn, attrs, order) => {
     const v = mm.vmaAt(vpn);
     if (v === undefined) {
@@ -101,6 +103,10 @@ function checkLeaves(
       bad.push(`checkLeaves: vpn ${vpn} executable in a VMA without VM_EXEC`);
     if (((attrs & PteAttr.protnone) !== 0) !== ((v.flags & VM.PROT_MASK) === 0))
       bad.push(`checkLeaves: vpn ${vpn} PROT_NONE state disagrees with its VMA`);
+    if (v.isHugetlb()) {
+      hugetlbPages += checkHugetlbLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
+      return;
+    }
     if (order !== 0) {
       hugeLeaves++;
       checkHugeLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
@@ -144,6 +150,8 @@ function checkLeaves(
     bad.push(`checkLeaves: pid ${mm.id} RssAnon ${mm.rss[MmCounter.ANONPAGES]} pages, tables map ${anon}`);
   if (shmem !== mm.rss[MmCounter.SHMEMPAGES])
     bad.push(`checkLeaves: pid ${mm.id} RssShmem ${mm.rss[MmCounter.SHMEMPAGES]} pages, tables map ${shmem}`);
+  if (hugetlbPages !== mm.hugetlbUsage)
+    bad.push(`checkLeaves: pid ${mm.id} HugetlbPages ${mm.hugetlbUsage} pages, tables map ${hugetlbPages}`);
   if (hugeAnon !== mm.hugeAnonPmds)
     bad.push(`checkLeaves: pid ${mm.id} counts ${mm.hugeAnonPmds} THP mappings, tables hold ${hugeAnon}`);
   if (hugeLeaves !== mm.pmap.depositedTables)
@@ -206,10 +214,18 @@ function checkFrames(
   let dirty = 0;
   let mapped = 0;
   const inodes = liveInodes(k);
+  const hugetlb = new HugetlbTally(k.phys.nodes.length);
   let used = 0;
   for (let pfn = 0; pfn < f.nframes; pfn++) {
     if (free[pfn]) continue;
     const flags = f.pageFlags(pfn);
+    if ((flags & (PG.hugetlb | PG.head)) === (PG.hugetlb | PG.head)) {
+      const n = f.nrPages(pfn);
+      used += n;
+      checkHugetlbFolio(k, pfn, pmdMaps, hugetlb, bad);
+      pfn += n - 1;
+      continue;
+    }
     if (flags & PG.head) {
       used += HPAGE_PMD_NR;
       checkFolio(k, pfn, maps, pmdMaps, c, bad);
@@ -260,11 +276,12 @@ function checkFrames(
   if (dirty !== k.dirtyPages) bad.push(`checkFrames: Dirty ${k.dirtyPages} but ${dirty} dirty file frames`);
   if (mapped !== k.mappedFilePages)
     bad.push(`checkFrames: Mapped ${k.mappedFilePages} but ${mapped} mapped cache frames`);
+  checkHugetlbPools(k, hugetlb, bad);
   let cached = 0;
   let nodes = 0;
   for (const inode of inodes.values()) {
     inode.cache.forEach((_i, v) => {
-      if (v >= 0) cached++;
+      if (v >= 0 && !inode.isHugetlbfs()) cached++; // hugetlb folios are not in Cached
     });
     nodes += inode.cache.nodes;
   }

@@ -6,6 +6,7 @@ import { PG } from '../phys/frames.js';
 import { fileFault, wpPageShared } from './file-fault.js';
 import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
 import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
+import { hugetlbFault } from './hugetlb-fault.js';
 import type { Kernel } from './kernel.js';
 import { lruAdd, lruMove } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
@@ -45,6 +46,7 @@ export function handleMmFault(
   cpu: number,
 ): VmFault {
   k.vmstat.pgfault++;
+  if ((vma.flags & VM.HUGETLB) !== 0) return hugetlbFault(k, mm, vma, vpn, access, cpu);
   const pmap = mm.pmap;
   // __handle_mm_fault's PMD level: a THP, or the 4 KiB path (VM_FAULT_FALLBACK). Skipped when
   // the area may not have THPs and the mm maps none (each huge PMD has a deposited table).

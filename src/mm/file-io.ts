@@ -200,6 +200,7 @@ export function dropCaches(k: Kernel): number {
   const f = k.phys.frames;
   let n = 0;
   for (const inode of k.files.values()) {
+    if (inode.isHugetlbfs()) continue; // hugetlb folios are kept dirty in their cache: never dropped
     for (const [index, pfn] of inode.cache.entries()) {
       if (f.has(pfn, PG.dirty) || f.mapcount[pfn] > 0) continue;
       removeFromCache(k, inode, index);

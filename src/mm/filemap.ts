@@ -98,7 +98,7 @@ export function writeback(
   first = 0,
   end = Number.MAX_SAFE_INTEGER,
 ): number {
-  if (inode.isShmem()) return 0;
+  if (inode.isShmem() || inode.isHugetlbfs()) return 0; // nothing to write back
   const f = k.phys.frames;
   let written = 0;
   inode.cache.forEach(

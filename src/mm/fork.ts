@@ -11,6 +11,7 @@ import { PG } from '../phys/frames.js';
 import { closeFiles } from './file-io.js';
 import { copyHugePmd } from './huge-pmd-ops.js';
 import { folioAddPte } from './huge-rmap.js';
+import { copyHugetlbPageRange } from './hugetlb-unmap.js';
 import { type Kernel, TLB_FLUSH_ALL } from './kernel.js';
 import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
@@ -40,7 +41,9 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
     cmm.totalVm += c.pages;
     if ((v.flags & VM.WIPEONFORK) !== 0) continue;
     k.anonVmaFork(c, v);
-    if (v.anonVma !== null && !copyPageRange(k, pmm, cmm, v)) {
+    // copy_page_range (vma_needs_copy: only areas with an anon_vma); hugetlb areas have their own.
+    const copy = v.isHugetlb() ? copyHugetlbPageRange : copyPageRange;
+    if (v.anonVma !== null && !copy(k, pmm, cmm, v)) {
       ok = false;
       break;
     }

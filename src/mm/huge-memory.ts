@@ -155,6 +155,7 @@ function doHugePmdWpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: number):
  */
 export function splitHugePmd(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: number): void {
   const pmap = mm.pmap;
+  if (vma.isHugetlb()) return; // a hugetlb PMD leaf is never split
   if (pmap.pmdState(vpn) !== PmdState.huge) return;
   const haddr = vpn - (vpn % HPAGE_PMD_NR);
   const pfn = pmap.hugePfn;

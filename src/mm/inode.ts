@@ -6,6 +6,7 @@
 // or RssShmem/Shmem).
 
 import { Xarray } from '../lib/xarray.js';
+import type { ResvMap } from './hugetlb-resv.js';
 import type { Mm } from './mm.js';
 import type { Shadow } from './swap.js';
 import type { Vma } from './vma.js';
@@ -15,6 +16,9 @@ export const enum InodeKind {
   file = 0,
   /** A shmem (tmpfs) object. */
   shmem = 1,
+  /** A hugetlbfs file: a named one, or the unnamed file behind a MAP_HUGETLB area
+   * (hugetlb_file_setup). Its page cache holds hugetlb folios, by huge-page index. */
+  hugetlbfs = 2,
 }
 
 export class Inode {
@@ -37,6 +41,10 @@ export class Inode {
   swapped = 0;
   /** Regular files: workingset shadows of evicted pages, by index (value entries in Linux's xarray). */
   readonly shadows = new Map<number, Shadow>();
+  /** hugetlbfs: the hstate (index in Kernel.hugetlb.hstates) and the inode's reservation map
+   * (resv_map: the file's huge pages reserved or instantiated). */
+  hstate = -1;
+  resv: ResvMap | null = null;
 
   constructor(id: number, kind: InodeKind, name: string, size: number) {
     this.id = id;
@@ -52,6 +60,10 @@ export class Inode {
 
   isShmem(): boolean {
     return this.kind === InodeKind.shmem;
+  }
+
+  isHugetlbfs(): boolean {
+    return this.kind === InodeKind.hugetlbfs;
   }
 }
 

@@ -12,6 +12,9 @@ import { MetaMeter, Vmstat } from '../sim/meter.js';
 import type { ThpConfig, TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
 import { Balloon } from './balloon.js';
+import { type HugepagesConfig, type Hugetlb, hugetlbInit, NO_HUGEPAGES } from './hugetlb.js';
+import { hugetlbVmClose } from './hugetlb-reserve.js';
+import { hugetlbfsEvict } from './hugetlbfs.js';
 import { Inode, InodeKind, OpenFile } from './inode.js';
 import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
@@ -42,6 +45,8 @@ export interface KernelConfig {
   readonly watermarkScaleFactor?: number;
   /** Transparent huge pages; default DEFAULT_THP. */
   readonly thp?: ThpConfig;
+  /** hugetlb pools set up at boot; default none. */
+  readonly hugepages?: HugepagesConfig;
 }
 
 /** A node's watermarks, in pages (zone->_watermark). */
@@ -75,6 +80,8 @@ export class Kernel {
   readonly meta = new MetaMeter();
   readonly tasks = new Map<number, Task>();
   readonly thp: ThpState;
+  /** The hugetlb pools (hstates). */
+  readonly hugetlb: Hugetlb;
   private readonly pmaps: PmapFactory;
   private nextPid = 1;
   private nextObjId = 1;
@@ -136,6 +143,7 @@ export class Kernel {
         return k.current?.oomKilled === true;
       },
     });
+    this.hugetlb = hugetlbInit(this, config.hugepages ?? NO_HUGEPAGES);
   }
 
   // ------------------------------------------------------------------ processes
@@ -267,6 +275,11 @@ export class Kernel {
   /** iput: the last reference frees the inode's page cache (a shmem object's pages go with it). */
   putInode(inode: Inode): void {
     if (--inode.users > 0) return;
+    if (inode.isHugetlbfs()) {
+      hugetlbfsEvict(this, inode);
+      this.inodes.delete(inode.id);
+      return;
+    }
     const f = this.phys.frames;
     inode.cache.forEach((_index, pfn) => {
       if (pfn < 0) {
@@ -297,6 +310,7 @@ export class Kernel {
   vmaFreed(vma: Vma): void {
     this.meta.sub('vm_area_struct', VMA_BYTES);
     this.unlinkAnonVmas(vma);
+    if (vma.isHugetlb()) hugetlbVmClose(this, vma); // vm_ops->close
     if (vma.file !== null) {
       vma.file.inode.mmaps.delete(vma);
       this.putFile(vma.file);

@@ -6,12 +6,13 @@
 // into one mmu_gather (6.16+: madvise_init_tlb / madvise_finish_tlb), so x86 flushes once per call.
 
 import { PteAttr } from '../arch/pmap.js';
-import { err, ok, type SysResult } from '../lib/errno.js';
+import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { taskFile } from './file-io.js';
 import { doPageCacheRa } from './filemap.js';
 import { splitHugeCut } from './huge-memory.js';
+import { hugetlbDontneed } from './hugetlb-mmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedEnterVma } from './khugepaged.js';
 import { lruMove } from './lru.js';
@@ -40,7 +41,7 @@ export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, adv
   let vma = mm.findVma(start);
   if (vma === undefined || vma.start >= end) return err('ENOMEM');
   const g = advice === 'dontneed' ? new MmuGather(k, mm, task.cpu) : null;
-  let r: 'EINVAL' | 'ENOMEM' | null = null;
+  let r: Errno | null = null;
   while (vma !== undefined && vma.start < end) {
     if (vma.start > tmp) unmapped = true;
     const s = Math.max(start, vma.start);
@@ -65,8 +66,16 @@ function adviseVma(
   start: number,
   end: number,
   advice: Advice,
-): 'EINVAL' | 'ENOMEM' | null {
+): Errno | null {
   const mm = task.mm!;
+  if (vma.isHugetlb()) {
+    // madvise_dontneed_free_valid_vma, can_madv_lru_vma, MADV_WIPEONFORK (anonymous memory
+    // only), vfs_fadvise on hugetlbfs (the noop backing device: WILLNEED does nothing).
+    if (advice === 'dontneed') return hugetlbDontneed(k, task, vma, start, end);
+    if (advice === 'free' || advice === 'cold' || advice === 'pageout' || advice === 'wipeonfork')
+      return 'EINVAL';
+    if (advice === 'willneed') return null;
+  }
   switch (advice) {
     case 'dontneed': {
       // madvise_dontneed_free_valid_vma: locked areas refuse.
@@ -107,7 +116,7 @@ function adviseVma(
       const bit = advice === 'dontfork' || advice === 'dofork' ? VM.DONTCOPY : VM.WIPEONFORK;
       const flags = advice === 'dontfork' || advice === 'wipeonfork' ? vma.flags | bit : vma.flags & ~bit;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
-      return typeof r === 'string' ? 'ENOMEM' : null;
+      return typeof r === 'string' ? r : null;
     }
     case 'hugepage':
     case 'nohugepage': {
@@ -118,7 +127,7 @@ function adviseVma(
           ? (vma.flags & ~VM.NOHUGEPAGE) | VM.HUGEPAGE
           : (vma.flags & ~VM.HUGEPAGE) | VM.NOHUGEPAGE;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
-      if (typeof r === 'string') return 'ENOMEM';
+      if (typeof r === 'string') return r;
       if (advice === 'hugepage') khugepagedEnterVma(k, mm, r);
       return null;
     }
@@ -129,7 +138,7 @@ function adviseVma(
       if (advice === 'random') flags |= VM.RAND_READ;
       if (advice === 'sequential') flags |= VM.SEQ_READ;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
-      return typeof r === 'string' ? 'ENOMEM' : null;
+      return typeof r === 'string' ? r : null;
     }
   }
 }

@@ -48,7 +48,8 @@ function applyLock(k: Kernel, task: Task, addr: number, len: number, lockFlags: 
     const e = Math.min(vma.end, end);
     let cur = vma;
     const newFlags = (vma.flags & ~VM.LOCKED_MASK) | lockFlags;
-    if (newFlags !== vma.flags) {
+    // mlock_fixup leaves hugetlb areas alone: no VM_LOCKED, no locked_vm, no split.
+    if (newFlags !== vma.flags && !vma.isHugetlb()) {
       const wasLocked = (vma.flags & VM.LOCKED) !== 0;
       const r = modifyVmaFlags(k, mm, vma, s, e, newFlags);
       if (typeof r === 'string') return err(r);

@@ -59,6 +59,9 @@ export class Mm {
   thpFlags = 0;
   /** Anonymous THPs this mm maps with a PMD (smaps AnonHugePages, in 2 MiB units). */
   hugeAnonPmds = 0;
+  /** mm->hugetlb_usage: base pages of hugetlb pages mapped (/proc/PID/status HugetlbPages);
+   * hugetlb pages are not in the RSS counters. */
+  hugetlbUsage = 0;
 
   constructor(id: number, pmap: Pmap, mmapBase: number, mapWindow: number, startBrk: number) {
     this.id = id;

@@ -3,6 +3,7 @@
 
 import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
+import { hugetlbMmap, isHugetlbMmap } from './hugetlb-mmap.js';
 import type { OpenFile } from './inode.js';
 import { type Kernel, MMAP_MIN_PAGE, STACK_GUARD_GAP } from './kernel.js';
 import type { Mm, Task } from './mm.js';
@@ -24,12 +25,16 @@ export interface MmapRequest {
   /** The open file to map (MAP_ANONYMOUS when null) and the byte offset into it. */
   readonly file?: OpenFile | null;
   readonly offset?: number;
+  /** MAP_HUGETLB, and the huge page size in bytes (MAP_HUGE_2MB / MAP_HUGE_1GB; default 2 MiB). */
+  readonly hugetlb?: boolean;
+  readonly hugeSize?: number;
 }
 
 const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
 
 /** do_mmap, of anonymous memory or of a file. Returns the address mapped. */
 export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<number> {
+  if (isHugetlbMmap(req)) return hugetlbMmap(k, task, req);
   const mm = task.mm!;
   const file = req.file ?? null;
   const offset = file === null ? 0 : (req.offset ?? 0);

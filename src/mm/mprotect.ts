@@ -4,10 +4,11 @@
 // the call fails part way.
 
 import { PteAttr } from '../arch/pmap.js';
-import { err, ok, type SysResult } from '../lib/errno.js';
+import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
 import { changeHugePmd } from './huge-pmd-ops.js';
+import { hugetlbChangeProtection } from './hugetlb-unmap.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { MmuGather } from './mmu-gather.js';
@@ -66,7 +67,7 @@ function mprotectVmas(
 function accountFlags(vma: Vma, newFlags: number): number {
   const old = vma.flags;
   if (newFlags & VM.WRITE) {
-    if ((old & (VM.ACCOUNT | VM.WRITE | VM.SHARED | VM.NORESERVE)) === 0) newFlags |= VM.ACCOUNT;
+    if ((old & (VM.ACCOUNT | VM.WRITE | VM.HUGETLB | VM.SHARED | VM.NORESERVE)) === 0) newFlags |= VM.ACCOUNT;
   } else if ((old & VM.ACCOUNT) !== 0 && vma.file === null && vma.anonVma === null) {
     newFlags &= ~VM.ACCOUNT;
   }
@@ -81,11 +82,11 @@ function mprotectFixup(
   start: number,
   end: number,
   newFlags: number,
-): Vma | 'ENOMEM' {
+): Vma | Errno {
   const oldFlags = vma.flags;
   if (newFlags === oldFlags) return vma;
   const r = modifyVmaFlags(k, task.mm!, vma, start, end, newFlags);
-  if (typeof r === 'string') return 'ENOMEM';
+  if (typeof r === 'string') return r; // ENOMEM, or EINVAL for a hugetlb split off a huge page boundary
   changeProtection(g, r, start, end);
   // A locked private area made writable is populated to break CoW (mprotect_fixup).
   if ((oldFlags & (VM.WRITE | VM.SHARED | VM.LOCKED)) === VM.LOCKED && (newFlags & VM.WRITE) !== 0) {
@@ -101,6 +102,11 @@ function mprotectFixup(
  * only when the arch says the change needs a flush (pte_needs_flush, tlb_flush_pte_range).
  */
 export function changeProtection(g: MmuGather, vma: Vma, start: number, end: number): void {
+  if (vma.isHugetlb()) {
+    // hugetlb_change_protection flushes its own range (flush_hugetlb_tlb_range).
+    hugetlbChangeProtection(g.k, g.mm, vma, start, end, g.cpu);
+    return;
+  }
   const base = basePteAttrs(vma.flags);
   const f = g.k.phys.frames;
   const pmap = g.mm.pmap;

@@ -3,6 +3,7 @@
 
 import { err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
+import { hugetlbMremap } from './hugetlb-mmap.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { getUnmappedArea } from './mmap.js';
@@ -34,7 +35,9 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   // The syscall's vma_lookup(mm, addr) comes before every path (mm/mremap.c): a shrink, a
   // no-op resize and an MREMAP_FIXED move (before it unmaps the destination) all fail with
   // EFAULT when addr is not mapped.
-  if (mm.vmaAt(start) === undefined) return err('EFAULT');
+  const at = mm.vmaAt(start);
+  if (at === undefined) return err('EFAULT');
+  if (at.isHugetlb()) return hugetlbMremap(k, task, req, at);
   if (oldPages === 0) return err('EINVAL'); // a shared-mapping duplicate; private areas refuse it
   if (req.fixed || req.dontunmap) return mremapTo(k, task, req, start, oldPages, newPages);
 

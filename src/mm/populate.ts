@@ -4,6 +4,7 @@
 import { Access, PteAttr } from '../arch/pmap.js';
 import { handleMmFault, VmFault } from './fault.js';
 import { hugeMappedSpan } from './huge-pmd-ops.js';
+import { hugetlbPopulate } from './hugetlb-mmap.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { VM, type Vma } from './vma.js';
@@ -25,6 +26,7 @@ export function populateVmaRange(
   if ((vma.flags & (VM.READ | VM.WRITE | VM.EXEC)) === 0) return 'EFAULT';
   // Writable private mappings are populated with write faults to break CoW (FOLL_WRITE).
   const write = (vma.flags & (VM.WRITE | VM.SHARED)) === VM.WRITE;
+  if (vma.isHugetlb()) return hugetlbPopulate(k, task, vma, start, end, write);
   const mm = task.mm!;
   const pmap = mm.pmap;
   for (let vpn = start; vpn < end; vpn++) {

@@ -10,6 +10,7 @@ import { dropMapping } from './fault.js';
 import { markDirty } from './filemap.js';
 import { zapHugeLeaf } from './huge-pmd-ops.js';
 import { mmPutHugeZero } from './huge-rmap.js';
+import { unmapHugepageRange } from './hugetlb-unmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
@@ -112,7 +113,12 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   const prev = mm.vmas.lower(start);
   const next = mm.vmas.ceiling(end);
   const g = new MmuGather(k, mm, cpu);
-  for (const v of doomed) zapVmaRange(g, v, v.start, v.end, false);
+  for (const v of doomed) {
+    // unmap_single_vma: a hugetlb area goes through __unmap_hugepage_range, which here flushes
+    // on its own rather than into the gather.
+    if (v.isHugetlb()) unmapHugepageRange(k, mm, v, v.start, v.end, cpu);
+    else zapVmaRange(g, v, v.start, v.end, false);
+  }
   mm.pmap.freeTables(
     doomed[0].start,
     doomed[doomed.length - 1].end,
@@ -136,6 +142,10 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
 export function exitMmap(k: Kernel, mm: Mm): void {
   const all = [...mm.vmas.values()];
   for (const v of all) {
+    if (v.isHugetlb()) {
+      unmapHugepageRange(k, mm, v, v.start, v.end, -1); // the TLBs are dropped below
+      continue;
+    }
     const locked = (v.flags & VM.LOCKED) !== 0;
     mm.pmap.zapRange(
       v.start,

@@ -3,9 +3,10 @@
 import type { Errno } from '../lib/errno.js';
 import type { AnonVma } from './anon-vma.js';
 import { splitHugePmdAt } from './huge-memory.js';
+import { hugetlbVmOpen, vmaHstate } from './hugetlb-reserve.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
-import { Vma } from './vma.js';
+import { VM, Vma } from './vma.js';
 
 /** Flags that do not prevent a merge (VM_SOFTDIRTY in Linux; none of ours). */
 const MERGE_IGNORED = 0;
@@ -38,6 +39,7 @@ export function canMerge(
   b: typeof a,
 ): boolean {
   if (((a.flags ^ b.flags) & ~MERGE_IGNORED) !== 0) return false;
+  if (((a.flags | b.flags) & VM.SPECIAL) !== 0) return false; // vma_merge refuses VM_SPECIAL
   if (a.file !== b.file) return false;
   if (a.pgoff + (a.end - a.start) !== b.pgoff) return false;
   return anonCompatible(a, b);
@@ -70,9 +72,12 @@ export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number, checked = true
   if (at <= vma.start || at >= vma.end)
     throw new Error(`splitVma: ${at} is not inside [${vma.start}, ${vma.end})`);
   if (checked && mm.mapCount >= k.config.maxMapCount) return 'ENOMEM';
+  // vm_ops->may_split: a hugetlb area splits only at a huge page boundary (hugetlb_vm_op_split).
+  if (vma.isHugetlb() && at % vmaHstate(k, vma).nrPages !== 0) return 'EINVAL';
   splitHugePmdAt(k, mm, at); // __split_vma -> vma_adjust_trans_huge
   const upper = new Vma(at, vma.end, vma.flags, vma.pgoff + (at - vma.start), vma.file);
   vma.end = at;
+  if (vma.isHugetlb()) hugetlbVmOpen(vma, upper); // vm_ops->open
   insertVma(k, mm, upper);
   k.adoptAnonVmas(upper, vma);
   return null;

@@ -3,6 +3,7 @@
 
 import { Prot, PteAttr } from '../arch/pmap.js';
 import type { AnonVma } from './anon-vma.js';
+import type { ResvMap } from './hugetlb-resv.js';
 import type { OpenFile } from './inode.js';
 import type { Mm } from './mm.js';
 
@@ -25,6 +26,10 @@ export const enum VM {
   ACCOUNT = 0x100000,
   NORESERVE = 0x200000,
   LOCKONFAULT = 0x80000,
+  /** VM_DONTEXPAND: mremap may not grow the area; part of VM_SPECIAL (never merged). */
+  DONTEXPAND = 0x40000,
+  /** VM_HUGETLB: a hugetlbfs mapping (is_vm_hugetlb_page). */
+  HUGETLB = 0x400000,
   /** MADV_WIPEONFORK: the child gets the area empty. */
   WIPEONFORK = 0x2000000,
   /** MADV_HUGEPAGE: transparent huge pages wanted (thp enabled=madvise). */
@@ -35,6 +40,8 @@ export const enum VM {
    * shared writable file mappings map clean pages read-only. */
   WRITENOTIFY = 0x10000000,
   PROT_MASK = READ | WRITE | EXEC,
+  /** VM_SPECIAL (of its bits, the one vmlab has): such areas are never merged. */
+  SPECIAL = DONTEXPAND,
   LOCKED_MASK = LOCKED | LOCKONFAULT,
 }
 
@@ -61,6 +68,10 @@ export class Vma {
   dead = false;
   /** vm_mm: the address space the VMA is in (set when inserted). */
   mm: Mm | null = null;
+  /** hugetlb MAP_PRIVATE areas: the reservation map (vm_private_data), shared by the VMAs split
+   * off the one mmap() made, null in a child after fork; and its HPAGE_RESV_* flags (ResvFlag). */
+  resvMap: ResvMap | null = null;
+  resvFlags = 0;
 
   constructor(start: number, end: number, flags: number, pgoff: number, file: OpenFile | null) {
     this.start = start;
@@ -81,6 +92,11 @@ export class Vma {
 
   isShared(): boolean {
     return (this.flags & VM.SHARED) !== 0;
+  }
+
+  /** is_vm_hugetlb_page */
+  isHugetlb(): boolean {
+    return (this.flags & VM.HUGETLB) !== 0;
   }
 }
 

@@ -328,3 +328,41 @@ describe('PhysMem', () => {
     expect(() => new PhysMem([4 * MiB, 0])).toThrow(/4 MiB/);
   });
 });
+
+describe('BuddyAllocator.allocRange (alloc_contig_range without migration)', () => {
+  it('takes a range whose frames are all free, in whatever blocks they sit, and gives it back', () => {
+    const { buddy } = node(4);
+    const a = buddy.alloc(0); // pfn 0: splits the first block
+    buddy.free(a, 0);
+    const b = buddy.alloc(3); // an 8-frame block out of block 0
+    expect(buddy.allocRange(0, BLOCK)).toBe(false); // frame b is in use
+    expect(buddy.allocRange(BLOCK, 2 * BLOCK)).toBe(true);
+    expect(buddy.freePages).toBe(4 * BLOCK - 8 - 2 * BLOCK);
+    expect(freeBlocks(buddy).every(([pfn]) => pfn < BLOCK || pfn >= 3 * BLOCK)).toBe(true);
+    expect(buddy.allocRange(2 * BLOCK, BLOCK)).toBe(false); // already taken
+    buddy.freeRange(BLOCK, 2 * BLOCK);
+    buddy.free(b, 3);
+    expect(buddyinfo(buddy)).toEqual(initialInfo(4));
+  });
+
+  it('refuses ranges that are not made of max-order blocks or lie outside the node', () => {
+    const { buddy } = node(2, BLOCK);
+    expect(() => buddy.allocRange(BLOCK + 1, BLOCK)).toThrow(/blocks/);
+    expect(buddy.allocRange(0, BLOCK)).toBe(false);
+    expect(buddy.allocRange(2 * BLOCK, 2 * BLOCK)).toBe(false);
+  });
+});
+
+describe('PhysMem.allocContig (boot-time memblock, top-down)', () => {
+  it('takes the highest naturally aligned free range of the node; none left: -1', () => {
+    const phys = new PhysMem([8 * MiB, 8 * MiB]); // two nodes of 2048 frames
+    const free = phys.freePages;
+    expect(phys.zeroPfn).toBe(0);
+    expect(phys.allocContig(11, 0)).toBe(-1); // node 0's only 8 MiB range holds the zero page
+    expect(phys.allocContig(11, 1)).toBe(2048);
+    expect(phys.allocContig(11, 1)).toBe(-1);
+    expect(phys.allocContig(10, 0)).toBe(1024);
+    expect(phys.freePages).toBe(free - 3072);
+    expect(phys.pgalloc).toBe(0); // memblock is not the page allocator
+  });
+});

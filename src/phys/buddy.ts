@@ -82,6 +82,35 @@ export class BuddyAllocator {
     this.push(this.base + rel, order);
   }
 
+  /**
+   * Take the frames [start, start + n) off the free lists when every one of them is free
+   * (alloc_contig_range without migration: a range holding an allocated frame fails; what
+   * Linux would migrate away is not modelled). `start` and `n` are multiples of 2^MAX_ORDER,
+   * so every free block lies wholly inside the range or outside it. Returns success.
+   */
+  allocRange(start: number, n: number): boolean {
+    const block = 1 << MAX_ORDER;
+    if (start % block !== 0 || n % block !== 0 || n === 0)
+      throw new Error(`BuddyAllocator.allocRange: [${start}, +${n}) is not made of ${block}-frame blocks`);
+    if (start < this.base || start + n > this.base + this.nframes) return false;
+    const f = this.frames;
+    for (let p = start; p < start + n; p += 1 << f.order(p)) if (!f.has(p, PG.buddy)) return false;
+    for (let p = start; p < start + n; ) {
+      const order = f.order(p);
+      this.unlink(p, order);
+      this.freePages -= 1 << order;
+      f.resetMeta(p);
+      p += 1 << order;
+    }
+    return true;
+  }
+
+  /** free_contig_range: give [start, start + n) back (a range allocRange took), max-order blocks at a time. */
+  freeRange(start: number, n: number): void {
+    const block = 1 << MAX_ORDER;
+    for (let p = start; p < start + n; p += block) this.free(p, MAX_ORDER);
+  }
+
   /** Whether pfn is the head of a free block (for invariant checks). */
   isFreeHead(pfn: number): boolean {
     return this.frames.has(pfn, PG.buddy);

@@ -7,6 +7,9 @@ const INDEX_LIMIT = 2 ** 44;
 /** Every page-flag bit (the whole flags word). */
 const ALL_FLAGS = 0xffffffff;
 
+/** The orders a frame can carry: the buddy's and THP's, and a gigantic hugetlb folio's 18. */
+const ORDERS = [...Array.from({ length: 15 }, (_, i) => i), 18];
+
 describe('FrameTable', () => {
   it('starts zeroed', () => {
     const f = new FrameTable(4);
@@ -47,8 +50,9 @@ describe('FrameTable', () => {
         fc.integer({ min: 0, max: INDEX_LIMIT - 1 }),
         fc.integer({ min: 0, max: INDEX_LIMIT - 1 }),
         fc.integer({ min: 0, max: ALL_FLAGS }),
-        fc.integer({ min: 0, max: 15 }),
+        fc.constantFrom(...ORDERS),
         (first, idx, flags, order) => {
+          const other = ORDERS[(ORDERS.indexOf(order) + 7) % ORDERS.length];
           const f = new FrameTable(3);
           // Neighbours must be untouched.
           f.setIndex(0, first);
@@ -61,15 +65,15 @@ describe('FrameTable', () => {
           expect(f.pageFlags(1)).toBe(flags);
           expect(f.order(1)).toBe(order);
 
-          f.setOrder(1, 15 - order);
-          expect(f.order(1)).toBe(15 - order);
+          f.setOrder(1, other);
+          expect(f.order(1)).toBe(other);
           expect(f.pageFlags(1)).toBe(flags);
           expect(f.index(1)).toBe(idx);
 
           f.set(1, PG.dirty);
           f.clear(1, PG.buddy);
           expect(f.pageFlags(1)).toBe(((flags | PG.dirty) & ~PG.buddy) >>> 0);
-          expect(f.order(1)).toBe(15 - order);
+          expect(f.order(1)).toBe(other);
           expect(f.index(1)).toBe(idx);
 
           expect([f.index(0), f.index(2), f.flags[0] & 0xfffff, f.flags[2] & 0xfffff]).toEqual([
@@ -83,9 +87,10 @@ describe('FrameTable', () => {
     );
   });
 
-  it('keeps the order field (4 bits) apart from every page flag', () => {
+  it('keeps the order field (4 bits: 0..14, and 18 for a 1 GiB folio) apart from every page flag', () => {
     const f = new FrameTable(1);
-    for (let order = 0; order <= 15; order++) {
+    expect(() => f.setOrder(0, 15)).toThrow(/cannot be stored/);
+    for (const order of ORDERS) {
       f.flags[0] = ALL_FLAGS;
       f.setOrder(0, order);
       expect(f.order(0)).toBe(order);

@@ -75,10 +75,24 @@ export const enum PG {
   /** folio_test_partially_mapped: a large anon folio queued for deferred split because some of
    * its pages were unmapped while others stay mapped. Kept on the head. */
   partiallyMapped = 1 << 24,
+  /** folio_test_hugetlb: a page of a hugetlb pool folio (2 MiB or 1 GiB), in the pool or in use;
+   * on every page of the folio. Never on an LRU list, never reclaimed or swapped. */
+  hugetlb = 1 << 25,
+  /** folio_test_hugetlb_freed: the hugetlb folio is on its hstate's free list. Kept on the head. */
+  hugetlbFreed = 1 << 26,
+  /** folio_test_hugetlb_restore_reserve (HPageRestoreReserve): freeing the folio gives a
+   * reservation back (resv_huge_pages++). Kept on the head. */
+  hugetlbRestoreReserve = 1 << 27,
 }
 
 const ORDER_SHIFT = 12;
 const ORDER_MASK = 0xf << ORDER_SHIFT;
+/**
+ * The order field holds 0..14 as they are; 15 stands for order 18, a 1 GiB gigantic hugetlb
+ * folio (PUD_ORDER on x86-64), the only order above 10 a frame ever carries.
+ */
+const ORDER_GIGANTIC_CODE = 15;
+const ORDER_GIGANTIC = 18;
 const INDEX_HI_MASK = 0xfff;
 const INDEX_HI_LIMIT = 1 << 12;
 const TWO32 = 0x1_0000_0000;
@@ -87,6 +101,14 @@ const TWO32 = 0x1_0000_0000;
 export const STRUCT_PAGE_BYTES = 64;
 /** Host bytes vmlab spends per frame on the arrays below. */
 export const FRAME_HOST_BYTES = 26;
+
+/** The order field's code for `order` (see ORDER_GIGANTIC_CODE). */
+function orderCode(order: number): number {
+  if (order === ORDER_GIGANTIC) return ORDER_GIGANTIC_CODE;
+  if (order < 0 || order >= ORDER_GIGANTIC_CODE)
+    throw new Error(`FrameTable: order ${order} cannot be stored (0..14 or 18)`);
+  return order;
+}
 
 export class FrameTable {
   readonly nframes: number;
@@ -127,11 +149,12 @@ export class FrameTable {
   }
 
   order(pfn: number): number {
-    return (this.hi[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
+    const code = (this.hi[pfn] & ORDER_MASK) >>> ORDER_SHIFT;
+    return code === ORDER_GIGANTIC_CODE ? ORDER_GIGANTIC : code;
   }
 
   setOrder(pfn: number, order: number): void {
-    this.hi[pfn] = (this.hi[pfn] & ~ORDER_MASK) | (order << ORDER_SHIFT);
+    this.hi[pfn] = (this.hi[pfn] & ~ORDER_MASK) | (orderCode(order) << ORDER_SHIFT);
   }
 
   /** page->index: up to 2^44 (the 5-level user address space in pages). */
@@ -184,7 +207,7 @@ export class FrameTable {
     }
     const lo = index % TWO32;
     if (lo + n <= TWO32 && index / TWO32 < INDEX_HI_LIMIT) {
-      const hiBits = Math.floor(index / TWO32) | (order << ORDER_SHIFT);
+      const hiBits = Math.floor(index / TWO32) | (orderCode(order) << ORDER_SHIFT);
       for (let i = 0; i < n; i++) {
         this.hi[head + i] = hiBits;
         this.indexLo[head + i] = lo + i;

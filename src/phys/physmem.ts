@@ -153,6 +153,42 @@ export class PhysMem {
     return -1;
   }
 
+  /**
+   * A boot-time allocation (hugetlb's pool set up from the kernel command line): from `node`
+   * only (__GFP_THISNODE), down to its min watermark, before kswapd runs and with nothing to
+   * reclaim. -1 when the node has no such block. Not counted in pgalloc: vmlab's counters
+   * start when the run does.
+   */
+  allocBoot(order: number, node: number): number {
+    const pfn = this.allocAbove(order, node, 'min', true);
+    if (pfn < 0) this.allocFailures++;
+    else this.pgalloc -= 1 << order; // before the run: not in its pgalloc, as the zero page is not
+    return pfn;
+  }
+
+  /**
+   * A contiguous, naturally aligned range of 2^order frames in `node`, the highest one whose
+   * frames are all free (memblock_alloc_try_nid_raw at boot allocates top-down), taken off the
+   * buddy free lists. Not counted in pgalloc: memblock is not the page allocator. Returns the
+   * first pfn, or -1.
+   */
+  allocContig(order: number, node: number): number {
+    const n = 1 << order;
+    const info = this.nodes[node];
+    const b = this.buddies[node];
+    const first = Math.ceil(info.startPfn / n) * n;
+    for (let start = Math.floor((info.startPfn + info.nframes - n) / n) * n; start >= first; start -= n) {
+      if (b.allocRange(start, n)) return start;
+    }
+    return -1;
+  }
+
+  /** free_contig_range: give back a range allocContig took. */
+  freeContig(start: number, order: number): void {
+    this.pgfree += 1 << order;
+    this.buddies[this.nodeOf(start)].freeRange(start, 1 << order);
+  }
+
   private wakeKswapd(node: number): void {
     this.reclaiming(() => this.policy!.wakeKswapd(node));
   }
@@ -172,11 +208,11 @@ export class PhysMem {
    * free pages stay above the watermark `mark` after the allocation (__zone_watermark_ok:
    * free - (2^order - 1) > mark); null mark: any free block. Returns -1 when none.
    */
-  private allocAbove(order: number, node: number, mark: 'low' | 'min' | null): number {
-    const n = this.buddies.length;
+  private allocAbove(order: number, node: number, mark: 'low' | 'min' | null, thisNode = false): number {
+    const n = thisNode ? 1 : this.buddies.length;
     const marks = mark === 'low' ? this.wmLow : mark === 'min' ? this.wmMin : null;
     for (let i = 0; i < n; i++) {
-      const id = (node + i) % n;
+      const id = (node + i) % this.buddies.length;
       const b = this.buddies[id];
       if (marks !== null && b.freePages - ((1 << order) - 1) <= marks[id]) continue;
       const pfn = b.alloc(order);

@@ -42,7 +42,7 @@ export function reportText(r: RunReport): string {
   out.push(
     `design ${r.scenario.design}, seed ${r.scenario.seed}; machine: ${m.cpus} CPU${m.cpus === 1 ? '' : 's'}, ` +
       `${mem / 2 ** 20} MiB in ${m.nodes.length} node${m.nodes.length === 1 ? '' : 's'}, ${m.paging}, ` +
-      `TLB ${m.tlb.entries} entries ${m.tlb.ways}-way, THP ${m.thp?.enabled ?? 'madvise'}`,
+      `TLB ${m.tlb.entries} entries ${m.tlb.ways}-way, THP ${m.thp?.enabled ?? 'madvise'}${hugepagesText(m)}`,
   );
   out.push('');
   if (r.processes.length > 0) {
@@ -96,4 +96,14 @@ export function reportText(r: RunReport): string {
       : `FAILED: ${r.events.filter((e) => e.failure).length} failure(s) in ${r.stepsRun} steps run`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/** ", hugetlb 8 x 2 MiB + 1 x 1 GiB" for a machine with hugetlb pools. */
+function hugepagesText(m: RunReport['machine']): string {
+  const h = m.hugepages;
+  if (h === undefined || h.pages2M + h.pages1G + h.overcommit === 0) return '';
+  const parts = [h.pages2M > 0 && `${h.pages2M} x 2 MiB`, h.pages1G > 0 && `${h.pages1G} x 1 GiB`].filter(
+    Boolean,
+  );
+  return `, hugetlb ${parts.join(' + ') || 'none'}${h.overcommit > 0 ? ` (overcommit ${h.overcommit})` : ''}`;
 }

@@ -26,6 +26,10 @@ export const PROCESS_COUNTERS = {
     unit: 'bytes',
     doc: '/proc/PID/smaps_rollup: anonymous memory mapped by PMD-mapped transparent huge pages',
   },
+  HugetlbPages: {
+    unit: 'bytes',
+    doc: '/proc/PID/status: hugetlb pages mapped (mm->hugetlb_usage); they are not in VmRSS',
+  },
   map_count: { unit: 'count', doc: 'mm->map_count: number of VMAs (/proc/PID/maps lines)' },
   tlb_hits: { unit: 'count', doc: 'vmlab: accesses translated by a TLB hit' },
   tlb_misses: { unit: 'count', doc: 'vmlab: accesses that missed the TLB and walked the page table' },
@@ -96,6 +100,40 @@ export const SYSTEM_COUNTERS = {
   PageTables: { unit: 'bytes', doc: '/proc/meminfo: page-table pages of all processes (top level included)' },
   Mlocked: { unit: 'bytes', doc: '/proc/meminfo: mlocked pages' },
   AnonHugePages: { unit: 'bytes', doc: '/proc/meminfo: anonymous THPs mapped by a PMD (NR_ANON_THPS)' },
+  HugePages_Total: { unit: 'count', doc: '/proc/meminfo: pages in the pool of the default (2 MiB) size' },
+  HugePages_Free: { unit: 'count', doc: '/proc/meminfo: default-size pool pages not yet allocated' },
+  HugePages_Rsvd: {
+    unit: 'count',
+    doc: '/proc/meminfo: default-size pool pages reserved by mmap but not yet allocated',
+  },
+  HugePages_Surp: {
+    unit: 'count',
+    doc: '/proc/meminfo: default-size pool pages above the persistent pool (nr_overcommit_hugepages)',
+  },
+  Hugepagesize: { unit: 'bytes', doc: '/proc/meminfo: the default huge page size' },
+  Hugetlb: { unit: 'bytes', doc: '/proc/meminfo: memory of every hugetlb pool, all sizes' },
+  'hugepages-2048kB.nr_hugepages': {
+    unit: 'count',
+    doc: '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages',
+  },
+  'hugepages-2048kB.free_hugepages': { unit: 'count', doc: 'sysfs hugepages-2048kB/free_hugepages' },
+  'hugepages-2048kB.resv_hugepages': { unit: 'count', doc: 'sysfs hugepages-2048kB/resv_hugepages' },
+  'hugepages-2048kB.surplus_hugepages': { unit: 'count', doc: 'sysfs hugepages-2048kB/surplus_hugepages' },
+  'hugepages-1048576kB.nr_hugepages': {
+    unit: 'count',
+    doc: '/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages',
+  },
+  'hugepages-1048576kB.free_hugepages': { unit: 'count', doc: 'sysfs hugepages-1048576kB/free_hugepages' },
+  'hugepages-1048576kB.resv_hugepages': { unit: 'count', doc: 'sysfs hugepages-1048576kB/resv_hugepages' },
+  'hugepages-1048576kB.surplus_hugepages': {
+    unit: 'count',
+    doc: 'sysfs hugepages-1048576kB/surplus_hugepages',
+  },
+  htlb_buddy_alloc_success: {
+    unit: 'count',
+    doc: '/proc/vmstat: hugetlb pages taken from the buddy allocator (boot pool, surplus)',
+  },
+  htlb_buddy_alloc_fail: { unit: 'count', doc: '/proc/vmstat: hugetlb buddy allocations that failed' },
   thp_fault_alloc: { unit: 'count', doc: '/proc/vmstat: THPs allocated and mapped to handle a page fault' },
   thp_fault_fallback: {
     unit: 'count',

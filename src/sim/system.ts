@@ -27,6 +27,7 @@ import {
 } from '../mm/file-io.js';
 import { doExec, doFork } from '../mm/fork.js';
 import { shrinkThp } from '../mm/huge-rmap.js';
+import { hstateIndexOfSize, hugetlbfsCreate, hugetlbVmtruncate } from '../mm/hugetlbfs.js';
 import type { Kernel } from '../mm/kernel.js';
 import { khugepagedFullScans, khugepagedRun } from '../mm/khugepaged.js';
 import { type Advice, sysMadvise } from '../mm/madvise.js';
@@ -106,6 +107,7 @@ export class System {
       oomKiller: opts.machine.oomKiller ?? true,
       ...(opts.machine.minFreeKbytes !== undefined && { minFreeKbytes: opts.machine.minFreeKbytes }),
       ...(opts.machine.thp !== undefined && { thp: opts.machine.thp }),
+      ...(opts.machine.hugepages !== undefined && { hugepages: opts.machine.hugepages }),
     });
     this.rng = new Rng(opts.seed);
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
@@ -159,6 +161,13 @@ export class System {
     return this.afterCall('mmap', doMmap(this.kernel, task, { ...req, file, offset }));
   }
 
+  /** The page size of the named file's hugetlbfs mount, or 0 when it is not a hugetlbfs file. */
+  hugetlbfsPageSize(name: string): number {
+    const inode = this.kernel.files.get(name);
+    if (inode === undefined || !inode.isHugetlbfs()) return 0;
+    return this.kernel.hugetlb.hstates[inode.hstate].nrPages * PAGE_SIZE;
+  }
+
   /** The named file's size in bytes, or undefined when there is no such file. */
   fileSize(name: string): number | undefined {
     return this.kernel.files.get(name)?.size;
@@ -177,9 +186,16 @@ export class System {
     return pfn !== undefined ? this.kernel.phys.frames.token[pfn] : (inode.disk.get(index) ?? 0);
   }
 
-  /** Create a file of `size` bytes with data on the disk (and in the page cache, `cached`). */
-  createFile(name: string, size: number, cached: boolean): SysResult<0> {
-    return this.afterCall('create', sysCreate(this.kernel, name, size, cached));
+  /**
+   * Create a file of `size` bytes with data on the disk (and in the page cache, `cached`), or,
+   * with `hugetlbfsPageSize` (bytes), an empty file of that size on a hugetlbfs mount.
+   */
+  createFile(name: string, size: number, cached: boolean, hugetlbfsPageSize?: number): SysResult<0> {
+    const r =
+      hugetlbfsPageSize === undefined
+        ? sysCreate(this.kernel, name, size, cached)
+        : hugetlbfsCreate(this.kernel, name, size, hstateIndexOfSize(hugetlbfsPageSize));
+    return this.afterCall('create', r);
   }
 
   /** read(2) of [offset, offset + length) of the named file; the bytes read. */
@@ -187,6 +203,11 @@ export class System {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
     this.kernel.current = task;
+    if (inode.isHugetlbfs()) {
+      // hugetlbfs_read_iter copies out of the cache (holes read as zeros) and fills nothing.
+      taskFile(this.kernel, task, inode);
+      return this.afterCall('read', { ok: true, value: Math.max(0, Math.min(length, inode.size - offset)) });
+    }
     return this.afterCall('read', sysRead(this.kernel, task, inode, offset, length));
   }
 
@@ -195,6 +216,8 @@ export class System {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
     this.kernel.current = task;
+    // hugetlbfs has no write(): its pages are written through mappings only.
+    if (inode.isHugetlbfs()) return this.afterCall('write', { ok: false, errno: 'EINVAL' });
     return this.afterCall('write', sysWrite(this.kernel, task, inode, offset, length));
   }
 
@@ -202,6 +225,10 @@ export class System {
     const inode = this.kernel.files.get(name);
     if (inode === undefined) return { ok: false, errno: 'ENOENT' };
     this.kernel.current = task;
+    if (inode.isHugetlbfs()) {
+      taskFile(this.kernel, task, inode);
+      return this.afterCall('truncate', hugetlbVmtruncate(this.kernel, inode, size, task.cpu));
+    }
     return this.afterCall('truncate', sysTruncate(this.kernel, task, inode, size));
   }
 
@@ -357,6 +384,7 @@ export class System {
       VmLck: mm ? page(mm.lockedVm) : 0,
       VmSwap: mm ? page(mm.rss[MmCounter.SWAPENTS]) : 0,
       AnonHugePages: mm ? mm.hugeAnonPmds * PMD_SIZE : 0,
+      HugetlbPages: mm ? page(mm.hugetlbUsage) : 0,
       map_count: mm ? mm.mapCount : 0,
       tlb_hits: task.tlbHits,
       tlb_misses: task.tlbMisses,
@@ -424,6 +452,7 @@ export class System {
       PageTables: k.pool.live * PAGE_SIZE,
       Mlocked: k.mlockedPages * PAGE_SIZE,
       AnonHugePages: k.thp.anonHugePages * PAGE_SIZE,
+      ...hugetlbCounters(k),
       thp_fault_alloc: k.vmstat.thp_fault_alloc,
       thp_fault_fallback: k.vmstat.thp_fault_fallback,
       thp_collapse_alloc: k.vmstat.thp_collapse_alloc,
@@ -528,4 +557,26 @@ function faultAroundPages(bytes: number): number {
   let p = 1;
   while (p * 2 * PAGE_SIZE <= bytes) p *= 2;
   return p;
+}
+
+/** meminfo's HugePages_* (the default, 2 MiB size) and Hugetlb, sysfs's per-size counts, vmstat's htlb_*. */
+function hugetlbCounters(k: Kernel): Record<string, number> {
+  const out: Record<string, number> = {};
+  const [def] = k.hugetlb.hstates;
+  out.HugePages_Total = def.nr;
+  out.HugePages_Free = def.free;
+  out.HugePages_Rsvd = def.resv;
+  out.HugePages_Surp = def.surplus;
+  out.Hugepagesize = def.nrPages * PAGE_SIZE;
+  out.Hugetlb = 0;
+  for (const h of k.hugetlb.hstates) {
+    out.Hugetlb += h.nr * h.nrPages * PAGE_SIZE;
+    out[`${h.name}.nr_hugepages`] = h.nr;
+    out[`${h.name}.free_hugepages`] = h.free;
+    out[`${h.name}.resv_hugepages`] = h.resv;
+    out[`${h.name}.surplus_hugepages`] = h.surplus;
+  }
+  out.htlb_buddy_alloc_success = k.hugetlb.buddyAllocSuccess;
+  out.htlb_buddy_alloc_fail = k.hugetlb.buddyAllocFail;
+  return out;
 }

@@ -10,6 +10,7 @@ import {
   cpuIndex,
   expectError,
   fileName,
+  hugePageSize,
   MMAP_FLAGS,
   MREMAP_FLAGS,
   MSYNC_FLAGS,
@@ -98,10 +99,24 @@ const mmap = object(
     fixed: withDefault(boolean(), false, 'MAP_FIXED: map exactly at addr, replacing what is there.'),
     file: optional(fileName, 'Map this file (flags without anonymous).'),
     offset: optional(byteSize, 'Byte offset into the file, a multiple of 4KiB; default 0.'),
+    huge_size: optional(
+      hugePageSize,
+      'With the hugetlb flag: MAP_HUGE_2MB or MAP_HUGE_1GB; default 2MiB (a hugetlbfs file has its own).',
+    ),
     expect_error: expectError,
   },
   {
     rules: [
+      {
+        check(v, report) {
+          if (has(v, 'huge_size') && !v.flags.includes('hugetlb'))
+            report('huge_size', "'huge_size' needs 'hugetlb' in flags");
+        },
+        json: {
+          if: { required: ['huge_size'] },
+          then: { required: ['flags'], properties: { flags: { contains: { const: 'hugetlb' } } } },
+        },
+      },
       fieldRule(
         'flags',
         { oneOf: [{ contains: { const: 'private' } }, { contains: { const: 'shared' } }] },
@@ -246,12 +261,32 @@ const touch = object(
 
 const inFile = required(fileName, 'The file, made by an earlier create step.');
 
-const create = object({
-  file: required(fileName, 'Name of the new file; later steps refer to it with `file`.'),
-  size: withDefault(byteSize, 0, 'Size in bytes; every page holds data on the disk.'),
-  cached: withDefault(boolean(), false, 'Start with the whole file in the page cache (clean).'),
-  expect_error: expectError,
-});
+const create = object(
+  {
+    file: required(fileName, 'Name of the new file; later steps refer to it with `file`.'),
+    size: withDefault(byteSize, 0, 'Size in bytes; every page holds data on the disk.'),
+    cached: withDefault(boolean(), false, 'Start with the whole file in the page cache (clean).'),
+    hugetlbfs: optional(
+      hugePageSize,
+      'Create the file on a hugetlbfs mount of this page size instead: no data, no pages until faulted; the size must be a multiple of the page size.',
+    ),
+    expect_error: expectError,
+  },
+  {
+    rules: [
+      {
+        check(v, report) {
+          if (has(v, 'hugetlbfs') && v.cached)
+            report('cached', 'a hugetlbfs file has no page cache to start with');
+        },
+        json: {
+          if: { required: ['hugetlbfs'] },
+          then: { not: { required: ['cached'], properties: { cached: { const: true } } } },
+        },
+      },
+    ],
+  },
+);
 
 const fileRange = {
   in: inProcess,

@@ -3,6 +3,7 @@
 
 import { GUEST_ERRORS } from '../lib/errno.js';
 import type {
+  HugePageSizeName,
   MadviseAdvice,
   MmapFlag,
   MremapFlag,
@@ -29,7 +30,9 @@ export const MMAP_FLAGS = every<MmapFlag>()([
   'locked',
   'noreserve',
   'fixed_noreplace',
+  'hugetlb',
 ]);
+export const HUGE_PAGE_SIZES = every<HugePageSizeName>()(['2MiB', '1GiB']);
 export const MREMAP_FLAGS = every<MremapFlag>()(['maymove', 'fixed', 'dontunmap']);
 export const ADVICE = every<MadviseAdvice>()([
   'dontneed',
@@ -92,6 +95,12 @@ export const cpuIndex = named(
 );
 
 export const prot = named('prot', enumOf(PROTS), 'Protection: r, w and x in that order, or none.');
+
+export const hugePageSize = named(
+  'hugePageSize',
+  enumOf(HUGE_PAGE_SIZES),
+  'A hugetlb page size: 2MiB (a PMD leaf) or 1GiB (a PUD leaf).',
+);
 
 /** `expect_error`, beside a step's key or inside its mapping. */
 export const expectError = optional(

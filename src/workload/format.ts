@@ -87,6 +87,27 @@ const thp = named(
   'Transparent huge pages: always, madvise or never, or { enabled, use_zero_page, pages_to_scan, max_ptes_none, max_ptes_swap, max_ptes_shared }.',
 );
 
+const hugePages = (size: string) =>
+  withDefault(
+    integer({ min: 0, max: 1 << 24 }),
+    0,
+    `Persistent ${size} hugetlb pages set aside at boot (hugepagesz=${size === '2MiB' ? '2M' : '1G'} hugepages=N); fewer when memory runs short.`,
+  );
+
+const hugepages = named(
+  'hugepages',
+  object({
+    '2MiB': hugePages('2MiB'),
+    '1GiB': hugePages('1GiB'),
+    overcommit: withDefault(
+      integer({ min: 0, max: 1 << 24 }),
+      0,
+      'vm.nr_overcommit_hugepages: surplus 2 MiB pages the pool may take from the buddy allocator when reservations need them.',
+    ),
+  }),
+  'The hugetlb pools: { 2MiB: N, 1GiB: M, overcommit: K }.',
+);
+
 const machine = object(
   {
     cpus: required(integer({ min: 1, max: MAX_CPUS }), 'Number of CPUs.'),
@@ -137,6 +158,7 @@ const machine = object(
       "The disk's read_ahead_kb: the largest readahead window, in KiB (0: no readahead).",
     ),
     thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
+    hugepages: optional(hugepages, 'hugetlb pools of 2 MiB and 1 GiB pages; default none.'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );

@@ -406,7 +406,7 @@ describe('parseScenario: format v1', () => {
 describe('parseScenario: errors carry file:line:column and the field', () => {
   it('names an unknown key and the allowed ones', () => {
     expect(errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, sise: 1 }'))).toEqual([
-      "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, expect_error)",
+      "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, huge_size, expect_error)",
     ]);
     expect(errors(withSteps('  - mmapp: { in: a }'))).toEqual([
       "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, expect_error)",
@@ -469,7 +469,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(
       errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, flags: private }')),
     ).toEqual([
-      "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace)",
+      "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace, hugetlb)",
     ]);
     expect(errors(withSteps('  - [spawn, a]'))).toEqual([
       'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect)',
@@ -558,6 +558,54 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     ]);
   });
 
+  it('reads the hugetlb pools, the hugetlb mmap flag with huge_size, and hugetlbfs files', () => {
+    const head = (hp: string) =>
+      ['vmlab: 1', 'name: t', `machine: { cpus: 1, memory: 64MiB${hp} }`, 'design: linux', 'steps:'].join(
+        '\n',
+      );
+    expect(parsed(`${head('')}\n  - spawn: a\n`).machine.hugepages).toBeUndefined();
+    const s = parsed(
+      [
+        head(', hugepages: { 2MiB: 16, 1GiB: 1, overcommit: 2 }'),
+        '  - spawn: a',
+        '  - mmap: { in: a, as: h, size: 1GiB, prot: rw, flags: [private, anonymous, hugetlb], huge_size: 1GiB }',
+        '  - mmap: { in: a, size: 2MiB, prot: rw, flags: [shared, anonymous, hugetlb] }',
+        '  - create: { file: f, size: 4MiB, hugetlbfs: 2MiB }',
+        '',
+      ].join('\n'),
+    );
+    expect(s.machine.hugepages).toEqual({ pages2M: 16, pages1G: 1, overcommit: 2 });
+    expect(s.steps[1]).toMatchObject({
+      kind: 'mmap',
+      flags: ['private', 'anonymous', 'hugetlb'],
+      hugeSize: '1GiB',
+    });
+    expect(s.steps[2]).not.toHaveProperty('hugeSize');
+    expect(s.steps[3]).toMatchObject({ kind: 'create', file: 'f', size: 4 * 1024 * 1024, hugetlbfs: '2MiB' });
+    expect(parsed(`${head(', hugepages: { 1GiB: 2 }')}\n  - spawn: a\n`).machine.hugepages).toEqual({
+      pages2M: 0,
+      pages1G: 2,
+      overcommit: 0,
+    });
+    expect(
+      errors(
+        [
+          head(', hugepages: { 4MiB: 1 }'),
+          '  - spawn: a',
+          '  - mmap: { in: a, size: 2MiB, prot: rw, flags: [private, anonymous], huge_size: 2MiB }',
+          '  - mmap: { in: a, size: 2MiB, prot: rw, flags: [private, anonymous, hugetlb], huge_size: 4MiB }',
+          '  - create: { file: f, hugetlbfs: 2MiB, cached: true }',
+          '',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      "test.yaml:3:49: machine.hugepages.4MiB: unknown key '4MiB'; did you mean '2MiB'? (expected one of 2MiB, 1GiB, overcommit)",
+      "test.yaml:7:82: steps[1].mmap.huge_size: 'huge_size' needs 'hugetlb' in flags",
+      "test.yaml:8:91: steps[2].mmap.huge_size: unknown value '4MiB'; did you mean '2MiB'? (expected one of 2MiB, 1GiB)",
+      'test.yaml:9:49: steps[3].create.cached: a hugetlbfs file has no page cache to start with',
+    ]);
+  });
+
   it('checks the rules between fields of a step', () => {
     const errs = errors(
       withSteps(
@@ -586,7 +634,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       'test.yaml:13:35: steps[7].brk.addr: delta and addr cannot both be given (expected one of delta or addr)',
       "test.yaml:14:59: steps[8].touch.stride: 'stride' needs 'pattern: strided'",
       `test.yaml:15:15: steps[9].expect.VmRSS: counter 'VmRSS' needs 'in' (expected one of ${byCloseness('VmRSS', SYSTEM_EXPECTABLE).join(', ')})`,
-      "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, tlb_misses, walk_levels, AnonHugePages)",
+      "test.yaml:16:22: steps[10].expect.pgfault: counter 'pgfault' cannot be used with 'in' (expected one of min_flt, maj_flt, RssAnon, RssFile, map_count, sigbus, VmSize, VmRSS, VmHWM, VmPTE, VmLck, VmSwap, tlb_hits, page_walks, sigsegv, RssShmem, HugetlbPages, tlb_misses, walk_levels, AnonHugePages)",
       'test.yaml:17:44: steps[11].expect.VmRSS.max: max is below min',
       "test.yaml:17:56: steps[11].expect.VmHWM.min: give 'min', 'max' or both",
       'test.yaml:18:13: steps[12].expect: no counter given (expected at least 1 counter name)',
@@ -646,7 +694,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(s.steps.map((st) => st.kind)).toEqual(['spawn', 'mmap', 'mmap', 'touch']);
     expect(s.steps[2].loc).toEqual(loc(8, 5));
     expect(errors(withSteps('  - spawn: &n a', '  - mmap: *n'))).toEqual([
-      "test.yaml:7:11: steps[1].mmap: wrong type: the string 'a' (expected a mapping with keys in, as, size, prot, flags, addr, fixed, file, offset, expect_error)",
+      "test.yaml:7:11: steps[1].mmap: wrong type: the string 'a' (expected a mapping with keys in, as, size, prot, flags, addr, fixed, file, offset, huge_size, expect_error)",
     ]);
   });
 

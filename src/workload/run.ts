@@ -9,7 +9,24 @@ import { protFromName } from '../mm/vma.js';
 import type { CostName } from '../sim/cost.js';
 import { PROCESS_COUNTERS } from '../sim/counter-names.js';
 import { type ProcessCounters, System, type SystemCounters } from '../sim/system.js';
-import type { ExpectValue, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
+import type { ExpectValue, HugePageSizeName, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
+
+const HUGE_PAGE_BYTES: Record<HugePageSizeName, number> = {
+  '2MiB': 2 * 1024 * 1024,
+  '1GiB': 1024 * 1024 * 1024,
+};
+
+/** The length mmap mapped: whole pages, whole huge pages for hugetlb memory (ksys_mmap_pgoff rounds it up). */
+function mappedLength(step: Extract<Step, { kind: 'mmap' }>, sys: System, unit: number): number {
+  const huge =
+    step.file !== undefined
+      ? sys.hugetlbfsPageSize(step.file)
+      : step.flags.includes('hugetlb')
+        ? HUGE_PAGE_BYTES[step.hugeSize ?? '2MiB']
+        : 0;
+  const u = huge > 0 ? huge : unit;
+  return Math.ceil(step.size / u) * u;
+}
 
 export type EventKind = 'expected-error' | 'error' | 'killed' | 'expect-failed' | 'oom' | 'oom-kill';
 
@@ -276,6 +293,8 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           populate: step.flags.includes('populate'),
           locked: step.flags.includes('locked'),
           noreserve: step.flags.includes('noreserve'),
+          hugetlb: step.flags.includes('hugetlb'),
+          ...(step.hugeSize !== undefined && { hugeSize: HUGE_PAGE_BYTES[step.hugeSize] }),
         };
         const r =
           step.file === undefined
@@ -286,7 +305,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           return;
         }
         if (step.as !== undefined)
-          p.regions.set(step.as, { addr: r.value, length: Math.ceil(step.size / PAGE_SIZE) * PAGE_SIZE });
+          p.regions.set(step.as, { addr: r.value, length: mappedLength(step, sys, PAGE_SIZE) });
         settle(step, {});
         return;
       }
@@ -294,7 +313,12 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         onRange(step, step.in, step.range, (task, addr, length) => sys.munmap(task, addr, length));
         return;
       case 'create': {
-        const r = sys.createFile(step.file, step.size, step.cached);
+        const r = sys.createFile(
+          step.file,
+          step.size,
+          step.cached,
+          step.hugetlbfs === undefined ? undefined : HUGE_PAGE_BYTES[step.hugetlbfs],
+        );
         settle(step, r.ok ? {} : { error: r.errno });
         return;
       }

@@ -52,6 +52,13 @@ function buildMachine(m: DecodedMachine): MachineSpec {
     oomKiller: m.oom_killer,
     ...(m.costs !== undefined && { costs: m.costs }),
     thp: buildThp(m.thp),
+    ...(m.hugepages !== undefined && {
+      hugepages: {
+        pages2M: m.hugepages['2MiB'],
+        pages1G: m.hugepages['1GiB'],
+        overcommit: m.hugepages.overcommit,
+      },
+    }),
   };
 }
 
@@ -120,6 +127,7 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
         file: item.value.file,
         size: item.value.size,
         cached: item.value.cached,
+        ...(item.value.hugetlbfs !== undefined && { hugetlbfs: item.value.hugetlbfs }),
       };
     case 'read':
     case 'write': {
@@ -173,6 +181,7 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
         fixed: v.fixed,
         ...(v.file !== undefined && { file: v.file }),
         ...(v.offset !== undefined && { offset: v.offset }),
+        ...(v.huge_size !== undefined && { hugeSize: v.huge_size }),
       };
     }
     case 'munmap':

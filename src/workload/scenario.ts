@@ -39,6 +39,18 @@ export interface ThpConfig {
   readonly maxPtesShared: number;
 }
 
+/** A huge page size of x86-64 hugetlb: 2 MiB (PMD) or 1 GiB (PUD). */
+export type HugePageSizeName = '2MiB' | '1GiB';
+
+/** The hugetlb pools set up at boot (hugepagesz=2M hugepages=N hugepagesz=1G hugepages=M). */
+export interface HugepagesSpec {
+  /** Persistent 2 MiB and 1 GiB pages. */
+  readonly pages2M: number;
+  readonly pages1G: number;
+  /** vm.nr_overcommit_hugepages of the default (2 MiB) size. */
+  readonly overcommit: number;
+}
+
 export interface MachineSpec {
   readonly cpus: number;
   /** One entry per memory node, in bytes. `memory: 4GiB` means one node. */
@@ -61,6 +73,8 @@ export interface MachineSpec {
   readonly costs?: Readonly<Partial<Record<CostName, number>>>;
   /** Transparent huge pages; absent: Linux's defaults (madvise). */
   readonly thp?: ThpConfig;
+  /** hugetlb pools; absent: none. */
+  readonly hugepages?: HugepagesSpec;
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */
@@ -87,7 +101,8 @@ export type MmapFlag =
   | 'populate'
   | 'locked'
   | 'noreserve'
-  | 'fixed_noreplace';
+  | 'fixed_noreplace'
+  | 'hugetlb';
 export type MremapFlag = 'maymove' | 'fixed' | 'dontunmap';
 export type MadviseAdvice =
   | 'dontneed'
@@ -124,12 +139,16 @@ export type Step =
       readonly fixed: boolean;
       readonly file?: string;
       readonly offset?: number;
+      /** With the hugetlb flag: MAP_HUGE_2MB or MAP_HUGE_1GB (default 2 MiB). */
+      readonly hugeSize?: HugePageSizeName;
     })
   | (StepBase & {
       readonly kind: 'create';
       readonly file: string;
       readonly size: number;
       readonly cached: boolean;
+      /** A file on a hugetlbfs mount of this page size instead of the disk. */
+      readonly hugetlbfs?: HugePageSizeName;
     })
   | (StepBase & {
       readonly kind: 'read' | 'write';

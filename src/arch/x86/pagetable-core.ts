@@ -8,6 +8,7 @@
 // so that index arithmetic stays in 32-bit integers.
 
 import { Access, type PmdState, TlbPerm, WalkStatus } from '../pmap.js';
+import * as hugetlbLeaf from './hugetlb-leaf.js';
 import * as pmdLeaf from './pmd-leaf.js';
 import {
   decodeAttrs,
@@ -299,10 +300,20 @@ export abstract class X86TableCore {
    * -1 when a table above is missing (or could not be allocated) or a PUD leaf covers vpn.
    */
   pmdEntry(vpn: number, alloc: boolean): number {
+    return this.upperEntry(vpn, 1, alloc);
+  }
+
+  /**
+   * Word index of the entry for vpn in the table at `level` (1: PMD, 2: PUD), allocating the
+   * tables above it with `alloc`; -1 when a table above is missing (or could not be allocated)
+   * or a leaf above covers vpn (PSE first: a PROT_NONE leaf has P clear).
+   */
+  upperEntry(vpn: number, level: 1 | 2, alloc: boolean): number {
     let slot = this.owner[this.topPfn];
-    for (let level = this.levels - 1; level > 1; level--) {
-      const i = slot * 1024 + this.index(vpn, level) * 2;
+    for (let l = this.levels - 1; l > level; l--) {
+      const i = slot * 1024 + this.index(vpn, l) * 2;
       let w = this.pool.words;
+      if ((w[i] & X86.PSE) !== 0) return -1;
       if ((w[i] & X86.P) === 0) {
         if (!alloc) return -1;
         const t = this.pool.alloc();
@@ -310,13 +321,11 @@ export abstract class X86TableCore {
         w = this.pool.words;
         w[i] = makeLo(t, PAGE_TABLE_FLAGS);
         w[i + 1] = makeHi(t, 0);
-        this.accountTable(level - 1, +1);
-      } else if ((w[i] & X86.PSE) !== 0) {
-        return -1;
+        this.accountTable(l - 1, +1);
       }
       slot = this.slotOfEntry(w, i);
     }
-    return slot * 1024 + this.index(vpn, 1) * 2;
+    return slot * 1024 + this.index(vpn, level) * 2;
   }
 
   /** Forget the host-side PTE-table cache (a PMD entry changed between table and leaf). */
@@ -352,6 +361,28 @@ export abstract class X86TableCore {
 
   hugeCollapse(vpn: number, pfn: number, attrs: number): void {
     pmdLeaf.hugeCollapse(this, vpn, pfn, attrs);
+  }
+
+  // ---------------------------------------------------------------- hugetlb leaves (hugetlb-leaf.ts)
+
+  hugetlbState(vpn: number, order: 9 | 18): PmdState {
+    return hugetlbLeaf.hugetlbState(this, vpn, order);
+  }
+
+  hugetlbPrepare(vpn: number, order: 9 | 18): boolean {
+    return hugetlbLeaf.hugetlbPrepare(this, vpn, order);
+  }
+
+  hugetlbSet(vpn: number, order: 9 | 18, pfn: number, attrs: number): void {
+    hugetlbLeaf.hugetlbSet(this, vpn, order, pfn, attrs);
+  }
+
+  hugetlbUpdate(vpn: number, order: 9 | 18, set: number, clear: number): void {
+    hugetlbLeaf.hugetlbUpdate(this, vpn, order, set, clear);
+  }
+
+  hugetlbClear(vpn: number, order: 9 | 18): number {
+    return hugetlbLeaf.hugetlbClear(this, vpn, order);
   }
 
   get depositedTables(): number {

@@ -289,6 +289,10 @@ describe('X86PageTable: huge leaves', () => {
     pt.hugeEnter(v, 2 * PTE_TABLE, PteAttr.write | PteAttr.dirty);
     expect(() => pt.zapRange(v + 1, v + PTE_TABLE, () => {})).toThrow(/splits/);
     expect(() => pt.zapRange(v, v + PTE_TABLE - 1, () => {})).toThrow(/splits/);
+    // A walk (no clearing) over part of it visits the leaf whole (MADV_WILLNEED over 4 KiB of a THP).
+    const walked: number[][] = [];
+    pt.forEachLeaf(v + 3, v + 4, (vpn, pfn, _a, order) => walked.push([vpn, pfn, order]));
+    expect(walked).toEqual([[v, 2 * PTE_TABLE, 9]]);
     const seen: [number, number, number, number][] = [];
     pt.zapRange(v - 10, v + PTE_TABLE + 10, (vpn, pfn, attrs, order) => seen.push([vpn, pfn, attrs, order]));
     expect(seen).toEqual([[v, 2 * PTE_TABLE, PteAttr.write | PteAttr.dirty, 9]]);
