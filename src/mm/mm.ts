@@ -4,6 +4,7 @@
 import type { Pmap } from '../arch/pmap.js';
 import { OrderedMap } from '../lib/ordered-map.js';
 import type { OpenFile } from './inode.js';
+import type { MmuNotifierSubscriptions } from './mmu-notifier.js';
 import type { Vma } from './vma.js';
 
 /** RSS counter slots (include/linux/mm_types_task.h). */
@@ -59,6 +60,8 @@ export class Mm {
   thpFlags = 0;
   /** Anonymous THPs this mm maps with a PMD (smaps AnonHugePages, in 2 MiB units). */
   hugeAnonPmds = 0;
+  /** mm->notifier_subscriptions: device mirrors of this address space (null: none). */
+  notifier: MmuNotifierSubscriptions | null = null;
 
   constructor(id: number, pmap: Pmap, mmapBase: number, mapWindow: number, startBrk: number) {
     this.id = id;

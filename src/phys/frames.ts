@@ -75,6 +75,9 @@ export const enum PG {
   /** folio_test_partially_mapped: a large anon folio queued for deferred split because some of
    * its pages were unmapped while others stay mapped. Kept on the head. */
   partiallyMapped = 1 << 24,
+  /** A MEMORY_DEVICE_PRIVATE page (is_device_private_page): device memory the CPU cannot
+   * address; CPU page tables refer to it through device-private swap entries. */
+  devicePrivate = 1 << 25,
 }
 
 const ORDER_SHIFT = 12;
