@@ -5,6 +5,7 @@
 import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
 import { COSTS, type CostName } from '../sim/cost.js';
+import { devices } from './format-devices.js';
 import { step } from './format-steps.js';
 import { MAX_CPUS, PAGINGS, THP_MODES } from './format-values.js';
 import {
@@ -137,6 +138,7 @@ const machine = object(
       "The disk's read_ahead_kb: the largest readahead window, in KiB (0: no readahead).",
     ),
     thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
+    devices: withDefault(devices, [], 'Accelerators sharing the address space (design hmm).'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );
