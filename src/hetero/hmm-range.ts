@@ -86,14 +86,20 @@ export function hmmRangeFault(k: Kernel, task: Task, dev: Device, range: HmmRang
       tries = 0;
       continue;
     }
-    if (++tries > 3) throw new Error(`hmmRangeFault: vpn ${vpn} still needs a fault after three`);
-    // hmm_vma_fault: handle_mm_fault as the CPU would, then -EBUSY: the walk resumes here.
+    // hmm_vma_fault(addr, end): handle_mm_fault as the CPU would for every page from here to
+    // the end of the PMD-level walk step (hmm_vma_walk_pmd passes its `end` down), present
+    // pages included (spurious faults, counted all the same); then -EBUSY, and the walk
+    // resumes here after mmu_interval_check_retry.
     if (range.write && (vma.flags & VM.WRITE) === 0) return 'EPERM';
+    if (++tries > 3) throw new Error(`hmmRangeFault: vpn ${vpn} still needs a fault after three`);
+    const stop = Math.min(range.end, vma.end, (Math.floor(vpn / 512) + 1) * 512);
     k.current = task;
-    const r = handleMmFault(k, mm, vma, vpn, range.write ? Access.write : Access.read, task.cpu);
-    if ((r & (VmFault.oom | VmFault.sigbus | VmFault.sigsegv)) !== 0) return 'EFAULT';
-    if ((r & VmFault.major) !== 0) task.majFlt++;
-    else task.minFlt++; // mm_account_fault: GUP-style faults count for current
+    for (let a = vpn; a < stop; a++) {
+      const r = handleMmFault(k, mm, vma, a, range.write ? Access.write : Access.read, task.cpu);
+      if ((r & (VmFault.oom | VmFault.sigbus | VmFault.sigsegv)) !== 0) return 'EFAULT';
+      if ((r & VmFault.major) !== 0) task.majFlt++;
+      else task.minFlt++; // mm_account_fault: GUP-style faults count for current
+    }
   }
   return 0;
 }
