@@ -172,6 +172,7 @@ function lazyfreeRange(k: Kernel, task: Task, start: number, end: number): void 
   const mm = task.mm!;
   const f = k.phys.frames;
   let changed = false;
+  mmuNotifierInvalidate(mm, start, end, NotifyEvent.clear); // madvise_free_single_vma
   mm.pmap.forEachLeaf(
     start,
     end,
