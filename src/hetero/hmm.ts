@@ -199,10 +199,10 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     if (m === undefined) return { cpages: 0, error: 'EINVAL' };
     const start = Math.floor(addr / 4096);
     const end = Math.ceil((addr + length) / 4096);
+    dev.stats.lock_mmap_read++;
     if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
     // dmirror_migrate_to_system: the range's pages on this device come back.
     const mm = task.mm!;
-    dev.stats.lock_mmap_read++;
     let cpages = 0;
     for (let vpn = start; vpn < end; vpn++) {
       const vma = mm.vmaAt(vpn);

@@ -102,7 +102,7 @@ export interface MigrateResult {
  * anonymous areas; anonymous pages that are not in a THP, mlocked or held by the swap cache),
  * and map the new device pages in the device's page table. Then, as dmirror does, read the
  * range back from the device: a page the device does not map (it did not move: a shared or
- * file page, swapped out) makes the call fail with ENOENT.
+ * file page, swapped out) makes the call fail with ENOENT. The caller holds mmap_lock (read).
  */
 export function migrateToDevice(
   k: Kernel,
@@ -115,7 +115,6 @@ export function migrateToDevice(
   const mm = task.mm!;
   const pmap = mm.pmap;
   const f = k.phys.frames;
-  dev.stats.lock_mmap_read++;
   for (let a = start; a < end; ) {
     const vma = mm.vmaAt(a);
     if (vma === undefined || (vma.flags & VM.READ) === 0) return { cpages: 0, error: 'EINVAL' };
