@@ -25,6 +25,8 @@ export interface DeviceRunRequest {
 
 export interface DeviceRunResult {
   readonly accesses: number;
+  /** The content token the last completed access read or wrote (as a CPU access returns it). */
+  readonly lastToken?: number;
   /** Why the kernel stopped early (a device fault the driver could not service). */
   readonly error?: Errno;
   readonly faultAddr?: number;

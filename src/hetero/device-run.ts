@@ -53,9 +53,11 @@ export function runDeviceKernel(
   const perPass = req.pattern === 'strided' ? Math.ceil(req.length / req.stride) : pages;
   const count = req.count ?? perPass;
   const write = needsWrite(req.op);
+  let last = -1;
   const complete = (pfn: number): void => {
     if (pfn < cpuFrames) dev.remoteAccess(); // system memory, over the link
     if (write) token[pfn] = newToken();
+    last = token[pfn];
   };
   const queued: number[] = [];
   const writes: boolean[] = [];
@@ -113,5 +115,5 @@ export function runDeviceKernel(
   }
   const e = flush();
   if (e !== null) return { accesses: done - replay.length, error: e, faultAddr: queued[0] * 4096 };
-  return { accesses: done };
+  return last < 0 ? { accesses: done } : { accesses: done, lastToken: last };
 }
