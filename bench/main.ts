@@ -4,6 +4,7 @@
 import { DEFAULT_THP } from '../src/mm/thp-state.js';
 import { System } from '../src/sim/system.js';
 import type { MachineSpec } from '../src/workload/scenario.js';
+import { deviceFaultRate, migrateRate } from './hetero.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -168,7 +169,11 @@ const cows: number[] = [];
 const scans: number[] = [];
 const steals: number[] = [];
 const thps: number[] = [];
+const devFaults: number[] = [];
+const migrations: number[] = [];
 for (let i = 0; i < runs; i++) {
+  devFaults.push(deviceFaultRate());
+  migrations.push(migrateRate());
   const rr = reclaimRate();
   scans.push(rr.scanned);
   steals.push(rr.reclaimed);
@@ -199,6 +204,12 @@ console.log(
   `reclaim: pages scanned per second   ${fmt(median(scans))}   (512 MiB written and read back on 256 MiB + swap)`,
 );
 console.log(`reclaim: pages reclaimed per second ${fmt(median(steals))}`);
+console.log(
+  `hmm: device faults per second       ${fmt(median(devFaults))}   (a device reading 256 MiB the CPU wrote, batches of 256)`,
+);
+console.log(
+  `hmm: migrated GiB per second        ${median(migrations).toFixed(2)}   (256 MiB to the device and back)`,
+);
 console.log(
   `host bytes per simulated frame      ${big.bytesPerFrame.toFixed(1)}   (frame table + LRU links)`,
 );

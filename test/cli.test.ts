@@ -168,3 +168,34 @@ describe('vmlab check, schema, designs', () => {
     expect(cli('designs').out).toMatch(/^linux\s+Linux 6\.x/);
   });
 });
+
+describe('vmlab compare', () => {
+  it('prints the counters of each design side by side, as a table, JSON or CSV', () => {
+    const t = cli('compare', 'examples/quickstart.yaml', '--designs', 'linux,hmm');
+    expect(t.status).toBe(0);
+    expect(t.out).toMatch(/^counter\s+linux\s+hmm$/m);
+    expect(t.out).toMatch(/^pgfault\s+262,144\s+262,144$/m);
+    expect(t.out).toMatch(/^expect failures\s+0\s+0$/m);
+    const j = JSON.parse(
+      cli('compare', 'examples/quickstart.yaml', '--designs', 'linux,hmm', '--format', 'json').out,
+    );
+    expect(j.designs).toEqual(['linux', 'hmm']);
+    expect(j.counters.find((c: { name: string }) => c.name === 'pgfault').values).toEqual([262144, 262144]);
+    const csv = cli('compare', 'examples/quickstart.yaml', '--designs', 'hmm', '--format', 'csv').out.split(
+      '\n',
+    );
+    expect(csv[0]).toBe('counter,unit,hmm');
+    expect(csv).toContain('pgfault,count,262144');
+  });
+
+  it('names device counters by device, and refuses a design without devices for a scenario with some', () => {
+    const r = cli('compare', 'test/scenarios/hmm-migrate.yaml', '--designs', 'hmm');
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/^gpu\.dev_migrate_to_device\s+1,024$/m);
+    const bad = cli('compare', 'test/scenarios/hmm-migrate.yaml', '--designs', 'linux,hmm');
+    expect(bad.status).toBe(2);
+    expect(bad.err).toMatch(/design linux cannot run this scenario/);
+    expect(cli('compare', 'examples/quickstart.yaml', '--designs', 'nope').status).toBe(2);
+    expect(cli('compare', 'examples/quickstart.yaml').status).toBe(2);
+  });
+});

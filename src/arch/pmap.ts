@@ -54,8 +54,26 @@ export const enum PteAttr {
   exec = 32,
 }
 
-/** A swap entry that a range walk found: the slot on the (one) swap device. */
-export type SwapVisitor = (vpn: number, slot: number) => void;
+/**
+ * Types of non-present (swap) entries (include/linux/swap.h, Linux 6.6 with
+ * CONFIG_DEVICE_PRIVATE): type 0 is the swap device; MAX_SWAPFILES = 32 - 4 device - 3
+ * migration - 1 hwpoison - 1 pte marker = 23, so SWP_DEVICE_WRITE = 23 + 1 + 3 = 27 and
+ * SWP_DEVICE_READ = 28. A device-private entry's offset is the pfn of the device page
+ * (make_writable_device_private_entry), not a slot.
+ */
+export const enum SwpType {
+  swap = 0,
+  deviceWrite = 27,
+  deviceRead = 28,
+}
+
+/** is_device_private_entry */
+export function isDevicePrivateType(type: number): boolean {
+  return type === SwpType.deviceWrite || type === SwpType.deviceRead;
+}
+
+/** A swap entry that a range walk found: its offset (a slot, or a device pfn) and type. */
+export type SwapVisitor = (vpn: number, slot: number, type: number) => void;
 /** What a PMD entry holds. */
 export const enum PmdState {
   /** pmd_none: nothing (or no PMD table above it). */
@@ -121,10 +139,12 @@ export interface Pmap {
   pteUpdate(h: number, set: number, clear: number): void;
   /** Whether the entry holds a swap entry (not present and not none). */
   pteIsSwap(h: number): boolean;
-  /** The swap slot of a swap entry. */
+  /** The swap slot of a swap entry (the offset: a device pfn for a device-private entry). */
   pteSwapSlot(h: number): number;
-  /** Make the entry a swap entry for `slot` (the page it mapped must have been cleared). */
-  pteSetSwap(h: number, slot: number): void;
+  /** The type of a swap entry (SwpType). */
+  pteSwapType(h: number): number;
+  /** Make the entry a swap entry of `type` (default the swap device) for `slot` (the page it mapped must have been cleared). */
+  pteSetSwap(h: number, slot: number, type?: number): void;
 
   // --- Huge PMD leaves (transparent huge pages; mm/huge_memory.c's pmd helpers). ---
   // A huge leaf maps HPAGE_PMD_NR pages of a naturally aligned folio. The format keeps one PTE

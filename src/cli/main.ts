@@ -3,7 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { DESIGNS } from '../designs/index.js';
+import { DESIGNS, type DesignName } from '../designs/index.js';
+import { type CompareFormat, compareReports, formatComparison } from '../report/compare.js';
 import { reportJson, reportText } from '../report/format.js';
 import { scenarioJsonSchema } from '../workload/json-schema.js';
 import { formatScenarioError, parseScenario } from '../workload/parse.js';
@@ -12,6 +13,8 @@ import type { Scenario } from '../workload/scenario.js';
 
 const USAGE = `usage:
   vmlab run FILE [--json] [--seed N] [--check]   run a scenario and print its report
+  vmlab compare FILE --designs D1,D2[,...] [--format table|json|csv] [--seed N]
+                                                 run a scenario under each design, counters side by side
   vmlab check FILE                               validate a scenario without running it
   vmlab schema                                   print the scenario format's JSON Schema
   vmlab designs                                  list the designs
@@ -88,6 +91,8 @@ function main(argv: readonly string[], io: CliIo): number {
       }
       return report.ok ? 0 : 1;
     }
+    case 'compare':
+      return compare(rest, io);
     case 'check': {
       if (rest.length !== 1) throw new Usage('check takes exactly one FILE');
       const sc = load(rest[0], io);
@@ -109,4 +114,57 @@ function main(argv: readonly string[], io: CliIo): number {
     default:
       throw new Usage(cmd === undefined ? 'no command given' : `unknown command ${cmd}`);
   }
+}
+
+/**
+ * compare FILE --designs a,b: the scenario runs once per design (its `design` replaced); the
+ * counters print side by side. Exit 0 when every run went through all its steps (its own
+ * expectations may fail under another design: they are counted, not fatal), 1 when a run
+ * stopped early, 2 for bad input (a design that cannot run the scenario included).
+ */
+function compare(args: readonly string[], io: CliIo): number {
+  let file: string | undefined;
+  let designs: string[] | undefined;
+  let format: CompareFormat = 'table';
+  let seed: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--designs') {
+      const v = args[++i];
+      if (v === undefined || v === '') throw new Usage('--designs takes a comma-separated list of designs');
+      designs = v.split(',');
+      for (const d of designs)
+        if (!(d in DESIGNS))
+          throw new Usage(`unknown design ${d} (designs: ${Object.keys(DESIGNS).join(', ')})`);
+    } else if (a === '--format') {
+      const v = args[++i];
+      if (v !== 'table' && v !== 'json' && v !== 'csv')
+        throw new Usage(`--format takes table, json or csv, got ${v ?? 'nothing'}`);
+      format = v;
+    } else if (a === '--seed') {
+      const v = args[++i];
+      if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
+        throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
+      seed = Number(v);
+    } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
+    else if (file === undefined) file = a;
+    else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
+  }
+  if (file === undefined) throw new Usage('compare needs a scenario FILE');
+  if (designs === undefined) throw new Usage('compare needs --designs');
+  const sc = load(file, io);
+  if (sc === null) return 2;
+  const hasDevices = (sc.machine.devices?.length ?? 0) > 0;
+  for (const d of designs) {
+    if (hasDevices && DESIGNS[d as DesignName].hetero === undefined) {
+      io.stderr.write(
+        `vmlab: ${file}: design ${d} cannot run this scenario: it has devices and ${d} has no device support\n`,
+      );
+      return 2;
+    }
+  }
+  const reports = designs.map((d) => runScenario({ ...sc, design: d as DesignName }, { seed }));
+  const c = compareReports(reports, sc.steps.length);
+  io.stdout.write(formatComparison(c, format));
+  return c.runs.some((r) => r.stopped) ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 // The invariant checker: the page tables, VMAs, frame metadata and counters agree.
 // Run after every step in tests and with VMLAB_CHECK=1. Reads only; changes nothing.
 
-import { PteAttr } from '../arch/pmap.js';
+import { isDevicePrivateType, PteAttr, SwpType } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from './huge-rmap.js';
@@ -91,59 +91,67 @@ function checkLeaves(
   let hugeAnon = 0;
   let hugeLeaves = 0;
   let hugetlbPages = 0;
-  mm.pmap.forEachLeaf(0, mm.pmap.vpnLimit, (vpn, pfn, attrs, order) => {
-    const v = mm.vmaAt(vpn);
-    if (v === undefined) {
-      bad.push(`checkLeaves: pid ${mm.id} maps vpn ${vpn} outside every VMA`);
-      return;
-    }
-    if ((attrs & PteAttr.write) !== 0 && (v.flags & VM.WRITE) === 0)
-      bad.push(`checkLeaves: vpn ${vpn} writable in a VMA without VM_WRITE`);
-    if ((attrs & PteAttr.exec) !== 0 && (v.flags & VM.EXEC) === 0)
-      bad.push(`checkLeaves: vpn ${vpn} executable in a VMA without VM_EXEC`);
-    if (((attrs & PteAttr.protnone) !== 0) !== ((v.flags & VM.PROT_MASK) === 0))
-      bad.push(`checkLeaves: vpn ${vpn} PROT_NONE state disagrees with its VMA`);
-    if (v.isHugetlb()) {
-      hugetlbPages += checkHugetlbLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
-      return;
-    }
-    if (order !== 0) {
-      hugeLeaves++;
-      checkHugeLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
-      if ((attrs & PteAttr.special) === 0) {
-        hugeAnon++;
-        anon += HPAGE_PMD_NR;
+  mm.pmap.forEachLeaf(
+    0,
+    mm.pmap.vpnLimit,
+    (vpn, pfn, attrs, order) => {
+      const v = mm.vmaAt(vpn);
+      if (v === undefined) {
+        bad.push(`checkLeaves: pid ${mm.id} maps vpn ${vpn} outside every VMA`);
+        return;
       }
-      return;
-    }
-    if ((attrs & PteAttr.special) !== 0) {
-      if (pfn !== k.phys.zeroPfn)
-        bad.push(`checkLeaves: vpn ${vpn} special entry maps pfn ${pfn}, not the zero page`);
-      if (v.file !== null) bad.push(`checkLeaves: vpn ${vpn} maps the zero page in a file-backed VMA`);
-      return;
-    }
-    maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
-    if (f.has(pfn, PG.anon)) {
-      anon++;
-      if (!v.avcs.some((av) => av.id === f.owner[pfn]))
-        bad.push(`checkLeaves: anon page ${pfn} at vpn ${vpn} belongs to no anon_vma of its VMA's chain`);
-      if (f.index(pfn) !== v.pageIndex(vpn))
-        bad.push(
-          `checkLeaves: anon page ${pfn} index ${f.index(pfn)} but vpn ${vpn} has index ${v.pageIndex(vpn)}`,
-        );
-    } else if (f.has(pfn, PG.shmem) || f.has(pfn, PG.file)) {
-      if (f.has(pfn, PG.shmem)) shmem++;
-      else file++;
-      if (v.file === null || v.file.inode.cache.get(v.pageIndex(vpn)) !== pfn)
-        bad.push(`checkLeaves: page-cache page ${pfn} at vpn ${vpn} is not its file's page there`);
-      if ((attrs & PteAttr.write) !== 0 && !v.isShared())
-        bad.push(`checkLeaves: vpn ${vpn} maps a page-cache page writable in a private VMA`);
-      if ((attrs & PteAttr.write) !== 0 && f.has(pfn, PG.file) && !f.has(pfn, PG.dirty))
-        bad.push(`checkLeaves: vpn ${vpn} maps a clean file page writable (write notification lost)`);
-    } else {
-      bad.push(`checkLeaves: vpn ${vpn} maps pfn ${pfn}, which is neither anon nor page cache`);
-    }
-  });
+      if ((attrs & PteAttr.write) !== 0 && (v.flags & VM.WRITE) === 0)
+        bad.push(`checkLeaves: vpn ${vpn} writable in a VMA without VM_WRITE`);
+      if ((attrs & PteAttr.exec) !== 0 && (v.flags & VM.EXEC) === 0)
+        bad.push(`checkLeaves: vpn ${vpn} executable in a VMA without VM_EXEC`);
+      if (((attrs & PteAttr.protnone) !== 0) !== ((v.flags & VM.PROT_MASK) === 0))
+        bad.push(`checkLeaves: vpn ${vpn} PROT_NONE state disagrees with its VMA`);
+      if (v.isHugetlb()) {
+        hugetlbPages += checkHugetlbLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
+        return;
+      }
+      if (order !== 0) {
+        hugeLeaves++;
+        checkHugeLeaf(k, mm, v, vpn, pfn, attrs, order, pmdMaps, bad);
+        if ((attrs & PteAttr.special) === 0) {
+          hugeAnon++;
+          anon += HPAGE_PMD_NR;
+        }
+        return;
+      }
+      if ((attrs & PteAttr.special) !== 0) {
+        if (pfn !== k.phys.zeroPfn)
+          bad.push(`checkLeaves: vpn ${vpn} special entry maps pfn ${pfn}, not the zero page`);
+        if (v.file !== null) bad.push(`checkLeaves: vpn ${vpn} maps the zero page in a file-backed VMA`);
+        return;
+      }
+      maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
+      if (f.has(pfn, PG.anon)) {
+        anon++;
+        if (!v.avcs.some((av) => av.id === f.owner[pfn]))
+          bad.push(`checkLeaves: anon page ${pfn} at vpn ${vpn} belongs to no anon_vma of its VMA's chain`);
+        if (f.index(pfn) !== v.pageIndex(vpn))
+          bad.push(
+            `checkLeaves: anon page ${pfn} index ${f.index(pfn)} but vpn ${vpn} has index ${v.pageIndex(vpn)}`,
+          );
+      } else if (f.has(pfn, PG.shmem) || f.has(pfn, PG.file)) {
+        if (f.has(pfn, PG.shmem)) shmem++;
+        else file++;
+        if (v.file === null || v.file.inode.cache.get(v.pageIndex(vpn)) !== pfn)
+          bad.push(`checkLeaves: page-cache page ${pfn} at vpn ${vpn} is not its file's page there`);
+        if ((attrs & PteAttr.write) !== 0 && !v.isShared())
+          bad.push(`checkLeaves: vpn ${vpn} maps a page-cache page writable in a private VMA`);
+        if ((attrs & PteAttr.write) !== 0 && f.has(pfn, PG.file) && !f.has(pfn, PG.dirty))
+          bad.push(`checkLeaves: vpn ${vpn} maps a clean file page writable (write notification lost)`);
+      } else {
+        bad.push(`checkLeaves: vpn ${vpn} maps pfn ${pfn}, which is neither anon nor page cache`);
+      }
+    },
+    (_vpn, _offset, type) => {
+      // A device-private entry stands for an anonymous page (zap_nonpresent_ptes: rss[mm_counter]).
+      if (isDevicePrivateType(type)) anon++;
+    },
+  );
   if (file !== mm.rss[MmCounter.FILEPAGES])
     bad.push(`checkLeaves: pid ${mm.id} RssFile ${mm.rss[MmCounter.FILEPAGES]} pages, tables map ${file}`);
   if (anon !== mm.rss[MmCounter.ANONPAGES])
@@ -216,7 +224,8 @@ function checkFrames(
   const inodes = liveInodes(k);
   const hugetlb = new HugetlbTally(k.phys.nodes.length);
   let used = 0;
-  for (let pfn = 0; pfn < f.nframes; pfn++) {
+  // Device memory (hnodes, after the CPU frames) is checked by hetero/check.ts.
+  for (let pfn = 0; pfn < k.phys.cpuFrames; pfn++) {
     if (free[pfn]) continue;
     const flags = f.pageFlags(pfn);
     if ((flags & (PG.hugetlb | PG.head)) === (PG.hugetlb | PG.head)) {
@@ -291,8 +300,8 @@ function checkFrames(
     bad.push(`checkFrames: xa_node meter ${k.meta.live.get('xa_node') ?? 0} B, caches hold ${nodes} nodes`);
   if (c.mlocked !== k.mlockedPages)
     bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${c.mlocked} frames flagged`);
-  if (used !== f.nframes - k.phys.freePages)
-    bad.push(`checkFrames: ${used} frames in use, counters say ${f.nframes - k.phys.freePages}`);
+  if (used !== k.phys.cpuFrames - k.phys.freePages)
+    bad.push(`checkFrames: ${used} frames in use, counters say ${k.phys.cpuFrames - k.phys.freePages}`);
 }
 
 /**
@@ -394,7 +403,8 @@ function checkSwap(k: Kernel, bad: string[]): void {
       0,
       t.mm.pmap.vpnLimit,
       () => {},
-      (_vpn, slot) => {
+      (_vpn, slot, type) => {
+        if (type !== SwpType.swap) return; // device-private entries hold no slot
         refs[slot]++;
         n++;
       },

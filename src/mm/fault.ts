@@ -1,7 +1,7 @@
 // The page-fault handler (mm/memory.c handle_mm_fault and its stages).
 // Returns a set of VmFault bits, as the kernel does, instead of throwing.
 
-import { Access, PteAttr } from '../arch/pmap.js';
+import { Access, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { fileFault, wpPageShared } from './file-fault.js';
 import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
@@ -10,6 +10,7 @@ import { hugetlbFault } from './hugetlb-fault.js';
 import type { Kernel } from './kernel.js';
 import { lruAdd, lruMove } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { doSwapPage, freeSwapCacheIfUnused } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
@@ -62,7 +63,11 @@ export function handleMmFault(
     if (vma.file !== null) return fileFault(k, mm, vma, vpn, h, access, freshTable);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
-  if (pmap.pteIsSwap(h)) return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
+  if (pmap.pteIsSwap(h)) {
+    // do_swap_page: a device-private entry is the driver's (pgmap->ops->migrate_to_ram).
+    if (isDevicePrivateType(pmap.pteSwapType(h))) return k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+    return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
+  }
   const attrs = pmap.pteAttrs(h);
   if (access === Access.write && (attrs & PteAttr.write) === 0) return wpPage(k, mm, vma, vpn, h, cpu);
   // Present and permitted: a spurious fault (a stale TLB entry); mark young (and dirty).
@@ -178,6 +183,7 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
     f.token[npfn] = f.token[pfn];
     k.vmstat.pages_copied++;
   }
+  mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // wp_page_copy: the entry is replaced
   newAnonRmap(k, vma, vpn, npfn);
   pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   k.flushTlbRange(mm, cpu, vpn, vpn + 1); // ptep_clear_flush

@@ -12,6 +12,7 @@ import { PG } from '../phys/frames.js';
 import type { Inode, OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { lruAdd } from './lru.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { refault } from './swap.js';
 import { VM } from './vma.js';
 
@@ -129,6 +130,7 @@ function mkclean(k: Kernel, inode: Inode, index: number, pfn: number, cpu: numbe
     if (vpn < vma.start || vpn >= vma.end) continue;
     const h = mm.pmap.pteLookup(vpn);
     if (h < 0 || !mm.pmap.ptePresent(h) || mm.pmap.ptePfn(h) !== pfn) continue;
+    mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.protectionPage); // page_vma_mkclean_one
     const attrs = mm.pmap.pteAttrs(h);
     if ((attrs & (PteAttr.write | PteAttr.dirty)) === 0) continue;
     mm.pmap.pteUpdate(h, 0, PteAttr.write | PteAttr.dirty);

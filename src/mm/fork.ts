@@ -6,8 +6,9 @@
 // shared mappings are not copied at all, the child faults them in from the shmem object
 // (vma_needs_copy); MADV_WIPEONFORK areas reach the child empty.
 
-import { PteAttr } from '../arch/pmap.js';
+import { isDevicePrivateType, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { dupDevicePrivate } from './device-private.js';
 import { closeFiles } from './file-io.js';
 import { copyHugePmd } from './huge-pmd-ops.js';
 import { folioAddPte } from './huge-rmap.js';
@@ -15,6 +16,7 @@ import { copyHugetlbPageRange } from './hugetlb-unmap.js';
 import { type Kernel, TLB_FLUSH_ALL } from './kernel.js';
 import { khugepagedFork } from './khugepaged.js';
 import { type Mm, MmCounter, type Task } from './mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { dupSwapEntry } from './swap.js';
 import { exitMmap } from './unmap.js';
 import { VM, Vma } from './vma.js';
@@ -70,17 +72,23 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   const f = k.phys.frames;
   const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
   let ok = true;
-  const copySwap = (vpn: number, slot: number): void => {
+  const copySwap = (vpn: number, slot: number, type: number): void => {
     if (!ok) return;
     const h = cmm.pmap.pteAlloc(vpn);
     if (h < 0) {
       ok = false;
       return;
     }
-    cmm.pmap.pteSetSwap(h, slot);
-    dupSwapEntry(k, cmm, slot);
+    if (isDevicePrivateType(type)) {
+      cmm.pmap.pteSetSwap(h, slot, dupDevicePrivate(k, pmm, cmm, v, vpn, slot, type));
+    } else {
+      cmm.pmap.pteSetSwap(h, slot);
+      dupSwapEntry(k, cmm, slot);
+    }
     k.vmstat.ptes_copied++;
   };
+  // copy_page_range: a CoW range is write-protected in the parent; its mirrors are told.
+  if (cow) mmuNotifierInvalidate(pmm, v.start, v.end, NotifyEvent.protectionPage);
   pmm.pmap.forEachLeaf(
     v.start,
     v.end,

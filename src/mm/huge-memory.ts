@@ -21,6 +21,7 @@ import {
 import type { Kernel } from './kernel.js';
 import { khugepagedEnterVma } from './khugepaged.js';
 import type { Mm } from './mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 /** Returned by hugePmdFault when the 4 KiB path must handle the fault (VM_FAULT_FALLBACK). */
@@ -161,6 +162,7 @@ export function splitHugePmd(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: numb
   const pfn = pmap.hugePfn;
   const attrs = pmap.hugeAttrs;
   k.vmstat.thp_split_pmd++;
+  mmuNotifierInvalidate(mm, haddr, haddr + HPAGE_PMD_NR, NotifyEvent.clear); // __split_huge_pmd
   flushHugeTlb(k, mm, cpu, haddr); // pmdp_invalidate / pmdp_huge_clear_flush
   if (isHugeZero(k, pfn)) {
     // __split_huge_zero_page_pmd: vm_page_prot, special.

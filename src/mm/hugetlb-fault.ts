@@ -12,6 +12,7 @@ import { flushHugetlbRange, unmapHugepageRange } from './hugetlb-unmap.js';
 import { addToHugetlbCache } from './hugetlbfs.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 /** make_huge_pte(vma, folio, try_mkwrite): vm_page_prot, young; writable (and dirty) when asked and VM_WRITE. */
@@ -132,6 +133,7 @@ function hugetlbWp(k: Kernel, mm: Mm, vma: Vma, h: HState, haddr: number, cpu: n
     const head = allocHugetlbFolio(k, vma, haddr, fromOwner);
     if (head >= 0) {
       anonVmaPrepare(k, mm, vma);
+      mmuNotifierInvalidate(mm, haddr, haddr + h.nrPages, NotifyEvent.clear); // hugetlb_wp's range
       f.token.copyWithin(head, old, old + h.nrPages); // copy_user_large_folio
       k.vmstat.pages_copied += h.nrPages;
       flushHugetlbRange(k, mm, cpu, haddr, haddr + h.nrPages, h.nrPages); // huge_ptep_clear_flush
@@ -159,6 +161,8 @@ function unmapRefPrivate(k: Kernel, vma: Vma, head: number, haddr: number, cpu: 
     if (pgoff < other.pgoff || pgoff >= other.pgoff + other.pages) continue;
     const addr = other.start + (pgoff - other.pgoff);
     // The faulting CPU flushes the other mm (IPIs to the CPUs in its mask).
-    unmapHugepageRange(k, otherMm, other, addr, addr + vmaHstate(k, other).nrPages, cpu, head);
+    const end = addr + vmaHstate(k, other).nrPages;
+    mmuNotifierInvalidate(otherMm, addr, end, NotifyEvent.unmap); // unmap_hugepage_range
+    unmapHugepageRange(k, otherMm, other, addr, end, cpu, head);
   }
 }

@@ -14,6 +14,7 @@ import type { OpenFile } from './inode.js';
 import { type Kernel, MMAP_MIN_PAGE, STACK_GUARD_GAP } from './kernel.js';
 import type { Mm, Task } from './mm.js';
 import type { MmapRequest } from './mmap.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import type { MremapRequest } from './mremap.js';
 import type { PopulateResult } from './populate.js';
 import { mmPopulate } from './populate.js';
@@ -221,7 +222,9 @@ export function hugetlbDontneed(k: Kernel, task: Task, vma: Vma, start: number, 
   const np = vmaHstate(k, vma).nrPages;
   if (start % np !== 0) return 'EINVAL';
   const stop = end - (end % np);
-  if (stop > start) unmapHugepageRange(k, task.mm!, vma, start, stop, task.cpu);
+  if (stop <= start) return null;
+  mmuNotifierInvalidate(task.mm!, start, stop, NotifyEvent.clear); // zap_page_range_single
+  unmapHugepageRange(k, task.mm!, vma, start, stop, task.cpu);
   return null;
 }
 

@@ -14,6 +14,7 @@ import { ResvMap } from './hugetlb-resv.js';
 import { unmapHugepageRange } from './hugetlb-unmap.js';
 import { type Inode, InodeKind, type OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 
 /** The hstate index (Kernel.hugetlb.hstates) of a huge page size in bytes, or -1 (hstate_sizelog). */
 export function hstateIndexOfSize(bytes: number): number {
@@ -105,7 +106,10 @@ export function hugetlbVmtruncate(k: Kernel, inode: Inode, size: number, cpu: nu
   for (const [vma, mm] of inode.mmaps) {
     const from = Math.max(vma.start, vma.start + (pgoff - vma.pgoff));
     // The truncating CPU flushes every mm (flush_tlb_mm_range: IPIs to the CPUs in its mask).
-    if (from < vma.end) unmapHugepageRange(k, mm, vma, from, vma.end, cpu);
+    if (from < vma.end) {
+      mmuNotifierInvalidate(mm, from, vma.end, NotifyEvent.unmap); // unmap_hugepage_range
+      unmapHugepageRange(k, mm, vma, from, vma.end, cpu);
+    }
   }
   removeInodeHugepages(k, inode, pgoff / h.nrPages);
   return ok(0);

@@ -18,6 +18,7 @@ import { hugetlbfsEvict } from './hugetlbfs.js';
 import { Inode, InodeKind, OpenFile } from './inode.js';
 import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
+import type { DevicePagemap } from './mmu-notifier.js';
 import { type OomKill, outOfMemory } from './oom.js';
 import { freeSwapEntry, SwapDevice } from './swap.js';
 import { DEFAULT_THP, ThpState } from './thp-state.js';
@@ -47,6 +48,8 @@ export interface KernelConfig {
   readonly thp?: ThpConfig;
   /** hugetlb pools set up at boot; default none. */
   readonly hugepages?: HugepagesConfig;
+  /** Bytes of each device memory node (hnode), after the CPU nodes; default none. */
+  readonly hnodes?: readonly number[];
 }
 
 /** A node's watermarks, in pages (zone->_watermark). */
@@ -116,10 +119,12 @@ export class Kernel {
   readonly oomKills: OomKill[] = [];
   /** Pages a memory balloon holds. */
   readonly balloon = new Balloon();
+  /** The driver of device-private memory (dev_pagemap_ops), when a design has devices. */
+  pgmap: DevicePagemap | null = null;
 
   constructor(config: KernelConfig, pmaps: PmapFactory) {
     this.config = config;
-    this.phys = new PhysMem(config.nodes);
+    this.phys = new PhysMem(config.nodes, config.hnodes ?? []);
     this.pool = new TablePool(this.phys);
     this.tlbs = Array.from({ length: config.cpus }, () => new Tlb(config.tlb));
     this.pmaps = pmaps;

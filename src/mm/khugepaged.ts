@@ -18,6 +18,7 @@ import { thpAllowed } from './huge-memory.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, newAnonFolioPmd } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmfThp } from './mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 /** The scan results that matter to the caller (enum scan_result). */
@@ -212,6 +213,7 @@ function collapseHugePage(k: Kernel, mm: Mm, vma: Vma, haddr: number): Scan {
     return Scan.allocFail;
   }
   k.vmstat.thp_collapse_alloc++;
+  mmuNotifierInvalidate(mm, haddr, haddr + HPAGE_PMD_NR, NotifyEvent.clear); // collapse_huge_page
   // pmdp_collapse_flush: flush_tlb_range over the 2 MiB (khugepaged runs on CPU 0).
   k.flushTlbRange(mm, 0, haddr, haddr + HPAGE_PMD_NR);
   const pmap = mm.pmap;

@@ -5,7 +5,7 @@
 // range give ENOMEM after the mapped parts were advised. DONTNEED zaps every VMA of the call
 // into one mmu_gather (6.16+: madvise_init_tlb / madvise_finish_tlb), so x86 flushes once per call.
 
-import { PteAttr } from '../arch/pmap.js';
+import { PteAttr, SwpType } from '../arch/pmap.js';
 import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
@@ -18,6 +18,7 @@ import { khugepagedEnterVma } from './khugepaged.js';
 import { lruMove } from './lru.js';
 import type { Task } from './mm.js';
 import { MmuGather } from './mmu-gather.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { freeSwapCacheIfUnused, freeSwapEntry, shmemSwapin, shmemSwapSlot, swapinToCache } from './swap.js';
 import { zapVmaRange } from './unmap.js';
 import { VM, type Vma } from './vma.js';
@@ -82,6 +83,7 @@ function adviseVma(
       if ((vma.flags & VM.LOCKED) !== 0) return 'EINVAL';
       // zap_pmd_range: a huge PMD the range covers only in part is split first.
       splitHugeCut(k, mm, vma, start, end, task.cpu);
+      mmuNotifierInvalidate(mm, start, end, NotifyEvent.clear); // zap_page_range_single
       // CONFIG_PT_RECLAIM (6.14+): PTE tables the zap spans whole and leaves empty are freed.
       zapVmaRange(g!, vma, start, end, true);
       return null;
@@ -180,6 +182,7 @@ function lazyfreeRange(k: Kernel, task: Task, start: number, end: number): void 
   const mm = task.mm!;
   const f = k.phys.frames;
   let changed = false;
+  mmuNotifierInvalidate(mm, start, end, NotifyEvent.clear); // madvise_free_single_vma
   mm.pmap.forEachLeaf(
     start,
     end,
@@ -196,7 +199,8 @@ function lazyfreeRange(k: Kernel, task: Task, start: number, end: number): void 
       lruMove(k, pfn, PG.lazyfree, PG.active | PG.referenced);
       k.vmstat.pglazyfree++;
     },
-    (vpn) => {
+    (vpn, _slot, type) => {
+      if (type !== SwpType.swap) return; // madvise_free_pte_range: non_swap_entry stays
       const h = mm.pmap.pteLookup(vpn);
       freeSwapEntry(k, mm, mm.pmap.pteSwapSlot(h));
       mm.pmap.pteClear(h);
@@ -233,8 +237,8 @@ function willneed(k: Kernel, task: Task, vma: Vma, start: number, end: number): 
     start,
     end,
     () => {},
-    (vpn, slot) => {
-      entries.push([vpn, slot]);
+    (vpn, slot, type) => {
+      if (type === SwpType.swap) entries.push([vpn, slot]); // swapin_walk_pmd_entry: non_swap_entry skipped
     },
   );
   for (const [vpn, slot] of entries) if (!swapinToCache(k, vma, vpn, slot)) return;

@@ -4,6 +4,7 @@
 import type { Pmap } from '../arch/pmap.js';
 import { OrderedMap } from '../lib/ordered-map.js';
 import type { OpenFile } from './inode.js';
+import type { MmuNotifierSubscriptions } from './mmu-notifier.js';
 import type { Vma } from './vma.js';
 
 /** RSS counter slots (include/linux/mm_types_task.h). */
@@ -62,6 +63,8 @@ export class Mm {
   /** mm->hugetlb_usage: base pages of hugetlb pages mapped (/proc/PID/status HugetlbPages);
    * hugetlb pages are not in the RSS counters. */
   hugetlbUsage = 0;
+  /** mm->notifier_subscriptions: device mirrors of this address space (null: none). */
+  notifier: MmuNotifierSubscriptions | null = null;
 
   constructor(id: number, pmap: Pmap, mmapBase: number, mapWindow: number, startBrk: number) {
     this.id = id;

@@ -11,6 +11,7 @@ import { flushHugeTlb } from './huge-memory.js';
 import { prepareHugeMove } from './huge-pmd-ops.js';
 import type { Kernel } from './kernel.js';
 import type { Mm, Task } from './mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { mmPopulate } from './populate.js';
 import { doMunmap } from './unmap.js';
 import { VM, Vma } from './vma.js';
@@ -141,6 +142,7 @@ export function movePageTables(
   len: number,
 ): number {
   if (len === 0) return 0;
+  mmuNotifierInvalidate(mm, oldAddr, oldAddr + len, NotifyEvent.unmap); // move_page_tables
   const pmap = mm.pmap;
   const oldEnd = oldAddr + len;
   let o = oldAddr;

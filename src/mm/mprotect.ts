@@ -7,11 +7,13 @@ import { PteAttr } from '../arch/pmap.js';
 import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
+import { protectDevicePrivate } from './device-private.js';
 import { changeHugePmd } from './huge-pmd-ops.js';
 import { hugetlbChangeProtection } from './hugetlb-unmap.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 import { MmuGather } from './mmu-gather.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { populateVmaRange } from './populate.js';
 import { basePteAttrs, protToVmFlags, VM, type Vma } from './vma.js';
 import { modifyVmaFlags } from './vma-ops.js';
@@ -104,6 +106,7 @@ function mprotectFixup(
 export function changeProtection(g: MmuGather, vma: Vma, start: number, end: number): void {
   if (vma.isHugetlb()) {
     // hugetlb_change_protection flushes its own range (flush_hugetlb_tlb_range).
+    mmuNotifierInvalidate(g.mm, start, end, NotifyEvent.protectionVma);
     hugetlbChangeProtection(g.k, g.mm, vma, start, end, g.cpu);
     return;
   }
@@ -111,6 +114,8 @@ export function changeProtection(g: MmuGather, vma: Vma, start: number, end: num
   const f = g.k.phys.frames;
   const pmap = g.mm.pmap;
   const tryWrite = (vma.flags & (VM.WRITE | VM.SHARED)) === VM.WRITE;
+  mmuNotifierInvalidate(g.mm, start, end, NotifyEvent.protectionVma);
+  protectDevicePrivate(g.mm, start, end);
   pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
     if (order !== 0) {
       // change_huge_pmd: the whole leaf (mprotect split any leaf the range cuts); a PMD flush.

@@ -10,6 +10,7 @@
 
 import { PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import type { AnonVma } from './anon-vma.js';
 import { anonVmaPrepare, mlockPage, VmFault } from './fault.js';
 import { markDirty, removeFromCache } from './filemap.js';
 import type { Inode } from './inode.js';
@@ -186,6 +187,13 @@ export function evictPage(k: Kernel, pfn: number): boolean {
   return true;
 }
 
+/** anon_vma->root: the oldest anon_vma of a fork family. */
+function rootAnonVma(av: AnonVma): AnonVma {
+  let r = av;
+  while (r.parent !== null) r = r.parent;
+  return r;
+}
+
 /** swap_writepage: the page's contents go to its slot. */
 function writeSlot(k: Kernel, slot: number, pfn: number): void {
   const f = k.phys.frames;
@@ -258,7 +266,10 @@ export function doSwapPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, 
     major = true;
     f.token[pfn] = sw.contents[slot];
     f.flags[pfn] |= PG.anon;
-    f.owner[pfn] = vma.anonVma!.id;
+    // __folio_set_anon: a page that is not exclusive to this VMA (other entries still refer to
+    // its slot: it was shared at fork) takes the oldest anon_vma, the root, which every
+    // process sharing it links to; the faulting VMA's own would hide the others from rmap.
+    f.owner[pfn] = (sw.count[slot] > 1 ? rootAnonVma(vma.anonVma!) : vma.anonVma!).id;
     f.setIndex(pfn, vma.pageIndex(vpn));
     if (sw.count[slot] > 1) addToSwapCache(k, pfn, slot);
     refault(k, pfn, sw.shadows[slot], false);
@@ -339,7 +350,7 @@ export function swapinToCache(k: Kernel, vma: Vma, vpn: number, slot: number): b
   k.vmstat.pswpin++;
   f.token[pfn] = sw.contents[slot];
   f.flags[pfn] |= PG.anon;
-  f.owner[pfn] = vma.anonVma!.id;
+  f.owner[pfn] = (sw.count[slot] > 1 ? rootAnonVma(vma.anonVma!) : vma.anonVma!).id;
   f.setIndex(pfn, vma.pageIndex(vpn));
   addToSwapCache(k, pfn, slot);
   f.refcount[pfn]--; // only the swap cache holds it

@@ -6,6 +6,7 @@ import { PteAttr } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import { PTRS_PER_TABLE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
+import { zapSwpEntry } from './device-private.js';
 import { dropMapping } from './fault.js';
 import { markDirty } from './filemap.js';
 import { zapHugeLeaf } from './huge-pmd-ops.js';
@@ -15,7 +16,7 @@ import type { Kernel } from './kernel.js';
 import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
 import { MmuGather } from './mmu-gather.js';
-import { freeSwapEntry } from './swap.js';
+import { mmuNotifierInvalidate, mmuNotifierRelease, NotifyEvent } from './mmu-notifier.js';
 import { VM, type Vma } from './vma.js';
 import { removeVma, splitVma } from './vma-ops.js';
 
@@ -61,7 +62,7 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
         forceFlush = false;
       }
     },
-    (_vpn, slot) => freeSwapEntry(k, mm, slot),
+    (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
     (s, e) => {
       if (forceFlush) {
         g.flushMmu();
@@ -79,6 +80,7 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
  */
 export function zapRange(k: Kernel, vma: Vma, start: number, end: number, cpu: number): void {
   const g = new MmuGather(k, vma.mm!, cpu);
+  mmuNotifierInvalidate(vma.mm!, start, end, NotifyEvent.clear); // zap_page_range_single
   zapVmaRange(g, vma, start, end, false);
   g.finish();
 }
@@ -113,6 +115,8 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   const prev = mm.vmas.lower(start);
   const next = mm.vmas.ceiling(end);
   const g = new MmuGather(k, mm, cpu);
+  // unmap_vmas: one notification for the whole range.
+  mmuNotifierInvalidate(mm, doomed[0].start, doomed[doomed.length - 1].end, NotifyEvent.unmap);
   for (const v of doomed) {
     // unmap_single_vma: a hugetlb area goes through __unmap_hugepage_range, which here flushes
     // on its own rather than into the gather.
@@ -140,6 +144,7 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
  * space; the mm is gone, so vmlab drops its translations without counting a shootdown.
  */
 export function exitMmap(k: Kernel, mm: Mm): void {
+  mmuNotifierRelease(mm); // exit_mmap: mirrors drop everything before the tables go
   const all = [...mm.vmas.values()];
   for (const v of all) {
     if (v.isHugetlb()) {
@@ -156,7 +161,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
         if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
         dropMapping(k, mm, pfn, locked);
       },
-      (_vpn, slot) => freeSwapEntry(k, mm, slot),
+      (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
     );
   }
   for (const v of all) removeVma(k, mm, v);

@@ -16,6 +16,7 @@ import { splitHugePmd } from './huge-memory.js';
 import { HPAGE_PMD_NR, shrinkThp, splitFolio } from './huge-rmap.js';
 import type { Kernel } from './kernel.js';
 import { LruList, lruAdd, lruDel, lruListOf } from './lru.js';
+import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { rmapWalk } from './rmap.js';
 import { evictPage, mapSwapEntry, swapOutAnon } from './swap.js';
 import { VM } from './vma.js';
@@ -534,6 +535,7 @@ function tryToUnmap(k: Kernel, pfn: number, cpu: number): boolean {
       ok = false;
       return;
     }
+    mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // try_to_unmap_one
     const attrs = mm.pmap.pteClear(h);
     if ((attrs & PteAttr.dirty) !== 0) {
       if (f.has(pfn, PG.file)) markDirty(k, pfn);

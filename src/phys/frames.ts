@@ -83,6 +83,9 @@ export const enum PG {
   /** folio_test_hugetlb_restore_reserve (HPageRestoreReserve): freeing the folio gives a
    * reservation back (resv_huge_pages++). Kept on the head. */
   hugetlbRestoreReserve = 1 << 27,
+  /** A MEMORY_DEVICE_PRIVATE page (is_device_private_page): device memory the CPU cannot
+   * address; CPU page tables refer to it through device-private swap entries. */
+  devicePrivate = 1 << 28,
 }
 
 const ORDER_SHIFT = 12;

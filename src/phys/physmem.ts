@@ -41,7 +41,16 @@ export interface NodeInfo {
 export class PhysMem {
   readonly frames: FrameTable;
   readonly nodes: readonly NodeInfo[];
+  /**
+   * Device memory nodes (hnodes), after the CPU nodes: ZONE_DEVICE-like memory that has struct
+   * pages (frames here) but that the CPU allocator never hands out and that MemTotal leaves
+   * out; only allocDevice takes from it. Ids continue the CPU nodes' (gmem's hnode ids).
+   */
+  readonly hnodes: readonly NodeInfo[];
+  /** Frames of the CPU nodes: [0, cpuFrames); device frames follow. */
+  readonly cpuFrames: number;
   private readonly buddies: BuddyAllocator[];
+  private readonly hbuddies: BuddyAllocator[];
   /** The shared zero page (ZERO_PAGE(0)): reserved, content token 0. */
   readonly zeroPfn: number;
   /** Pages ever allocated / freed (vmstat pgalloc / pgfree). */
@@ -59,19 +68,24 @@ export class PhysMem {
   /** Set while reclaim runs (PF_MEMALLOC): its allocations ignore the watermarks and do not recurse. */
   inReclaim = false;
 
-  /** `nodeBytes`: the size of each node, each a multiple of 4 MiB. */
-  constructor(nodeBytes: readonly number[]) {
+  /** `nodeBytes`: the size of each node, each a multiple of 4 MiB; `hnodeBytes` likewise for device memory. */
+  constructor(nodeBytes: readonly number[], hnodeBytes: readonly number[] = []) {
     const block = (1 << MAX_ORDER) * 4096;
     let pfn = 0;
     const nodes: NodeInfo[] = [];
-    for (const [id, bytes] of nodeBytes.entries()) {
+    const hnodes: NodeInfo[] = [];
+    for (const [i, bytes] of [...nodeBytes, ...hnodeBytes].entries()) {
       if (bytes <= 0 || bytes % block !== 0)
-        throw new Error(`PhysMem: node ${id} size ${bytes} is not a positive multiple of 4 MiB`);
-      nodes.push({ id, startPfn: pfn, nframes: bytes / 4096 });
+        throw new Error(`PhysMem: node ${i} size ${bytes} is not a positive multiple of 4 MiB`);
+      (i < nodeBytes.length ? nodes : hnodes).push({ id: i, startPfn: pfn, nframes: bytes / 4096 });
       pfn += bytes / 4096;
+      if (i === nodeBytes.length - 1) this.cpuFrames = pfn;
     }
+    this.cpuFrames ??= pfn;
     this.frames = new FrameTable(pfn);
     this.nodes = nodes;
+    this.hnodes = hnodes;
+    this.hbuddies = hnodes.map((n) => new BuddyAllocator(this.frames, n.startPfn, n.nframes));
     this.wmMin = new Int32Array(nodes.length);
     this.wmLow = new Int32Array(nodes.length);
     this.buddies = nodes.map((n) => new BuddyAllocator(this.frames, n.startPfn, n.nframes));
@@ -92,8 +106,9 @@ export class PhysMem {
     }
   }
 
+  /** Pages of the CPU nodes (MemTotal; device memory is not counted). */
   get totalPages(): number {
-    return this.frames.nframes;
+    return this.cpuFrames;
   }
 
   get freePages(): number {
@@ -113,6 +128,7 @@ export class PhysMem {
 
   nodeOf(pfn: number): number {
     for (const n of this.nodes) if (pfn < n.startPfn + n.nframes) return n.id;
+    for (const n of this.hnodes) if (pfn < n.startPfn + n.nframes) return n.id;
     throw new Error(`PhysMem.nodeOf: pfn ${pfn} is outside every node`);
   }
 
@@ -229,8 +245,32 @@ export class PhysMem {
   free(pfn: number, order = 0): void {
     const f = this.frames;
     if (f.has(pfn, PG.reserved)) throw new Error(`PhysMem.free: pfn ${pfn} is reserved`);
+    if (pfn >= this.cpuFrames) {
+      this.hbuddies[this.nodeOf(pfn) - this.nodes.length].free(pfn, order);
+      return;
+    }
     this.pgfree += 1 << order;
     this.buddies[this.nodeOf(pfn)].free(pfn, order);
+  }
+
+  /**
+   * A frame of device memory node `hnode` (an index into hnodes), or -1 when it is full. The
+   * device's driver owns this memory: no watermarks, no reclaim, not counted in pgalloc.
+   */
+  allocDevice(hnode: number): number {
+    const pfn = this.hbuddies[hnode].alloc(0);
+    if (pfn >= 0) this.frames.refcount[pfn] = 1;
+    return pfn;
+  }
+
+  /** Free frames of device memory node `hnode`. */
+  hnodeFreePages(hnode: number): number {
+    return this.hbuddies[hnode].freePages;
+  }
+
+  /** Visit free blocks of the device nodes, for invariant checks. */
+  forEachFreeDevice(fn: (pfn: number, order: number) => void): void {
+    for (const b of this.hbuddies) b.forEachFree(fn);
   }
 
   /** Fill a frame with zeroes (clear_page): its content becomes token 0. */

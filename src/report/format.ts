@@ -2,6 +2,8 @@
 // They never change state.
 
 import {
+  DEVICE_COUNTERS,
+  type DeviceCounter,
   PROCESS_COUNTERS,
   type ProcessCounter,
   SYSTEM_COUNTERS,
@@ -61,9 +63,18 @@ export function reportText(r: RunReport): string {
     out.push(table(rows));
     out.push('');
   }
+  if (r.devices.length > 0) {
+    out.push('Devices');
+    const rows = [['counter', ...r.devices.map((d) => d.name)]];
+    for (const name of Object.keys(DEVICE_COUNTERS) as DeviceCounter[])
+      rows.push([name, ...r.devices.map((d) => show(DEVICE_COUNTERS[name].unit, d.counters[name]))]);
+    out.push(table(rows));
+    out.push('');
+  }
   out.push('System');
   const rows = [['counter', 'value']];
   for (const name of Object.keys(SYSTEM_COUNTERS) as SystemCounter[]) {
+    if (name in DEVICE_COUNTERS) continue; // per device above (their sums are in the JSON)
     rows.push([name, show(SYSTEM_COUNTERS[name].unit, r.system[name])]);
   }
   out.push(table(rows));

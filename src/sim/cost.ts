@@ -24,6 +24,21 @@ export const COSTS = {
   swap_out: { ns: 4_000, doc: 'compressing a page into zram (pswpout)' },
   swap_in: { ns: 2_000, doc: 'decompressing a page from zram (pswpin)' },
   reclaim_scan: { ns: 150, doc: 'reclaim looking at one LRU page: isolation, rmap walk, references' },
+  dev_fault_batch: {
+    ns: 20_000,
+    doc: 'a batch of device faults: the interrupt, fetching the fault buffer, the replay (UVM-like driver)',
+  },
+  dev_fault: { ns: 1_000, doc: 'servicing one device fault in a batch (lookup, hmm_range_fault, mapping)' },
+  migrate_kib: { ns: 40, doc: 'moving 1 KiB between system and device memory over the link (about 25 GB/s)' },
+  remote_access: { ns: 1_000, doc: 'a device access to system memory across the link (PCIe round trip)' },
+  dev_tlb_invalidate: {
+    ns: 2_000,
+    doc: 'a device TLB invalidation: the command and waiting for its completion',
+  },
+  notifier_invalidate: {
+    ns: 300,
+    doc: "an mmu_interval_notifier callback: the driver's lock and its page-table update",
+  },
 } as const;
 
 export type CostName = keyof typeof COSTS;
@@ -48,6 +63,12 @@ function counts(c: SystemCounters, tableAllocs: number): Record<CostName, number
     swap_out: c.pswpout,
     swap_in: c.pswpin,
     reclaim_scan: c.pgscan_kswapd + c.pgscan_direct + c.pgrefill,
+    dev_fault_batch: c.dev_fault_batches,
+    dev_fault: c.dev_faults,
+    migrate_kib: (c.dev_bytes_to_device + c.dev_bytes_to_system) / 1024,
+    remote_access: c.dev_remote_accesses,
+    dev_tlb_invalidate: c.dev_tlb_invalidations,
+    notifier_invalidate: c.hmm_invalidations,
   };
 }
 

@@ -39,6 +39,50 @@ export const PROCESS_COUNTERS = {
   sigbus: { unit: 'count', doc: 'vmlab: SIGBUS delivered' },
 } as const satisfies Record<string, CounterInfo>;
 
+/**
+ * Counters of each device (hetero/), reported per device and, summed over the devices, as
+ * system counters of the same name.
+ */
+export const DEVICE_COUNTERS = {
+  dev_accesses: { unit: 'count', doc: 'vmlab: accesses made by device kernels' },
+  dev_tlb_hits: { unit: 'count', doc: 'vmlab: device accesses translated by the device TLB' },
+  dev_tlb_misses: { unit: 'count', doc: 'vmlab: device accesses that walked the device page table' },
+  dev_walk_levels: { unit: 'count', doc: 'vmlab: device page-table entries read by walks' },
+  dev_faults: { unit: 'count', doc: 'vmlab: device page faults (pages found unmapped or read-only)' },
+  dev_fault_batches: { unit: 'count', doc: 'vmlab: batches of device faults the driver serviced' },
+  dev_fault_errors: { unit: 'count', doc: 'vmlab: device faults that failed (EFAULT, EPERM)' },
+  dev_cpu_faults: {
+    unit: 'count',
+    doc: 'vmlab: CPU faults on pages the device owns (device-private entries: migrate_to_ram)',
+  },
+  dev_migrate_to_device: { unit: 'count', doc: 'vmlab: pages migrated to device memory' },
+  dev_migrate_to_system: { unit: 'count', doc: 'vmlab: pages migrated back to system memory' },
+  dev_bytes_to_device: { unit: 'bytes', doc: 'vmlab: bytes moved to the device over its link' },
+  dev_bytes_to_system: { unit: 'bytes', doc: 'vmlab: bytes moved from the device over its link' },
+  dev_remote_accesses: { unit: 'count', doc: 'vmlab: device accesses to system memory over the link' },
+  dev_link_busy: {
+    unit: 'ns',
+    doc: 'vmlab: time the link was busy (latency + bytes / bandwidth per transfer)',
+  },
+  dev_tlb_invalidations: { unit: 'count', doc: 'vmlab: device TLB invalidations (one per range flushed)' },
+  dev_memory_used: { unit: 'bytes', doc: 'vmlab: device memory in use (device-private pages, page tables)' },
+  hmm_invalidations: {
+    unit: 'count',
+    doc: 'vmlab: mmu_interval_notifier invalidate callbacks (mmu_notifier_invalidate_range_start)',
+  },
+  hmm_retries: {
+    unit: 'count',
+    doc: 'vmlab: mmu_interval_read_retry that found the range invalidated (the driver retried)',
+  },
+  lock_mmap_read: { unit: 'count', doc: 'vmlab: mmap_lock taken for read by device work' },
+  lock_ptl: { unit: 'count', doc: 'vmlab: page-table locks taken by device work (one per PTE table)' },
+  lock_notifier: {
+    unit: 'count',
+    doc: "vmlab: the driver's notifier lock (invalidate, device page-table updates)",
+  },
+} as const satisfies Record<string, CounterInfo>;
+export type DeviceCounter = keyof typeof DEVICE_COUNTERS;
+
 export const SYSTEM_COUNTERS = {
   pgfault: { unit: 'count', doc: '/proc/vmstat: faults handled by handle_mm_fault' },
   pgmajfault: { unit: 'count', doc: '/proc/vmstat: major faults' },
@@ -178,6 +222,7 @@ export const SYSTEM_COUNTERS = {
   },
   oom_events: { unit: 'count', doc: 'vmlab: allocations that found no memory (ENOMEM / OOM)' },
   processes: { unit: 'count', doc: 'vmlab: live processes' },
+  ...DEVICE_COUNTERS,
 } as const satisfies Record<string, CounterInfo>;
 
 export type ProcessCounter = keyof typeof PROCESS_COUNTERS;
@@ -191,5 +236,7 @@ export const META_STRUCTURES = {
   anon_vma_chain: 'one per VMA-anon_vma link, 64 B',
   page_table: 'page-table pages, 4 KiB each, top level included',
   xa_node: 'page-cache xarray nodes, 576 B each (lib/xarray.c struct xa_node)',
+  device_page_table: 'device page-table pages in device memory, 4 KiB each (hetero/)',
+  mmu_interval_notifier: 'struct mmu_interval_notifier, 88 B each (include/linux/mmu_notifier.h)',
 } as const;
 export type MetaStructure = keyof typeof META_STRUCTURES;

@@ -4,7 +4,9 @@
 
 import { Access } from '../arch/pmap.js';
 import { DESIGNS, type DesignName } from '../designs/index.js';
-import type { SysResult } from '../lib/errno.js';
+import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from '../hetero/design.js';
+import type { Device } from '../hetero/device.js';
+import type { Errno, SysResult } from '../lib/errno.js';
 import { Rng } from '../lib/rng.js';
 import { PAGE_SIZE, PMD_SIZE } from '../lib/units.js';
 import { AccessError, access, accessRun, Pattern, type RunResult, type RunSpec } from '../mm/access.js';
@@ -41,6 +43,8 @@ import { exitMmap } from '../mm/unmap.js';
 import type { MachineSpec, TouchOp, TouchPattern } from '../workload/scenario.js';
 import { type CostName, estimateTime } from './cost.js';
 import {
+  DEVICE_COUNTERS,
+  type DeviceCounter,
   META_STRUCTURES,
   type MetaStructure,
   type ProcessCounter,
@@ -88,6 +92,8 @@ export class System {
   readonly kernel: Kernel;
   readonly machine: MachineSpec;
   readonly rng: Rng;
+  /** The devices and the design that puts them in address spaces (null: no devices). */
+  readonly hetero: HeteroDesign | null;
   private readonly checking: boolean;
   /** Counters of tasks that have exited, kept for system totals. */
   private readonly exited = { tlbHits: 0, tlbMisses: 0, pageWalks: 0, walkLevels: 0 };
@@ -108,7 +114,13 @@ export class System {
       ...(opts.machine.minFreeKbytes !== undefined && { minFreeKbytes: opts.machine.minFreeKbytes }),
       ...(opts.machine.thp !== undefined && { thp: opts.machine.thp }),
       ...(opts.machine.hugepages !== undefined && { hugepages: opts.machine.hugepages }),
+      hnodes: (opts.machine.devices ?? []).map((d) => d.memory),
     });
+    const devices = opts.machine.devices ?? [];
+    const design = DESIGNS[opts.design];
+    if (devices.length > 0 && design.hetero === undefined)
+      throw new Error(`System: design ${opts.design} has no device support`);
+    this.hetero = devices.length > 0 ? design.hetero!(this.kernel, devices) : null;
     this.rng = new Rng(opts.seed);
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
   }
@@ -480,6 +492,9 @@ export class System {
       oom_events: this.oomEvents,
       processes: k.tasks.size,
     };
+    for (const name of Object.keys(DEVICE_COUNTERS) as DeviceCounter[]) out[name] = 0;
+    for (const c of Object.values(this.deviceCounters()))
+      for (const name of Object.keys(DEVICE_COUNTERS) as DeviceCounter[]) out[name] += c[name];
     for (const s of Object.keys(META_STRUCTURES) as MetaStructure[]) {
       out[`meta.${s}`] = k.meta.live.get(s) ?? 0;
       out[`meta_peak.${s}`] = k.meta.peak.get(s) ?? 0;
@@ -540,12 +555,54 @@ export class System {
 
   /** Invariant violations now (empty when all hold). No side effects. */
   check(): string[] {
-    return checkInvariants(this.kernel);
+    return [...checkInvariants(this.kernel), ...(this.hetero?.check() ?? [])];
+  }
+
+  // ------------------------------------------------------------------ devices
+
+  /** The device of that name (the scenario checked it exists). */
+  device(name: string): Device {
+    const d = this.hetero?.devices.find((x) => x.spec.name === name);
+    if (d === undefined) throw new Error(`System.device: no device ${name}`);
+    return d;
+  }
+
+  attach(task: Task, device: string): Errno | null {
+    this.kernel.current = task;
+    return this.afterCall('attach', this.hetero!.attach(task, this.device(device)));
+  }
+
+  detach(task: Task, device: string): Errno | null {
+    return this.afterCall('detach', this.hetero!.detach(task, this.device(device)));
+  }
+
+  /** A device kernel over [addr, addr + length). */
+  deviceRun(task: Task, device: string, req: Omit<DeviceRunRequest, 'rng'>): DeviceRunResult {
+    this.kernel.current = task;
+    return this.afterCall('device', this.hetero!.run(task, this.device(device), { ...req, rng: this.rng }));
+  }
+
+  migrate(task: Task, device: string, addr: number, length: number, to: 'device' | 'system'): MigrateOutcome {
+    this.kernel.current = task;
+    return this.afterCall('migrate', this.hetero!.migrate(task, this.device(device), addr, length, to));
+  }
+
+  /** The driver releases its memory; the pages moved back. */
+  evict(device: string): number {
+    return this.afterCall('evict', this.hetero!.evict(this.device(device)));
+  }
+
+  /** Each device's counters, by device name. */
+  deviceCounters(): Record<string, Record<DeviceCounter, number>> {
+    const out: Record<string, Record<DeviceCounter, number>> = {};
+    for (const d of this.hetero?.devices ?? [])
+      out[d.spec.name] = { ...d.stats, dev_memory_used: d.memoryUsed };
+    return out;
   }
 
   private afterCall<T>(what: string, r?: T): T {
     if (this.checking) {
-      const v = checkInvariants(this.kernel);
+      const v = this.check();
       if (v.length > 0) throw new Error(`invariant broken after ${what}:\n  ${v.join('\n  ')}`);
     }
     return r as T;

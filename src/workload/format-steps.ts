@@ -4,6 +4,7 @@
 
 import { PAGE_SIZE } from '../lib/units.js';
 import { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from '../sim/counter-names.js';
+import { attach, deviceKernel, evict, migrate as migrateStep } from './format-devices.js';
 import {
   ADVICE,
   byteSize,
@@ -437,6 +438,27 @@ export const STEP_SHAPES = {
     'echo N > /proc/sys/vm/drop_caches: 1 drops clean, unmapped file pages; 2 runs the shrinkers (deferred THP split, huge zero page); 3 both.',
   ),
   expect: named('expect', expect, 'Check counters: process counters with `in`, system counters without.'),
+  attach: named(
+    'attach',
+    attach,
+    'The process opens a device, which then mirrors its address space: `attach: { in: app, device: gpu }`.',
+  ),
+  detach: named('detach', attach, 'The process closes the device: `detach: { in: app, device: gpu }`.'),
+  device: named(
+    'device',
+    deviceKernel,
+    'A device kernel: the device reads, writes or does atomics over a range, in a pattern.',
+  ),
+  migrate: named(
+    'migrate',
+    migrateStep,
+    "Migrate a range to the device's memory (or back to the system: `to: system`).",
+  ),
+  evict: named(
+    'evict',
+    evict,
+    'The driver releases its memory: every page on the device returns to system memory: `evict: gpu`.',
+  ),
 } satisfies Record<StepKind, Schema<unknown>>;
 
 export const step = named(

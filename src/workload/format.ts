@@ -5,6 +5,7 @@
 import { DESIGN_NAMES } from '../designs/names.js';
 import { MiB } from '../lib/units.js';
 import { COSTS, type CostName } from '../sim/cost.js';
+import { devices } from './format-devices.js';
 import { step } from './format-steps.js';
 import { MAX_CPUS, PAGINGS, THP_MODES } from './format-values.js';
 import {
@@ -159,6 +160,7 @@ const machine = object(
     ),
     thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
     hugepages: optional(hugepages, 'hugetlb pools of 2 MiB and 1 GiB pages; default none.'),
+    devices: withDefault(devices, [], 'Accelerators sharing the address space (design hmm).'),
   },
   { rules: [exactlyOne('memory', 'nodes')] },
 );

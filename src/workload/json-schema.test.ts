@@ -58,6 +58,11 @@ describe('scenarioJsonSchema', () => {
       'khugepaged',
       'drop_caches',
       'expect',
+      'attach',
+      'detach',
+      'device',
+      'migrate',
+      'evict',
     ]);
     for (const k of kinds ?? []) expect(schema.$defs[k]).toBeDefined();
   });

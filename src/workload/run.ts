@@ -7,8 +7,9 @@ import { PAGE_SIZE } from '../lib/units.js';
 import type { Task } from '../mm/mm.js';
 import { protFromName } from '../mm/vma.js';
 import type { CostName } from '../sim/cost.js';
-import { PROCESS_COUNTERS } from '../sim/counter-names.js';
+import { type DeviceCounter, PROCESS_COUNTERS } from '../sim/counter-names.js';
 import { type ProcessCounters, System, type SystemCounters } from '../sim/system.js';
+import { runDeviceStep } from './run-devices.js';
 import type { ExpectValue, HugePageSizeName, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
 
 const HUGE_PAGE_BYTES: Record<HugePageSizeName, number> = {
@@ -48,6 +49,11 @@ export interface ProcessReport {
   readonly counters: ProcessCounters;
 }
 
+export interface DeviceReport {
+  readonly name: string;
+  readonly counters: Readonly<Record<DeviceCounter, number>>;
+}
+
 export interface RunReport {
   readonly scenario: {
     readonly name: string;
@@ -57,6 +63,8 @@ export interface RunReport {
   };
   readonly machine: Scenario['machine'];
   readonly processes: readonly ProcessReport[];
+  /** Each device's counters (their sums are system counters of the same names). */
+  readonly devices: readonly DeviceReport[];
   readonly system: SystemCounters;
   /** The cost model's estimate by category, nanoseconds (its sum is system.est_time). */
   readonly estimate: Readonly<Record<CostName, number>>;
@@ -89,7 +97,7 @@ interface Proc {
 }
 
 /** A step's outcome: nothing went wrong, or the guest error it met (with a detail). */
-type Outcome = { error?: GuestError; detail?: string };
+export type Outcome = { error?: GuestError; detail?: string };
 
 class StopRun extends Error {}
 
@@ -454,6 +462,17 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
         sys.dropCaches(step.mode);
         settle(step, {});
         return;
+      case 'attach':
+      case 'detach':
+      case 'device':
+      case 'migrate':
+      case 'evict':
+        runDeviceStep(sys, step, {
+          task: (name) => proc(step, name).task,
+          range: (name, r) => range(proc(step, name), r, step),
+          settle: (out) => settle(step, out),
+        });
+        return;
       case 'expect': {
         let actual: Record<string, number>;
         let who: string;
@@ -498,6 +517,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
     scenario: { name: sc.name, file: sc.file, design: sc.design, seed },
     machine: sc.machine,
     processes,
+    devices: Object.entries(sys.deviceCounters()).map(([name, counters]) => ({ name, counters })),
     system: sys.systemCounters(),
     estimate: sys.estimatedTime().parts,
     events,

@@ -9,6 +9,13 @@ import { DEFAULT_THP } from '../mm/thp-state.js';
 import { DEFAULT_TLB, type DecodedMachine, type DecodedScenario, type DecodedStep } from './format.js';
 import type { ExpectValue, MachineSpec, RangeRef, Scenario, SourceLoc, Step, ThpConfig } from './scenario.js';
 import {
+  buildDeviceStep,
+  buildDevices,
+  checkDevices,
+  type DeviceStep,
+  isDeviceStep,
+} from './scenario-devices.js';
+import {
   AT,
   type DecodeCtx,
   INVALID,
@@ -22,9 +29,11 @@ import { StepTracker } from './step-tracker.js';
 export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | Invalid {
   const machine = buildMachine(d.machine);
   const tracker = new StepTracker(ctx, machine.cpus);
+  const deviceNames = checkDevices(d, ctx);
   const steps: Step[] = [];
   d.steps.forEach((item, index) => {
-    steps.push(buildStep(item, index, tracker, ctx));
+    if (isDeviceStep(item)) steps.push(buildDeviceStep(item, index, tracker, deviceNames, ctx));
+    else steps.push(buildStep(item, index, tracker, ctx));
   });
   if (ctx.errors.length > 0) return INVALID;
   return {
@@ -59,6 +68,7 @@ function buildMachine(m: DecodedMachine): MachineSpec {
         overcommit: m.hugepages.overcommit,
       },
     }),
+    devices: buildDevices(m.devices),
   };
 }
 
@@ -76,7 +86,7 @@ function buildThp(t: DecodedMachine['thp']): ThpConfig {
 }
 
 /** The fields every range-taking step has, as decoded. */
-interface DecodedRange extends Located {
+export interface DecodedRange extends Located {
   readonly in: string;
   readonly region?: string;
   readonly addr?: number;
@@ -84,7 +94,12 @@ interface DecodedRange extends Located {
   readonly length?: number;
 }
 
-function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: DecodeCtx): Step {
+function buildStep(
+  item: Exclude<DecodedStep, DeviceStep>,
+  index: number,
+  t: StepTracker,
+  ctx: DecodeCtx,
+): Step {
   const expectError = expectErrorOf(item, ctx);
   const base = { loc: locOf(ctx, item.where), index, ...(expectError !== undefined && { expectError }) };
   const ranged = (v: DecodedRange) => {
@@ -258,7 +273,7 @@ function buildStep(item: DecodedStep, index: number, t: StepTracker, ctx: Decode
 }
 
 /** `expect_error` beside the step key or inside its mapping; both at once is an error. */
-function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefined {
+export function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefined {
   const outer = item.siblings.expect_error;
   const v: unknown = item.value;
   const inner =
@@ -274,7 +289,7 @@ function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefine
   return outer ?? inner;
 }
 
-function rangeOf(v: DecodedRange, t: StepTracker): RangeRef {
+export function rangeOf(v: DecodedRange, t: StepTracker): RangeRef {
   if (v.region !== undefined) t.region(v.in, v.region, placeOf(v, 'region'));
   return {
     ...(v.region !== undefined && { region: v.region }),
@@ -288,6 +303,6 @@ function boundsOf(b: { readonly min?: number; readonly max?: number }): ExpectVa
   return { ...(b.min !== undefined && { min: b.min }), ...(b.max !== undefined && { max: b.max }) };
 }
 
-function locOf(ctx: DecodeCtx, w: Where): SourceLoc {
+export function locOf(ctx: DecodeCtx, w: Where): SourceLoc {
   return { file: ctx.file, line: w.line, column: w.column };
 }

@@ -3,6 +3,8 @@
 // Sizes and addresses are plain byte numbers here; units were resolved by the parser.
 
 import type { DesignName } from '../designs/names.js';
+import type { DeviceOp, DevicePattern } from '../hetero/design.js';
+import type { DeviceSpec } from '../hetero/device.js';
 import type { GuestError } from '../lib/errno.js';
 import type { CostName } from '../sim/cost.js';
 
@@ -75,6 +77,8 @@ export interface MachineSpec {
   readonly thp?: ThpConfig;
   /** hugetlb pools; absent: none. */
   readonly hugepages?: HugepagesSpec;
+  /** Accelerators sharing the address space; absent or empty: none. */
+  readonly devices?: readonly DeviceSpec[];
 }
 
 /** A range named by region (+offset, +length) or by addr (+length). */
@@ -228,6 +232,25 @@ export type Step =
   | (StepBase & { readonly kind: 'khugepaged'; readonly passes?: number; readonly fullScans?: number })
   /** echo N > /proc/sys/vm/drop_caches */
   | (StepBase & { readonly kind: 'drop_caches'; readonly mode: 1 | 2 | 3 })
+  | (StepBase & { readonly kind: 'attach' | 'detach'; readonly in: string; readonly device: string })
+  | (StepBase & {
+      readonly kind: 'device';
+      readonly in: string;
+      readonly device: string;
+      readonly range: RangeRef;
+      readonly op: DeviceOp;
+      readonly pattern: DevicePattern;
+      readonly stride?: number;
+      readonly count?: number;
+    })
+  | (StepBase & {
+      readonly kind: 'migrate';
+      readonly in: string;
+      readonly device: string;
+      readonly range: RangeRef;
+      readonly to: 'device' | 'system';
+    })
+  | (StepBase & { readonly kind: 'evict'; readonly device: string })
   | (StepBase & {
       readonly kind: 'expect';
       /** Process name, or absent for system counters. */

@@ -21,6 +21,7 @@ import {
   PAGE_TABLE_FLAGS,
   swpEntry,
   swpOffset,
+  swpType,
   X86,
   X86Hi,
 } from './pte.js';
@@ -255,8 +256,12 @@ export abstract class X86TableCore {
     return swpOffset(w[h * 2], w[h * 2 + 1]);
   }
 
-  pteSetSwap(h: number, slot: number): void {
-    const [lo, hi] = swpEntry(0, slot);
+  pteSwapType(h: number): number {
+    return swpType(this.pool.words[h * 2 + 1]);
+  }
+
+  pteSetSwap(h: number, slot: number, type = 0): void {
+    const [lo, hi] = swpEntry(type, slot);
     const w = this.pool.words;
     w[h * 2] = lo;
     w[h * 2 + 1] = hi;

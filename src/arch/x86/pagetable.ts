@@ -16,6 +16,7 @@ import {
   PAGE_TABLE_FLAGS,
   pteNeedsFlush,
   swpOffset,
+  swpType,
   X86,
 } from './pte.js';
 
@@ -76,7 +77,7 @@ export class X86PageTable extends X86TableCore implements Pmap {
           throw new Error(`X86PageTable: range [${start}, ${end}) splits a huge leaf at vpn ${vb}`);
         }
         if ((lo & (X86.P | X86.PROTNONE)) !== 0) visit(vb, entryPfn(lo, hi), decodeAttrs(lo, hi), level * 9);
-        else if (visitSwap !== undefined && isSwpEntry(lo, hi)) visitSwap(vb, swpOffset(lo, hi));
+        else if (visitSwap !== undefined && isSwpEntry(lo, hi)) visitSwap(vb, swpOffset(lo, hi), swpType(hi));
         if (clear) {
           w[i] = 0;
           w[i + 1] = 0;

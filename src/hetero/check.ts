@@ -1,0 +1,134 @@
+// Invariants of devices in the address space (run with the core's after every step):
+// - a page is owned in exactly one place: a device-private page is referenced by exactly the
+//   CPU entries that name it (refcount = mapcount = entries), and none is left unreferenced;
+// - device page tables map only what the CPU side allows: a system page the CPU maps at the
+//   same address (writable on the device only if writable on the CPU), or the device's own
+//   private page the CPU entry names (writable only through a writable device-private entry);
+// - device TLBs hold no translation their page table does not have;
+// - device memory adds up: free + page-table pages + private pages = the hnode.
+// Reads only; changes nothing.
+
+import { PmdState, PteAttr, SwpType } from '../arch/pmap.js';
+import type { Kernel } from '../mm/kernel.js';
+import type { Mm } from '../mm/mm.js';
+import type { Vma } from '../mm/vma.js';
+import { VM } from '../mm/vma.js';
+import { PG } from '../phys/frames.js';
+import type { Device } from './device.js';
+import type { Mirror } from './hmm.js';
+import { hugeLeafPfn } from './hmm-range.js';
+import { MMU_INTERVAL_NOTIFIER_BYTES } from './notifier.js';
+
+type PrivateWalk = (
+  k: Kernel,
+  pfn: number,
+  visit: (mm: Mm, vma: Vma, vpn: number, h: number, type: number) => void,
+) => void;
+
+export function checkHetero(
+  k: Kernel,
+  devices: readonly Device[],
+  mirrors: readonly Mirror[],
+  walk: PrivateWalk,
+): string[] {
+  const bad: string[] = [];
+  const f = k.phys.frames;
+  const free = new Set<number>();
+  k.phys.forEachFreeDevice((pfn, order) => {
+    for (let i = 0; i < 1 << order; i++) free.add(pfn + i);
+  });
+  let tables = 0;
+  for (const m of mirrors) {
+    tables += m.ctx.pt.tablePages;
+    if (m.ctx.pt.countTables() !== m.ctx.pt.tablePages)
+      bad.push(
+        `checkHetero: ${m.dev.spec.name} page table of mm ${m.ctx.mm.id} counts ${m.ctx.pt.tablePages} tables, holds ${m.ctx.pt.countTables()}`,
+      );
+    checkMirror(k, m, bad);
+  }
+  if (tables * 4096 !== (k.meta.live.get('device_page_table') ?? 0))
+    bad.push(
+      `checkHetero: device_page_table meter ${k.meta.live.get('device_page_table') ?? 0} B, tables hold ${tables * 4096}`,
+    );
+  if (mirrors.length * MMU_INTERVAL_NOTIFIER_BYTES !== (k.meta.live.get('mmu_interval_notifier') ?? 0))
+    bad.push(
+      `checkHetero: ${mirrors.length} interval notifiers, meter says ${k.meta.live.get('mmu_interval_notifier') ?? 0} B`,
+    );
+  for (const dev of devices) {
+    const node = k.phys.hnodes[dev.hnode];
+    let privatePages = 0;
+    let used = 0;
+    for (let p = node.startPfn; p < node.startPfn + node.nframes; p++) {
+      if (free.has(p)) continue;
+      used++;
+      if (!f.has(p, PG.devicePrivate)) continue;
+      privatePages++;
+      let refs = 0;
+      walk(k, p, () => refs++);
+      if (refs === 0)
+        bad.push(`checkHetero: device page ${p} of ${dev.spec.name} is referenced by no CPU entry (leak)`);
+      if (f.mapcount[p] !== refs || f.refcount[p] !== refs)
+        bad.push(
+          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries`,
+        );
+    }
+    if (privatePages !== dev.privatePages)
+      bad.push(
+        `checkHetero: ${dev.spec.name} counts ${dev.privatePages} private pages, memory holds ${privatePages}`,
+      );
+    let devTables = 0;
+    for (const m of mirrors) if (m.dev === dev) devTables += m.ctx.pt.tablePages;
+    if (used !== privatePages + devTables)
+      bad.push(
+        `checkHetero: ${dev.spec.name} has ${used} frames in use: ${privatePages} private + ${devTables} table pages`,
+      );
+  }
+  return bad;
+}
+
+/** Every device mapping agrees with the CPU entry at its address; the TLB with the table. */
+function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
+  const mm = m.ctx.mm;
+  const pmap = mm.pmap;
+  const name = m.dev.spec.name;
+  const mapped = new Map<number, number>();
+  m.ctx.pt.forEach((vpn, pfn, write) => {
+    mapped.set(vpn, pfn * 2 + (write ? 1 : 0));
+    const vma = mm.vmaAt(vpn);
+    if (vma === undefined || (vma.flags & VM.READ) === 0) {
+      bad.push(`checkMirror: ${name} maps vpn ${vpn} of mm ${mm.id}, which the CPU may not read`);
+      return;
+    }
+    let cpuPfn = -1;
+    let cpuWrite = false;
+    const huge = hugeLeafPfn(k, mm, vma, vpn);
+    if (huge >= 0) {
+      cpuPfn = huge;
+      cpuWrite = (pmap.hugeAttrs & PteAttr.write) !== 0;
+    } else if (!vma.isHugetlb()) {
+      const h = pmap.pteLookup(vpn);
+      if (h >= 0 && pmap.pteIsSwap(h) && pmap.pteSwapType(h) !== SwpType.swap) {
+        cpuPfn = pmap.pteSwapSlot(h);
+        cpuWrite = pmap.pteSwapType(h) === SwpType.deviceWrite;
+      } else if (h >= 0 && pmap.ptePresent(h)) {
+        cpuPfn = pmap.ptePfn(h);
+        cpuWrite = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
+      }
+    }
+    if (cpuPfn !== pfn)
+      bad.push(`checkMirror: ${name} maps vpn ${vpn} to ${pfn}, the CPU entry names ${cpuPfn} (stale)`);
+    else if (write && !cpuWrite)
+      bad.push(`checkMirror: ${name} maps vpn ${vpn} writable, the CPU entry is read-only`);
+    if (pfn >= k.phys.cpuFrames && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
+      bad.push(`checkMirror: ${name} maps vpn ${vpn} to another device's page ${pfn}`);
+  });
+  const tlb = m.dev.tlb;
+  for (let s = 0; s < tlb.vpn.length; s++) {
+    if (tlb.vpn[s] < 0 || tlb.asid[s] !== mm.id) continue;
+    const e = mapped.get(tlb.vpn[s]);
+    if (e === undefined || Math.floor(e / 2) !== tlb.pfn[s] || ((tlb.perm[s] & 1) !== 0 && e % 2 === 0))
+      bad.push(
+        `checkMirror: ${name} TLB caches vpn ${tlb.vpn[s]} -> ${tlb.pfn[s]}, its page table disagrees`,
+      );
+  }
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { PteAttr } from '../arch/pmap.js';
+import { System } from '../sim/system.js';
+import type { MachineSpec } from '../workload/scenario.js';
+
+const machine: MachineSpec = {
+  cpus: 1,
+  nodes: [64 * 2 ** 20],
+  paging: 'x86-64-4level',
+  tlb: { entries: 64, ways: 4 },
+  maxMapCount: 65530,
+  devices: [
+    {
+      name: 'gpu',
+      memory: 16 * 2 ** 20,
+      pageSize: 4096,
+      tlb: { entries: 64, ways: 4 },
+      replayableFaults: true,
+      faultBatch: 256,
+      peer: false,
+      link: { bandwidth: 2 ** 30, latencyNs: 1000 },
+      placement: 'remote',
+    },
+  ],
+};
+
+function setup() {
+  const sys = new System({ machine, design: 'hmm', seed: 1, check: true });
+  const task = sys.spawn('app', 0)!;
+  expect(sys.attach(task, 'gpu')).toBeNull();
+  const r = sys.mmap(task, {
+    addr: 0x200000000,
+    len: 64 * 4096,
+    prot: 3,
+    fixed: true,
+    shared: false,
+    fixedNoReplace: false,
+    populate: false,
+    locked: false,
+    noreserve: false,
+  });
+  if (!r.ok) throw new Error(r.errno);
+  return { sys, task, addr: r.value };
+}
+
+describe('the hmm design', () => {
+  it('a device write is what the CPU reads, and contents move with each migration', () => {
+    const { sys, task, addr } = setup();
+    expect(sys.access(task, addr, 'read')).toBe(0); // the zero page
+    expect(
+      sys.deviceRun(task, 'gpu', { addr, length: 4096, op: 'write', pattern: 'sequential', stride: 4096 })
+        .error,
+    ).toBeUndefined();
+    const written = sys.kernel.phys.lastToken;
+    expect(sys.access(task, addr, 'read')).toBe(written);
+    const cpuWrite = sys.access(task, addr + 4096, 'write');
+    expect(sys.migrate(task, 'gpu', addr, 2 * 4096, 'device').error).toBeUndefined();
+    expect(sys.deviceCounters().gpu.dev_migrate_to_device).toBe(2);
+    // The CPU touch brings each page back with its contents.
+    expect(sys.access(task, addr, 'read')).toBe(written);
+    expect(sys.access(task, addr + 4096, 'read')).toBe(cpuWrite);
+    expect(sys.deviceCounters().gpu.dev_cpu_faults).toBe(2);
+    expect(sys.check()).toEqual([]);
+  });
+
+  it('the checker finds a device mapping the CPU side no longer allows', () => {
+    const { sys, task, addr } = setup();
+    sys.access(task, addr, 'write');
+    sys.deviceRun(task, 'gpu', { addr, length: 4096, op: 'write', pattern: 'sequential', stride: 4096 });
+    expect(sys.check()).toEqual([]);
+    // Write-protect the CPU entry behind the notifier's back, as a missing hook would.
+    const pmap = task.mm!.pmap;
+    pmap.pteUpdate(pmap.pteLookup(addr / 4096), 0, PteAttr.write);
+    expect(sys.check().some((v) => v.includes('writable, the CPU entry is read-only'))).toBe(true);
+  });
+
+  it('nothing is left in device memory after exit', () => {
+    const { sys, task, addr } = setup();
+    sys.touch(task, { addr, length: 64 * 4096, op: 'write', pattern: 'sequential' });
+    sys.migrate(task, 'gpu', addr, 32 * 4096, 'device');
+    sys.deviceRun(task, 'gpu', { addr, length: 64 * 4096, op: 'read', pattern: 'sequential', stride: 4096 });
+    expect(sys.deviceCounters().gpu.dev_memory_used).toBeGreaterThan(32 * 4096);
+    sys.exit(task);
+    expect(sys.deviceCounters().gpu.dev_memory_used).toBe(0);
+    expect(sys.kernel.phys.hnodeFreePages(0)).toBe(16 * 256);
+    expect(sys.check()).toEqual([]);
+  });
+});

@@ -1,0 +1,247 @@
+// The `hmm` design's device side (Documentation/mm/hmm.rst), with a driver written after
+// lib/test_hmm.c's dmirror: each attached process gets a device page table that mirrors its
+// CPU page table through an mmu_interval_notifier over the whole address space (dmirror
+// registers 0..ULONG_MAX on open). A device fault runs hmm_range_fault under the notifier's
+// sequence protocol and maps what it returns (system pages, used remotely over the link, or
+// the device's own private pages); with placement `migrate`, a fault in private anonymous
+// memory first migrates the device page's worth of pages into device memory (migrate_vma_*).
+// CPU-side changes reach the mirror as invalidations; a CPU touch of a device-private page
+// migrates it back (dev_pagemap_ops.migrate_to_ram).
+
+import type { Errno } from '../lib/errno.js';
+import { VmFault } from '../mm/fault.js';
+import type { Kernel } from '../mm/kernel.js';
+import type { Mm, Task } from '../mm/mm.js';
+import type { DevicePagemap } from '../mm/mmu-notifier.js';
+import { NotifyEvent } from '../mm/mmu-notifier.js';
+import { VM, type Vma } from '../mm/vma.js';
+import { checkHetero } from './check.js';
+import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
+import { Device, type DeviceContext, type DeviceSpec } from './device.js';
+import { runDeviceKernel } from './device-run.js';
+import { HmmPfn, type HmmRange, hmmRangeFault } from './hmm-range.js';
+import { deviceOf, devicePages, devicePrivateWalk, migrateBack, migrateToDevice } from './migrate.js';
+import { type IntervalNotifier, MMU_INTERVAL_NOTIFIER_BYTES, subscriptionsOf } from './notifier.js';
+
+/** dmirror_range_fault gives up after HMM_RANGE_DEFAULT_TIMEOUT; vmlab after this many retries. */
+const MAX_RETRIES = 16;
+
+/** One device mirroring one address space. */
+export interface Mirror {
+  readonly dev: Device;
+  readonly ctx: DeviceContext;
+  readonly ni: IntervalNotifier;
+}
+
+export class HmmDesign implements HeteroDesign, DevicePagemap {
+  readonly name = 'hmm';
+  readonly devices: Device[];
+  readonly mirrors: Mirror[] = [];
+  private readonly k: Kernel;
+
+  constructor(k: Kernel, specs: readonly DeviceSpec[]) {
+    this.k = k;
+    this.devices = specs.map((s, i) => new Device(k, i, s, i));
+    k.pgmap = this;
+  }
+
+  mirrorOf(mm: Mm, dev: Device): Mirror | undefined {
+    return this.mirrors.find((m) => m.dev === dev && m.ctx.mm === mm);
+  }
+
+  attach(task: Task, dev: Device): Errno | null {
+    const mm = task.mm!;
+    if (this.mirrorOf(mm, dev) !== undefined) return 'EBUSY';
+    const ctx = dev.attach(mm);
+    if (ctx === null) return 'ENOMEM';
+    const subs = subscriptionsOf(mm);
+    const ni = subs.insert(0, mm.pmap.vpnLimit, (n, start, end, event, owner, cur) => {
+      dev.stats.hmm_invalidations++;
+      // dmirror_interval_invalidate: its own migrations are none of its business.
+      if (event === NotifyEvent.migrate && owner === dev) return;
+      dev.stats.lock_notifier++;
+      n.invalidateSeq = cur; // mmu_interval_set_seq, under the driver's lock
+      if (ctx.pt.unmap(start, end) > 0) dev.invalidateTlb(mm.id, start, end);
+    });
+    this.k.meta.add('mmu_interval_notifier', MMU_INTERVAL_NOTIFIER_BYTES);
+    subs.onRelease = () => this.release(mm);
+    this.mirrors.push({ dev, ctx, ni });
+    return null;
+  }
+
+  detach(task: Task, dev: Device): Errno | null {
+    const m = this.mirrorOf(task.mm!, dev);
+    if (m === undefined) return 'EINVAL';
+    this.drop(m);
+    return null;
+  }
+
+  private drop(m: Mirror): void {
+    subscriptionsOf(m.ctx.mm).remove(m.ni);
+    this.k.meta.sub('mmu_interval_notifier', MMU_INTERVAL_NOTIFIER_BYTES);
+    m.dev.detach(m.ctx);
+    this.mirrors.splice(this.mirrors.indexOf(m), 1);
+  }
+
+  /** exit_mmap: unmap_vmas invalidates the whole space; the process's device files close. */
+  private release(mm: Mm): void {
+    const subs = subscriptionsOf(mm);
+    subs.invalidate(0, mm.pmap.vpnLimit, NotifyEvent.unmap, null);
+    for (const m of this.mirrors.filter((x) => x.ctx.mm === mm)) this.drop(m);
+  }
+
+  run(task: Task, dev: Device, req: DeviceRunRequest): DeviceRunResult {
+    const m = this.mirrorOf(task.mm!, dev);
+    if (m === undefined) return { accesses: 0, error: 'EINVAL' };
+    const phys = this.k.phys;
+    return runDeviceKernel(
+      dev,
+      m.ctx,
+      req,
+      phys.cpuFrames,
+      phys.frames.token,
+      () => phys.newToken(),
+      (vpns, writes) => this.service(task, m, vpns, writes),
+    );
+  }
+
+  /**
+   * The driver services a batch of device faults: the faults grouped by device page
+   * (page_size), runs of them within one VMA and one 2 MiB region made one range; `migrate`
+   * placement moves private anonymous ranges into device memory first; then each range is
+   * mirrored (dmirror_fault).
+   */
+  private service(task: Task, m: Mirror, vpns: readonly number[], writes: readonly boolean[]): Errno | null {
+    const mm = task.mm!;
+    const dev = m.dev;
+    const per = dev.pagePages;
+    const blocks = new Map<number, boolean>();
+    for (let i = 0; i < vpns.length; i++) {
+      const b = Math.floor(vpns[i] / per);
+      blocks.set(b, (blocks.get(b) ?? false) || writes[i]);
+    }
+    // Adjacent device pages of one VMA and one 2 MiB region (UVM's va_block) make one range.
+    const sorted = [...blocks].sort((x, y) => x[0] - y[0]);
+    for (let i = 0; i < sorted.length; ) {
+      const first = sorted[i][0] * per;
+      const vma = mm.vmaAt(Math.max(first, vpns.find((v) => Math.floor(v / per) === sorted[i][0])!));
+      if (vma === undefined) return 'EFAULT';
+      const region = Math.floor(first / 512);
+      let write = sorted[i][1];
+      let j = i + 1;
+      while (
+        j < sorted.length &&
+        sorted[j][0] === sorted[j - 1][0] + 1 &&
+        sorted[j][0] * per < vma.end &&
+        Math.floor((sorted[j][0] * per) / 512) === region
+      ) {
+        write ||= sorted[j][1];
+        j++;
+      }
+      const start = Math.max(first, vma.start);
+      const end = Math.min((sorted[j - 1][0] + 1) * per, vma.end);
+      if (dev.spec.placement === 'migrate' && vma.file === null)
+        migrateToDevice(this.k, task, dev, m.ctx, start, end);
+      const e = this.rangeFault(task, m, start, end, write);
+      if (e !== null) return e;
+      i = j;
+    }
+    return null;
+  }
+
+  /**
+   * dmirror_range_fault + dmirror_do_fault: read_begin, hmm_range_fault under mmap_lock,
+   * then under the driver's lock read_retry (start again if the range was invalidated) and
+   * program the device page table from the result.
+   */
+  private rangeFault(task: Task, m: Mirror, start: number, end: number, write: boolean): Errno | null {
+    const dev = m.dev;
+    const subs = subscriptionsOf(task.mm!);
+    const range: HmmRange = {
+      ni: m.ni,
+      subs,
+      start,
+      end,
+      write,
+      seq: 0,
+      pfns: new Float64Array(end - start),
+    };
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      range.seq = subs.readBegin(m.ni);
+      dev.stats.lock_mmap_read++;
+      const r = hmmRangeFault(this.k, task, dev, range);
+      if (r === 'EBUSY') continue;
+      if (r !== 0) return r;
+      dev.stats.lock_notifier++;
+      if (subs.readRetry(m.ni, range.seq)) {
+        dev.stats.hmm_retries++;
+        continue;
+      }
+      let stale = false;
+      for (let i = 0; i < range.pfns.length; i++) {
+        const w = range.pfns[i];
+        if ((w & HmmPfn.valid) === 0) return 'EFAULT';
+        const writable = (w & HmmPfn.write) !== 0;
+        if (write && !writable) return 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its own
+        const pfn = Math.floor(w / 4);
+        const old = m.ctx.pt.lookup(start + i);
+        if (old !== 0 && Math.floor(old / 8) !== pfn) stale = true;
+        if (!m.ctx.pt.map(start + i, pfn, writable)) return 'ENOMEM';
+      }
+      if (stale) dev.invalidateTlb(m.ctx.mm.id, start, end);
+      return null;
+    }
+    return 'EBUSY';
+  }
+
+  migrate(task: Task, dev: Device, addr: number, length: number, to: 'device' | 'system'): MigrateOutcome {
+    const m = this.mirrorOf(task.mm!, dev);
+    if (m === undefined) return { cpages: 0, error: 'EINVAL' };
+    const start = Math.floor(addr / 4096);
+    const end = Math.ceil((addr + length) / 4096);
+    dev.stats.lock_mmap_read++;
+    if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
+    // dmirror_migrate_to_system: the range's pages on this device come back.
+    const mm = task.mm!;
+    let cpages = 0;
+    for (let vpn = start; vpn < end; vpn++) {
+      const vma = mm.vmaAt(vpn);
+      if (vma === undefined || (vma.flags & VM.READ) === 0) return { cpages, error: 'EINVAL' };
+      const h = mm.pmap.pteLookup(vpn);
+      if (h < 0 || !mm.pmap.pteIsSwap(h)) continue;
+      const pfn = mm.pmap.pteSwapSlot(h);
+      if (deviceOf(this.k, this.devices, pfn) !== dev || mm.pmap.pteSwapType(h) === 0) continue;
+      if (!migrateBack(this.k, dev, pfn)) return { cpages, error: 'ENOMEM' };
+      cpages++;
+    }
+    return { cpages };
+  }
+
+  evict(dev: Device): number {
+    let n = 0;
+    for (const pfn of devicePages(this.k, dev)) if (migrateBack(this.k, dev, pfn)) n++;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- dev_pagemap_ops
+
+  /** dmirror_devmem_fault: the faulting page comes back to system memory. */
+  migrateToRam(mm: Mm, _vma: Vma, vpn: number, _cpu: number): VmFault {
+    const h = mm.pmap.pteLookup(vpn);
+    const pfn = mm.pmap.pteSwapSlot(h);
+    const dev = deviceOf(this.k, this.devices, pfn)!;
+    dev.stats.dev_cpu_faults++;
+    return migrateBack(this.k, dev, pfn) ? VmFault.done : VmFault.oom;
+  }
+
+  /** dmirror_devmem_free: the page returns to the driver's free list. */
+  pageFree(pfn: number): void {
+    const dev = deviceOf(this.k, this.devices, pfn)!;
+    dev.privatePages--;
+    dev.freeFrame(pfn);
+  }
+
+  check(): string[] {
+    return checkHetero(this.k, this.devices, this.mirrors, devicePrivateWalk);
+  }
+}

@@ -1,0 +1,234 @@
+// Migration between system memory and device-private memory (mm/migrate_device.c:
+// migrate_vma_setup -> migrate_vma_collect / migrate_vma_unmap, migrate_vma_pages,
+// migrate_vma_finalize; the driver's part after lib/test_hmm.c's dmirror). Contents (tokens)
+// travel with every page; bytes and time on the link are counted.
+
+import { isDevicePrivateType, PmdState, PteAttr, SwpType } from '../arch/pmap.js';
+import type { Errno } from '../lib/errno.js';
+import { anonVmaPrepare, mlockPage } from '../mm/fault.js';
+import { splitHugePmd } from '../mm/huge-memory.js';
+import type { Kernel } from '../mm/kernel.js';
+import { lruAdd } from '../mm/lru.js';
+import { type Mm, MmCounter, type Task } from '../mm/mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from '../mm/mmu-notifier.js';
+import { rmapWalk } from '../mm/rmap.js';
+import { freeSwapCacheIfUnused } from '../mm/swap.js';
+import { basePteAttrs, VM, type Vma } from '../mm/vma.js';
+import { PG } from '../phys/frames.js';
+import type { Device, DeviceContext } from './device.js';
+
+/** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
+export const MIGRATE_CHUNK = 64;
+
+/** The device whose memory holds pfn, or undefined for system memory. */
+export function deviceOf(k: Kernel, devices: readonly Device[], pfn: number): Device | undefined {
+  if (pfn < k.phys.cpuFrames) return undefined;
+  const hnode = k.phys.nodeOf(pfn) - k.phys.nodes.length;
+  return devices.find((d) => d.hnode === hnode);
+}
+
+/** The CPU entries that refer to device-private page pfn (rmap walk over its anon_vma). */
+export function devicePrivateWalk(
+  k: Kernel,
+  pfn: number,
+  visit: (mm: Mm, vma: Vma, vpn: number, h: number, type: number) => void,
+): void {
+  const f = k.phys.frames;
+  const av = k.anonVmas.get(f.owner[pfn]);
+  if (av === undefined) return;
+  const index = f.index(pfn);
+  for (const vma of [...av.vmas]) {
+    const mm = vma.mm;
+    if (mm === null || vma.dead) continue;
+    const vpn = vma.start + (index - vma.pgoff);
+    if (vpn < vma.start || vpn >= vma.end) continue;
+    const h = mm.pmap.pteLookup(vpn);
+    if (h < 0 || !mm.pmap.pteIsSwap(h)) continue;
+    const type = mm.pmap.pteSwapType(h);
+    if (isDevicePrivateType(type) && mm.pmap.pteSwapSlot(h) === pfn) visit(mm, vma, vpn, h, type);
+  }
+}
+
+/** A fresh device-private page for an anonymous page of vma at vpn (refcount and mapcount 0). */
+function newDevicePage(k: Kernel, dev: Device, owner: number, index: number, exclusive: boolean): number {
+  const dpfn = dev.allocFrame();
+  if (dpfn < 0) return -1;
+  const f = k.phys.frames;
+  f.flags[dpfn] = PG.anon | PG.devicePrivate | (exclusive ? PG.anonExclusive : 0);
+  f.owner[dpfn] = owner;
+  f.setIndex(dpfn, index);
+  f.refcount[dpfn] = 0;
+  f.mapcount[dpfn] = 0;
+  dev.privatePages++;
+  return dpfn;
+}
+
+/**
+ * Migrate the present anonymous page pfn to dev: every CPU entry mapping it becomes a
+ * device-private entry (try_to_migrate, remove_migration_ptes), writable where it was.
+ * Returns the device page, or -1 when device memory is full.
+ */
+function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number): number {
+  const f = k.phys.frames;
+  const dpfn = newDevicePage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive));
+  if (dpfn < 0) return -1;
+  f.token[dpfn] = f.token[pfn]; // copy_highpage over the link
+  dev.transfer(4096, true);
+  rmapWalk(k, pfn, (mm, _vma, vpn, h) => {
+    const attrs = mm.pmap.pteClear(h);
+    k.flushTlbRange(mm, cpu, vpn, vpn + 1);
+    const write = (attrs & PteAttr.write) !== 0;
+    mm.pmap.pteSetSwap(h, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
+    f.mapcount[dpfn]++;
+    f.refcount[dpfn]++;
+  });
+  f.mapcount[pfn] = 0;
+  f.refcount[pfn] = 0;
+  k.anonPages--;
+  k.freePage(pfn);
+  return dpfn;
+}
+
+export interface MigrateResult {
+  /** Pages of the range that ended up mapped by the device (dmirror's cpages). */
+  readonly cpages: number;
+  readonly error?: Errno;
+}
+
+/**
+ * dmirror_migrate_to_device: for each VMA piece of [start, end) in chunks of MIGRATE_CHUNK,
+ * migrate_vma_setup with MIGRATE_VMA_SELECT_SYSTEM (EINVAL when the range leaves the VMAs or
+ * an area has no VM_READ or is hugetlb), migrate what may move (empty entries and the zero page of private
+ * anonymous areas; anonymous pages that are not in a THP, mlocked or held by the swap cache),
+ * and map the new device pages in the device's page table. Then, as dmirror does, read the
+ * range back from the device: a page the device does not map (it did not move: a shared or
+ * file page, swapped out) makes the call fail with ENOENT. The caller holds mmap_lock (read).
+ */
+export function migrateToDevice(
+  k: Kernel,
+  task: Task,
+  dev: Device,
+  ctx: DeviceContext,
+  start: number,
+  end: number,
+): MigrateResult {
+  const mm = task.mm!;
+  const pmap = mm.pmap;
+  const f = k.phys.frames;
+  for (let a = start; a < end; ) {
+    const vma = mm.vmaAt(a);
+    // migrate_vma_setup refuses hugetlb areas (is_vm_hugetlb_page) with EINVAL.
+    if (vma === undefined || (vma.flags & VM.READ) === 0 || vma.isHugetlb())
+      return { cpages: 0, error: 'EINVAL' };
+    const b = Math.min(end, a + MIGRATE_CHUNK, vma.end);
+    mmuNotifierInvalidate(mm, a, b, NotifyEvent.migrate, dev); // migrate_vma_collect
+    const anonymous = vma.file === null; // vma_is_anonymous: private anonymous areas only
+    let stale = false;
+    for (let vpn = a; vpn < b; vpn++) {
+      if (vpn % 512 === 0 || vpn === a) dev.stats.lock_ptl++;
+      if (pmap.pmdState(vpn) === PmdState.huge) {
+        // migrate_vma_collect_pmd: the huge zero page's PMD is split; a THP is left where it is
+        // (Linux 6.x splits the folio and migrates its pages; not modelled yet).
+        if ((pmap.hugeAttrs & PteAttr.special) === 0) continue;
+        splitHugePmd(k, mm, vma, vpn, task.cpu);
+      }
+      const h = pmap.pteLookup(vpn);
+      let dpfn = -1;
+      let write = false;
+      if (h < 0 || pmap.pteNone(h) || (pmap.ptePresent(h) && pmap.ptePfn(h) === k.phys.zeroPfn)) {
+        // migrate_vma_insert_page: a new anonymous page, born on the device, zero-filled.
+        if (!anonymous) continue;
+        anonVmaPrepare(k, mm, vma);
+        const hh = pmap.pteAlloc(vpn);
+        if (hh < 0) continue;
+        dpfn = newDevicePage(k, dev, vma.anonVma!.id, vma.pageIndex(vpn), true);
+        if (dpfn < 0) continue;
+        f.token[dpfn] = 0; // clear_highpage on the device: nothing crosses the link
+        if (!pmap.pteNone(hh)) {
+          pmap.pteClear(hh); // the zero page: ptep_clear_flush
+          k.flushTlbRange(mm, task.cpu, vpn, vpn + 1);
+        }
+        write = (vma.flags & VM.WRITE) !== 0;
+        pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
+        f.mapcount[dpfn] = 1;
+        f.refcount[dpfn] = 1;
+        mm.addRss(MmCounter.ANONPAGES, 1);
+      } else if (pmap.ptePresent(h)) {
+        const pfn = pmap.ptePfn(h);
+        if (!f.has(pfn, PG.anon) || f.has(pfn, PG.compound) || f.has(pfn, PG.mlocked)) continue;
+        if (f.has(pfn, PG.swapcache)) freeSwapCacheIfUnused(k, pfn); // folio_free_swap
+        if (f.has(pfn, PG.swapcache)) continue;
+        write = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
+        // Other processes mapping the page lose their entries too (try_to_migrate).
+        rmapWalk(k, pfn, (m2, _v, vpn2) => {
+          if (m2 !== mm) mmuNotifierInvalidate(m2, vpn2, vpn2 + 1, NotifyEvent.clear);
+        });
+        dpfn = migratePageOut(k, dev, pfn, task.cpu);
+        if (dpfn < 0) continue;
+      } else continue; // a swap entry, or a device-private page already: not selected
+      dev.stats.dev_migrate_to_device++;
+      // dmirror_migrate_finalize_and_map: the device maps its new page.
+      if (ctx.pt.lookup(vpn) !== 0) stale = true;
+      ctx.pt.unmap(vpn, vpn + 1);
+      ctx.pt.map(vpn, dpfn, write);
+    }
+    dev.stats.lock_notifier++;
+    if (stale) dev.invalidateTlb(mm.id, a, b);
+    a = b;
+  }
+  // dmirror_do_read over the range: every page must be mapped by the device now.
+  let cpages = 0;
+  for (let vpn = start; vpn < end; vpn++) {
+    if (ctx.pt.lookup(vpn) === 0) return { cpages, error: 'ENOENT' };
+    cpages++;
+  }
+  return { cpages };
+}
+
+/**
+ * The device-private page dpfn goes back to system memory (migrate_vma_* with
+ * MIGRATE_VMA_SELECT_DEVICE_PRIVATE, or migrate_device_range when the driver evicts): a new
+ * system page takes its contents, every CPU entry referring to it maps the new page (writable
+ * where the device entry was), device mappings of it go. False when memory ran out.
+ */
+export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
+  const f = k.phys.frames;
+  const pfn = k.phys.alloc(0);
+  if (pfn < 0) return false;
+  f.flags[pfn] = PG.anon | (f.flags[dpfn] & PG.anonExclusive);
+  f.owner[pfn] = f.owner[dpfn];
+  f.setIndex(pfn, f.index(dpfn));
+  f.token[pfn] = f.token[dpfn];
+  f.mapcount[pfn] = 0;
+  dev.transfer(4096, false);
+  dev.stats.dev_migrate_to_system++;
+  let locked = false;
+  devicePrivateWalk(k, dpfn, (mm, vma, vpn, h, type) => {
+    mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.migrate, dev); // skipped by dev's own mirror
+    const ctx = dev.contexts.get(mm.id);
+    if (ctx !== undefined && ctx.pt.unmap(vpn, vpn + 1) > 0) dev.invalidateTlb(mm.id, vpn, vpn + 1);
+    const write = type === SwpType.deviceWrite && (vma.flags & VM.WRITE) !== 0;
+    mm.pmap.pteSet(h, pfn, basePteAttrs(vma.flags) | (write ? PteAttr.write | PteAttr.dirty : 0));
+    f.mapcount[pfn]++;
+    if ((vma.flags & VM.LOCKED) !== 0) locked = true;
+  });
+  f.refcount[pfn] = f.mapcount[pfn];
+  if (f.mapcount[pfn] > 0) k.anonPages++;
+  lruAdd(k, pfn);
+  if (locked) mlockPage(k, pfn);
+  const n = f.mapcount[dpfn];
+  f.mapcount[dpfn] = 0;
+  f.refcount[dpfn] -= n;
+  if (f.refcount[dpfn] === 0) k.pgmap!.pageFree(dpfn);
+  return true;
+}
+
+/** Pages of this device's memory that are device-private pages now, in pfn order. */
+export function devicePages(k: Kernel, dev: Device): number[] {
+  const node = k.phys.hnodes[dev.hnode];
+  const f = k.phys.frames;
+  const out: number[] = [];
+  for (let p = node.startPfn; p < node.startPfn + node.nframes; p++)
+    if (f.has(p, PG.devicePrivate)) out.push(p);
+  return out;
+}

@@ -1,0 +1,85 @@
+// Device-private entries in CPU page tables (MEMORY_DEVICE_PRIVATE, include/linux/swapops.h):
+// a page migrated to device memory leaves a non-present swap entry of type SWP_DEVICE_WRITE
+// or SWP_DEVICE_READ whose offset is the device page's pfn. The page is anonymous, counted in
+// the mm's MM_ANONPAGES, mapped (mapcount) and referenced by each such entry. What the core
+// does with these entries when it zaps, forks or mprotects follows mm/memory.c and
+// mm/mprotect.c; what the device does with them is hetero/'s business.
+
+import { isDevicePrivateType, SwpType } from '../arch/pmap.js';
+import { PG } from '../phys/frames.js';
+import type { Kernel } from './kernel.js';
+import { type Mm, MmCounter } from './mm.js';
+import { freeSwapEntry } from './swap.js';
+import { VM, type Vma } from './vma.js';
+
+/**
+ * zap_nonpresent_ptes for any swap entry: a device-private one drops its page's mapping and
+ * reference (folio_remove_rmap_pte, folio_put: the last one returns the page to its driver,
+ * free_zone_device_folio -> page_free); a swap-device one drops its slot reference.
+ */
+export function zapSwpEntry(k: Kernel, mm: Mm, offset: number, type: number): void {
+  if (!isDevicePrivateType(type)) {
+    freeSwapEntry(k, mm, offset);
+    return;
+  }
+  mm.addRss(MmCounter.ANONPAGES, -1);
+  putDevicePrivate(k, offset);
+}
+
+/** One mapping of device-private page pfn goes (its entry was cleared or replaced). */
+export function putDevicePrivate(k: Kernel, pfn: number): void {
+  const f = k.phys.frames;
+  f.mapcount[pfn]--;
+  if (--f.refcount[pfn] === 0) k.pgmap!.pageFree(pfn);
+}
+
+/**
+ * copy_nonpresent_pte for a device-private entry: the child's entry refers to the same device
+ * page (folio_get, folio_try_dup_anon_rmap_pte: no longer anon-exclusive, counted in the
+ * child's RSS); in a CoW mapping a writable entry becomes readable in the parent and the
+ * child (make_readable_device_private_entry), so that a write migrates the page back and
+ * copies it. Returns the type the child's entry takes.
+ */
+export function dupDevicePrivate(
+  k: Kernel,
+  pmm: Mm,
+  cmm: Mm,
+  vma: Vma,
+  vpn: number,
+  pfn: number,
+  type: number,
+): number {
+  const f = k.phys.frames;
+  f.refcount[pfn]++;
+  f.mapcount[pfn]++;
+  f.clear(pfn, PG.anonExclusive);
+  cmm.addRss(MmCounter.ANONPAGES, 1);
+  const cow = (vma.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
+  if (type === SwpType.deviceWrite && cow) {
+    pmm.pmap.pteSetSwap(pmm.pmap.pteLookup(vpn), pfn, SwpType.deviceRead);
+    return SwpType.deviceRead;
+  }
+  return type;
+}
+
+/**
+ * change_pte_range's swap-entry branch: a writable device-private entry in a range whose
+ * protection changes becomes readable (write access is restored by the next fault, which
+ * migrates the page back).
+ */
+export function protectDevicePrivate(mm: Mm, start: number, end: number): void {
+  const pmap = mm.pmap;
+  const writable: number[] = [];
+  pmap.forEachLeaf(
+    start,
+    end,
+    () => {},
+    (vpn, _pfn, type) => {
+      if (type === SwpType.deviceWrite) writable.push(vpn);
+    },
+  );
+  for (const vpn of writable) {
+    const h = pmap.pteLookup(vpn);
+    pmap.pteSetSwap(h, pmap.pteSwapSlot(h), SwpType.deviceRead);
+  }
+}

@@ -1,0 +1,193 @@
+// Scenario format v1: devices (machine.devices) and the steps that use them (attach, detach,
+// device kernels, migrate, evict). Checks that span steps (is the device declared? is the
+// process attached?) are in scenario-build.ts and the runner.
+
+import { GiB, MiB, PAGE_SIZE } from '../lib/units.js';
+import {
+  byteSize,
+  expectError,
+  positiveSize,
+  processName,
+  regionName,
+  TOUCH_PATTERNS,
+  virtualAddress,
+} from './format-values.js';
+import {
+  boolean,
+  enumOf,
+  exactlyOne,
+  has,
+  integer,
+  listOf,
+  named,
+  object,
+  optional,
+  required,
+  requires,
+  scalarOrMap,
+  size,
+  string,
+  withDefault,
+} from './schema-dsl.js';
+
+export const DEVICE_OPS = ['read', 'write', 'atomic'] as const;
+export const PLACEMENTS = ['remote', 'migrate'] as const;
+export const DEVICE_PAGE_SIZES = [4096, 64 * 1024, 2 * MiB] as const;
+/** Defaults for a device's TLB (an order of magnitude for a GPU's last-level TLB). */
+export const DEFAULT_DEVICE_TLB = { entries: 2048, ways: 16 } as const;
+/** uvm_perf_fault_batch_count's default: faults the driver fetches per batch. */
+export const DEFAULT_FAULT_BATCH = 256;
+
+export const deviceName = named(
+  'deviceName',
+  string({
+    pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+    expected: 'a device name (letters, digits, _ . -, starting with a letter or _)',
+  }),
+  'A device of machine.devices, by name.',
+);
+
+const deviceTlb = object(
+  {
+    entries: withDefault(
+      integer({ min: 1, max: 1 << 20 }),
+      DEFAULT_DEVICE_TLB.entries,
+      'Entries in the device TLB.',
+    ),
+    ways: withDefault(integer({ min: 1, max: 1 << 20 }), DEFAULT_DEVICE_TLB.ways, 'Ways per set.'),
+  },
+  {
+    rules: [
+      {
+        check(v, report) {
+          const sets = v.entries / v.ways;
+          if (!Number.isInteger(sets) || (sets & (sets - 1)) !== 0)
+            report(
+              'entries',
+              `${v.entries} entries in ${v.ways} ways is not a power-of-two number of sets`,
+              'entries = ways x a power of two',
+            );
+        },
+      },
+    ],
+  },
+);
+
+const link = object({
+  bandwidth: withDefault(
+    size({ min: 1 }),
+    24 * GiB,
+    'Bytes per second each way (default 24GiB: a PCIe 4.0 x16 link in practice).',
+  ),
+  latency_ns: withDefault(integer({ min: 0, max: 1e9 }), 1000, 'Nanoseconds from request to first byte.'),
+});
+
+export const device = object(
+  {
+    name: required(deviceName, 'Name of the device; steps refer to it with `device`.'),
+    memory: required(
+      size({ min: 4 * MiB, multipleOf: 4 * MiB, why: 'device memory is a node of whole 4MiB blocks' }),
+      'Device memory (an hnode: a memory node the CPU allocator does not use).',
+    ),
+    page_size: withDefault(
+      size(),
+      4096,
+      "The device MMU's page size: 4KiB, 64KiB or 2MiB (what one fault services).",
+    ),
+    tlb: optional(
+      deviceTlb,
+      `Device TLB; default ${DEFAULT_DEVICE_TLB.entries} entries, ${DEFAULT_DEVICE_TLB.ways} ways.`,
+    ),
+    replayable_faults: withDefault(
+      boolean(),
+      true,
+      'Faults queue and are serviced in batches, then replayed; false: each fault stalls the device.',
+    ),
+    fault_batch: withDefault(
+      integer({ min: 1, max: 1 << 20 }),
+      DEFAULT_FAULT_BATCH,
+      'Faults the driver services per batch.',
+    ),
+    peer: withDefault(boolean(), false, 'Peer access to other devices (recorded; unused by the hmm design).'),
+    link: optional(link, 'The interconnect to system memory; default 24GiB/s, 1000 ns.'),
+    placement: withDefault(
+      enumOf(PLACEMENTS),
+      'remote',
+      'On a fault: map system memory remotely, or migrate private anonymous memory to the device.',
+    ),
+  },
+  {
+    rules: [
+      {
+        check(v, report) {
+          if (!(DEVICE_PAGE_SIZES as readonly number[]).includes(v.page_size))
+            report(
+              'page_size',
+              `page size ${v.page_size} is not one a device MMU has`,
+              '4KiB, 64KiB or 2MiB',
+            );
+        },
+      },
+    ],
+  },
+);
+
+export const devices = listOf(device, { maxItems: 64 });
+
+const inProcess = required(processName, 'The process that performs the step.');
+const onDevice = required(deviceName, 'The device.');
+const RANGE = {
+  region: optional(regionName, 'The region to act on (or give addr).'),
+  addr: optional(virtualAddress, 'Start of the range (or give region).'),
+  offset: optional(byteSize, 'Bytes from the start of the region (with region only); default 0.'),
+  length: optional(byteSize, 'Bytes; default: to the end of the region. Required with addr.'),
+};
+const RANGE_RULES = [
+  exactlyOne('region', 'addr'),
+  requires('offset', 'region', "'offset' is only allowed with 'region'"),
+  requires('addr', 'length', "'addr' needs 'length'"),
+];
+
+export const attach = object({ in: inProcess, device: onDevice, expect_error: expectError });
+
+export const deviceKernel = object(
+  {
+    in: inProcess,
+    device: onDevice,
+    ...RANGE,
+    op: required(enumOf(DEVICE_OPS), 'What the device kernel does to each page: read, write or atomic.'),
+    pattern: withDefault(enumOf(TOUCH_PATTERNS), 'sequential', 'Order of the accesses.'),
+    stride: optional(positiveSize, `Bytes between accesses (strided only); default ${PAGE_SIZE}.`),
+    count: optional(integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), 'Accesses; default one per page.'),
+    expect_error: expectError,
+  },
+  {
+    rules: [
+      ...RANGE_RULES,
+      {
+        check(v, report) {
+          if (has(v, 'stride') && v.pattern !== 'strided')
+            report('stride', "'stride' needs 'pattern: strided'");
+        },
+        json: {
+          dependentSchemas: {
+            stride: { required: ['pattern'], properties: { pattern: { const: 'strided' } } },
+          },
+        },
+      },
+    ],
+  },
+);
+
+export const migrate = object(
+  {
+    in: inProcess,
+    device: onDevice,
+    ...RANGE,
+    to: withDefault(enumOf(['device', 'system'] as const), 'device', "Where the range's pages go."),
+    expect_error: expectError,
+  },
+  { rules: RANGE_RULES },
+);
+
+export const evict = scalarOrMap(deviceName, object({ device: onDevice, expect_error: expectError }));

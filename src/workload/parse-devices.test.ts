@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { formatScenarioError, parseScenario } from './parse.js';
+
+const FILE = 'dev.yaml';
+
+function errors(text: string): string[] {
+  const r = parseScenario(text, FILE);
+  return r.ok ? [] : r.errors.map(formatScenarioError);
+}
+
+const doc = (devices: string, design: string, steps: string) => `vmlab: 1
+name: t
+machine:
+  cpus: 1
+  memory: 64MiB
+  devices:
+${devices}
+design: ${design}
+steps:
+  - spawn: app
+${steps}`;
+
+const GPU = '    - { name: gpu, memory: 16MiB }';
+
+describe('scenario format: devices', () => {
+  it('fills a device with the defaults', () => {
+    const r = parseScenario(doc(GPU, 'hmm', '  - attach: { in: app, device: gpu }\n'), FILE);
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    expect(r.scenario.machine.devices).toEqual([
+      {
+        name: 'gpu',
+        memory: 16 * 2 ** 20,
+        pageSize: 4096,
+        tlb: { entries: 2048, ways: 16 },
+        replayableFaults: true,
+        faultBatch: 256,
+        peer: false,
+        link: { bandwidth: 24 * 2 ** 30, latencyNs: 1000 },
+        placement: 'remote',
+      },
+    ]);
+    expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
+  });
+
+  it('parses device kernels, migrations and evictions', () => {
+    const r = parseScenario(
+      doc(
+        GPU,
+        'hmm',
+        `  - mmap: { in: app, as: buf, size: 1MiB, prot: rw }
+  - device: { in: app, device: gpu, region: buf, op: atomic, pattern: strided, stride: 8KiB, count: 10 }
+  - migrate: { in: app, device: gpu, region: buf, offset: 4KiB, length: 8KiB, to: system }
+  - evict: gpu
+`,
+      ),
+      FILE,
+    );
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    expect(r.scenario.steps.slice(2)).toMatchObject([
+      { kind: 'device', op: 'atomic', pattern: 'strided', stride: 8192, count: 10, range: { region: 'buf' } },
+      { kind: 'migrate', to: 'system', range: { region: 'buf', offset: 4096, length: 8192 } },
+      { kind: 'evict', device: 'gpu' },
+    ]);
+  });
+
+  it('refuses devices under a design without device support, at the design', () => {
+    expect(errors(doc(GPU, 'linux', ''))).toEqual([
+      "dev.yaml:8:9: design: the linux design has no device support: use 'design: hmm' (Linux with HMM)",
+    ]);
+  });
+
+  it('names an undeclared device, a duplicate and a page size the MMU does not have', () => {
+    expect(errors(doc(GPU, 'hmm', '  - attach: { in: app, device: npu }\n'))).toEqual([
+      "dev.yaml:11:32: steps[1].attach.device: no device 'npu' in machine.devices",
+    ]);
+    expect(errors(doc(`${GPU}\n${GPU}`, 'hmm', ''))).toEqual([
+      "dev.yaml:8:15: machine.devices[1].name: device 'gpu' is declared twice",
+    ]);
+    expect(errors(doc('    - { name: gpu, memory: 16MiB, page_size: 8KiB }', 'hmm', ''))).toEqual([
+      'dev.yaml:7:46: machine.devices[0].page_size: page size 8192 is not one a device MMU has (expected 4KiB, 64KiB or 2MiB)',
+    ]);
+  });
+});

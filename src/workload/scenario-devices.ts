@@ -1,0 +1,103 @@
+// Building the device parts of a decoded scenario: machine.devices into DeviceSpecs, and the
+// device steps, with the checks that span the file (a device must be declared, a design
+// must support devices). Problems go to ctx with their position.
+
+import type { DeviceSpec } from '../hetero/device.js';
+import { PAGE_SIZE } from '../lib/units.js';
+import type { DecodedMachine, DecodedScenario, DecodedStep } from './format.js';
+import { DEFAULT_DEVICE_TLB } from './format-devices.js';
+import type { Step } from './scenario.js';
+import { expectErrorOf, locOf, rangeOf } from './scenario-build.js';
+import { type DecodeCtx, placeOf } from './schema-dsl.js';
+import type { StepTracker } from './step-tracker.js';
+
+const DEVICE_STEPS = ['attach', 'detach', 'device', 'migrate', 'evict'] as const;
+export type DeviceStep = Extract<DecodedStep, { key: (typeof DEVICE_STEPS)[number] }>;
+
+export function isDeviceStep(item: DecodedStep): item is DeviceStep {
+  return (DEVICE_STEPS as readonly string[]).includes(item.key);
+}
+
+export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
+  return list.map((d) => ({
+    name: d.name,
+    memory: d.memory,
+    pageSize: d.page_size,
+    tlb: d.tlb === undefined ? { ...DEFAULT_DEVICE_TLB } : { entries: d.tlb.entries, ways: d.tlb.ways },
+    replayableFaults: d.replayable_faults,
+    faultBatch: d.fault_batch,
+    peer: d.peer,
+    link: { bandwidth: d.link?.bandwidth ?? 24 * 2 ** 30, latencyNs: d.link?.latency_ns ?? 1000 },
+    placement: d.placement,
+  }));
+}
+
+/** Device names must be unique, and devices need a design that supports them. Returns the names. */
+export function checkDevices(d: DecodedScenario, ctx: DecodeCtx): Set<string> {
+  const names = new Set<string>();
+  for (const dev of d.machine.devices) {
+    if (names.has(dev.name)) ctx.report(placeOf(dev, 'name'), `device '${dev.name}' is declared twice`);
+    names.add(dev.name);
+  }
+  if (d.machine.devices.length > 0 && d.design === 'linux')
+    ctx.report(
+      placeOf(d, 'design'),
+      "the linux design has no device support: use 'design: hmm' (Linux with HMM)",
+    );
+  return names;
+}
+
+export function buildDeviceStep(
+  item: DeviceStep,
+  index: number,
+  t: StepTracker,
+  names: Set<string>,
+  ctx: DecodeCtx,
+): Step {
+  const expectError = expectErrorOf(item, ctx);
+  const base = { loc: locOf(ctx, item.where), index, ...(expectError !== undefined && { expectError }) };
+  const dev = (name: string, v: object) => {
+    if (!names.has(name)) ctx.report(placeOf(v as never, 'device'), `no device '${name}' in machine.devices`);
+  };
+  switch (item.key) {
+    case 'attach':
+    case 'detach': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      dev(v.device, v);
+      return { ...base, kind: item.key, in: v.in, device: v.device };
+    }
+    case 'device': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      dev(v.device, v);
+      return {
+        ...base,
+        kind: 'device',
+        in: v.in,
+        device: v.device,
+        range: rangeOf(v, t),
+        op: v.op,
+        pattern: v.pattern,
+        ...(v.pattern === 'strided' && { stride: v.stride ?? PAGE_SIZE }),
+        ...(v.count !== undefined && { count: v.count }),
+      };
+    }
+    case 'migrate': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      dev(v.device, v);
+      return { ...base, kind: 'migrate', in: v.in, device: v.device, range: rangeOf(v, t), to: v.to };
+    }
+    case 'evict': {
+      const v = item.value;
+      const name = typeof v === 'string' ? v : v.device;
+      if (!names.has(name))
+        ctx.report(
+          typeof v === 'string' ? item.valueWhere : placeOf(v, 'device'),
+          `no device '${name}' in machine.devices`,
+        );
+      return { ...base, kind: 'evict', device: name };
+    }
+  }
+}
