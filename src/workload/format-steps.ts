@@ -2,6 +2,7 @@
 // shape below; `expect_error` may stand beside the key or inside the mapping.
 // Checks that need earlier steps (was the process spawned? is the region defined?) are in scenario-build.ts.
 
+import { DESIGN_NAMES } from '../designs/names.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from '../sim/counter-names.js';
 import { attach, deviceKernel, evict, migrate as migrateStep } from './format-devices.js';
@@ -36,6 +37,7 @@ import {
   named,
   object,
   oneKeyOf,
+  oneOrList,
   openObject,
   optional,
   type Rule,
@@ -463,5 +465,15 @@ export const STEP_SHAPES = {
 
 export const step = named(
   'step',
-  oneKeyOf(STEP_SHAPES, { noun: 'step', siblings: { expect_error: expectError }, noSiblings: ['expect'] }),
+  oneKeyOf(STEP_SHAPES, {
+    noun: 'step',
+    siblings: {
+      expect_error: expectError,
+      design: optional(
+        oneOrList(enumOf(DESIGN_NAMES), { minItems: 1, unique: true }),
+        'Only under these designs: the step is skipped when the scenario runs under another.',
+      ),
+    },
+    refuse: { expect: ['expect_error'] },
+  }),
 );

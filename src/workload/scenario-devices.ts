@@ -7,7 +7,7 @@ import { PAGE_SIZE } from '../lib/units.js';
 import type { DecodedMachine, DecodedScenario, DecodedStep } from './format.js';
 import { DEFAULT_DEVICE_TLB } from './format-devices.js';
 import type { Step } from './scenario.js';
-import { expectErrorOf, locOf, rangeOf } from './scenario-build.js';
+import { rangeOf, stepBase } from './scenario-build.js';
 import { type DecodeCtx, placeOf } from './schema-dsl.js';
 import type { StepTracker } from './step-tracker.js';
 
@@ -39,7 +39,7 @@ export function checkDevices(d: DecodedScenario, ctx: DecodeCtx): Set<string> {
     if (names.has(dev.name)) ctx.report(placeOf(dev, 'name'), `device '${dev.name}' is declared twice`);
     names.add(dev.name);
   }
-  if (d.machine.devices.length > 0 && d.design === 'linux')
+  if (d.machine.devices.length > 0 && d.design.includes('linux'))
     ctx.report(
       placeOf(d, 'design'),
       "the linux design has no device support: use 'design: hmm' (Linux with HMM)",
@@ -54,8 +54,7 @@ export function buildDeviceStep(
   names: Set<string>,
   ctx: DecodeCtx,
 ): Step {
-  const expectError = expectErrorOf(item, ctx);
-  const base = { loc: locOf(ctx, item.where), index, ...(expectError !== undefined && { expectError }) };
+  const base = stepBase(item, index, t, ctx);
   const dev = (name: string, v: object) => {
     if (!names.has(name)) ctx.report(placeOf(v as never, 'device'), `no device '${name}' in machine.devices`);
   };
