@@ -76,12 +76,8 @@ function main(argv: readonly string[], io: CliIo): number {
         if (a === '--json') json = true;
         else if (a === '--design') design = designArg(rest[++i]);
         else if (a === '--check') check = true;
-        else if (a === '--seed') {
-          const v = rest[++i];
-          if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
-            throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
-          seed = Number(v);
-        } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
+        else if (a === '--seed') seed = seedArg(rest[++i]);
+        else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
         else if (file === undefined) file = a;
         else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
       }
@@ -124,6 +120,13 @@ function main(argv: readonly string[], io: CliIo): number {
   }
 }
 
+/** The value of --seed. */
+function seedArg(v: string | undefined): number {
+  if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
+    throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
+  return Number(v);
+}
+
 /** A design named on the command line. */
 function designArg(v: string | undefined): DesignName {
   if (v === undefined || !Object.hasOwn(DESIGNS, v))
@@ -162,12 +165,8 @@ function compare(args: readonly string[], io: CliIo): number {
       if (v !== 'table' && v !== 'json' && v !== 'csv')
         throw new Usage(`--format takes table, json or csv, got ${v ?? 'nothing'}`);
       format = v;
-    } else if (a === '--seed') {
-      const v = args[++i];
-      if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
-        throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
-      seed = Number(v);
-    } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
+    } else if (a === '--seed') seed = seedArg(args[++i]);
+    else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
     else if (file === undefined) file = a;
     else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
   }
