@@ -9,7 +9,7 @@ import { formatScenarioError, parseScenario } from '../src/workload/parse.js';
 import { runScenario } from '../src/workload/run.js';
 import type { Scenario } from '../src/workload/scenario.js';
 
-const dirs = ['test/scenarios', 'examples'];
+const dirs = ['test/scenarios', 'examples', 'validation'];
 
 function load(file: string): Scenario | string {
   const parsed = parseScenario(readFileSync(file, 'utf8'), file);
