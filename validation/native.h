@@ -194,7 +194,7 @@ static void vl_check(int n, ...)
 }
 
 /* mmap at a fixed address that nothing else maps (MAP_FIXED_NOREPLACE), or die. */
-static char *vl_map(unsigned long addr, unsigned long len, int prot, int flags)
+static __attribute__((unused)) char *vl_map(unsigned long addr, unsigned long len, int prot, int flags)
 {
 	void *p = mmap((void *)addr, len, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED || p != (void *)addr)
