@@ -28,7 +28,7 @@
 #define PAGE 4096UL
 
 struct vl_mem {
-	long rss_anon, rss_file, rss_shmem, vm_pte, vm_lck, vm_swap, vm_rss, anon_huge, map_count;
+	long rss_anon, rss_file, rss_shmem, vm_pte, vm_lck, vm_swap, vm_rss, vm_size, anon_huge, map_count;
 };
 
 static struct vl_mem vl_base;
@@ -74,6 +74,7 @@ static void vl_mem_now(struct vl_mem *m)
 	m->vm_lck = vl_kb("VmLck:");
 	m->vm_swap = vl_kb("VmSwap:");
 	m->vm_rss = vl_kb("VmRSS:");
+	m->vm_size = vl_kb("VmSize:");
 	vl_read_file("/proc/self/smaps_rollup");
 	m->anon_huge = vl_kb("AnonHugePages:");
 	long n = vl_read_file("/proc/self/maps"), lines = 0;
@@ -113,7 +114,7 @@ static void vl_init(void)
 	vl_touch_stack();
 	vl_op_begin();
 	vl_op_end();
-	vl_warm(0, "min_flt", "maj_flt", "RssAnon", "RssFile", "RssShmem", "VmRSS", "VmPTE", "VmLck", "VmSwap",
+	vl_warm(0, "min_flt", "maj_flt", "RssAnon", "RssFile", "RssShmem", "VmRSS", "VmSize", "VmPTE", "VmLck", "VmSwap",
 		"AnonHugePages", "map_count", NULL);
 	vl_minflt = vl_majflt = 0;
 	vl_mem_now(&vl_base);
@@ -168,6 +169,7 @@ static void vl_report(int fd, int n, va_list ap)
 		else if (!strcmp(c, "RssFile")) v = m.rss_file - vl_base.rss_file;
 		else if (!strcmp(c, "RssShmem")) v = m.rss_shmem - vl_base.rss_shmem;
 		else if (!strcmp(c, "VmRSS")) v = m.vm_rss - vl_base.vm_rss;
+		else if (!strcmp(c, "VmSize")) v = m.vm_size - vl_base.vm_size;
 		else if (!strcmp(c, "VmPTE")) v = m.vm_pte - vl_base.vm_pte;
 		else if (!strcmp(c, "VmLck")) v = m.vm_lck - vl_base.vm_lck;
 		else if (!strcmp(c, "VmSwap")) v = m.vm_swap - vl_base.vm_swap;
