@@ -161,8 +161,10 @@ export interface PrefetchPolicy {
 export const enum Thrash {
   /** Migrate as the placement policy says. */
   no = 0,
-  /** Keep it in system memory and map it remotely. */
+  /** Keep it in system memory and map it remotely (pinned, or mapped remotely for good). */
   remote = 1,
+  /** As remote: the page was found thrashing just now. */
+  detected = 2,
 }
 
 /**
@@ -171,10 +173,15 @@ export const enum Thrash {
  */
 export interface ThrashingPolicy {
   readonly name: ThrashingName;
-  /** The page moved to the device. Returns true when this made it thrash (mitigation starts). */
-  migratedToDevice(key: number, now: number): boolean;
-  /** Where the page should go when the device next wants it. */
-  verdict(key: number, now: number): Thrash;
+  /**
+   * The device wants the page, which is in system memory now: migrate it, or map it remotely?
+   * A page that went to the device since the last call has made a round trip.
+   */
+  wants(key: number, now: number): Thrash;
+  /** The page moved to the device. */
+  migrated(key: number, now: number): void;
+  /** The page is gone (unmapped): its history goes. */
+  forget(key: number): void;
 }
 
 /**
