@@ -47,6 +47,7 @@ export function runDeviceKernel(
   token: Uint32Array,
   newToken: () => number,
   service: ServiceFn,
+  onRemote: ((vpn: number) => void) | null = null,
 ): DeviceRunResult {
   const firstVpn = Math.floor(req.addr / 4096);
   const pages = Math.ceil((req.addr + req.length) / 4096) - firstVpn;
@@ -54,8 +55,11 @@ export function runDeviceKernel(
   const count = req.count ?? perPass;
   const write = needsWrite(req.op);
   let last = -1;
-  const complete = (pfn: number): void => {
-    if (pfn < cpuFrames) dev.remoteAccess(); // system memory, over the link
+  const complete = (pfn: number, vpn: number): void => {
+    if (pfn < cpuFrames) {
+      dev.remoteAccess(); // system memory, over the link
+      if (onRemote !== null) onRemote(vpn); // the access counters see it
+    }
     if (write) token[pfn] = newToken();
     last = token[pfn];
   };
@@ -74,7 +78,7 @@ export function runDeviceKernel(
     for (const v of replay) {
       const pfn = translate(dev, ctx, v, write);
       if (pfn < 0) throw new Error(`runDeviceKernel: vpn ${v} still faults after its batch was serviced`);
-      complete(pfn);
+      complete(pfn, v);
     }
     queued.length = 0;
     writes.length = 0;
@@ -98,7 +102,7 @@ export function runDeviceKernel(
     dev.stats.dev_accesses++;
     const pfn = translate(dev, ctx, vpn, write);
     if (pfn >= 0) {
-      complete(pfn);
+      complete(pfn, vpn);
       continue;
     }
     if (!inQueue.has(vpn)) {
