@@ -92,6 +92,8 @@ export class Device {
    * when it freed something (the allocation is retried once). Set by the design.
    */
   onFull: (() => boolean) | null = null;
+  /** Chunks the current driver operation allocated into: not eviction victims. */
+  readonly pinned = new Set<number>();
   private readonly k: Kernel;
 
   /** `rng` gives the scenario's seeded stream to a policy that draws (random eviction). */
@@ -130,13 +132,30 @@ export class Device {
 
   /**
    * A frame for a device-private page, or -1: when the memory is full the driver evicts
-   * (onFull) and the allocation is tried once more. The eviction policy counts the page.
+   * (onFull) and the allocation is tried once more. The eviction policy counts the page, and
+   * its chunk is pinned until the operation ends (UVM's temporarily pinned chunks: a block
+   * being serviced is never the victim of its own allocations).
    */
   allocPrivateFrame(): number {
-    let pfn = this.allocFrame();
-    if (pfn < 0 && this.onFull !== null && this.onFull()) pfn = this.allocFrame();
-    if (pfn >= 0) this.eviction.allocated(this.chunkOf(pfn));
+    const pfn = this.allocEvicting();
+    if (pfn >= 0) {
+      const chunk = this.chunkOf(pfn);
+      this.eviction.allocated(chunk);
+      this.pinned.add(chunk);
+    }
     return pfn;
+  }
+
+  /** A frame, evicting once when the memory is full. */
+  private allocEvicting(): number {
+    const pfn = this.allocFrame();
+    if (pfn >= 0 || this.onFull === null || !this.onFull()) return pfn;
+    return this.allocFrame();
+  }
+
+  /** A driver operation starts (a fault batch, a migration): no chunk is pinned. */
+  beginOperation(): void {
+    this.pinned.clear();
   }
 
   /** A device-private page's frame goes back (dev_pagemap_ops.page_free). */
@@ -154,7 +173,7 @@ export class Device {
   attach(mm: Mm): DeviceContext | null {
     const pt = new DevicePageTable(
       () => {
-        const pfn = this.allocFrame();
+        const pfn = this.allocEvicting(); // page tables may evict user chunks, as in UVM's PMM
         if (pfn >= 0) this.k.meta.add('device_page_table', 4096);
         return pfn;
       },

@@ -133,7 +133,7 @@ export function prefetchBlocks(
  * history: an eviction is not a round trip the program made.
  */
 export function evictChunk(k: Kernel, dev: Device, forget: (mm: Mm, vpn: number) => void): boolean {
-  const chunk = dev.eviction.victim();
+  const chunk = dev.eviction.victim(dev.pinned);
   if (chunk < 0) return false;
   const node = k.phys.hnodes[dev.hnode];
   const first = node.startPfn + chunk * CHUNK_PAGES;

@@ -130,6 +130,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   private service(task: Task, m: Mirror, vpns: readonly number[], writes: readonly boolean[]): Errno | null {
     const mm = task.mm!;
     const dev = m.dev;
+    dev.beginOperation();
     const per = dev.pagePages;
     const blocks = new Map<number, boolean>();
     for (let i = 0; i < vpns.length; i++) {
@@ -217,6 +218,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     const start = Math.floor(addr / 4096);
     const end = Math.ceil((addr + length) / 4096);
     dev.stats.lock_mmap_read++;
+    dev.beginOperation();
     if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
     // dmirror_migrate_to_system: the range's pages on this device come back.
     const mm = task.mm!;

@@ -74,3 +74,19 @@ describe('eviction policies', () => {
     expect(forks).toBe(1);
   });
 });
+
+describe('pinned chunks', () => {
+  it('are never the victim; with every chunk pinned there is none', () => {
+    const lru = createEviction('lru', rng);
+    const rnd = createEviction('random', rng);
+    for (const p of [lru, rnd]) {
+      p.allocated(0);
+      p.allocated(1);
+      p.allocated(2);
+    }
+    expect(lru.victim(new Set([0]))).toBe(1);
+    for (let i = 0; i < 16; i++) expect(rnd.victim(new Set([0, 2]))).toBe(1);
+    expect(lru.victim(new Set([0, 1, 2]))).toBe(-1);
+    expect(rnd.victim(new Set([0, 1, 2]))).toBe(-1);
+  });
+});

@@ -67,8 +67,8 @@ class LruEviction implements EvictionPolicy {
   touched(chunk: number): void {
     this.c.touch(chunk);
   }
-  victim(): number {
-    for (const chunk of this.c.counts.keys()) return chunk;
+  victim(pinned?: ReadonlySet<number>): number {
+    for (const chunk of this.c.counts.keys()) if (pinned === undefined || !pinned.has(chunk)) return chunk;
     return -1;
   }
   pages(chunk: number): number {
@@ -90,11 +90,13 @@ class RandomEviction implements EvictionPolicy {
     this.c.remove(chunk);
   }
   touched(_chunk: number): void {}
-  victim(): number {
-    const size = this.c.counts.size;
+  victim(pinned?: ReadonlySet<number>): number {
+    let size = 0;
+    for (const chunk of this.c.counts.keys()) if (pinned === undefined || !pinned.has(chunk)) size++;
     if (size === 0) return -1;
     let i = this.rng.nextInt(size);
-    for (const chunk of this.c.counts.keys()) if (i-- === 0) return chunk;
+    for (const chunk of this.c.counts.keys())
+      if ((pinned === undefined || !pinned.has(chunk)) && i-- === 0) return chunk;
     return -1;
   }
   pages(chunk: number): number {

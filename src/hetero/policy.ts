@@ -136,8 +136,11 @@ export interface EvictionPolicy {
   /** The design saw the chunk used again (LRU: most recent). hmm never calls it: the driver
    *  does not see device accesses, as UVM does not. */
   touched(chunk: number): void;
-  /** The chunk to evict, or -1 when no chunk holds a page (or the policy is `none`). */
-  victim(): number;
+  /**
+   * The chunk to evict, or -1 when no chunk holds a page (or the policy is `none`). Chunks in
+   * `pinned` (in use by the operation that needs the memory) are passed over.
+   */
+  victim(pinned?: ReadonlySet<number>): number;
   /** Pages the chunk holds, as the policy counted them. */
   pages(chunk: number): number;
 }
