@@ -56,12 +56,13 @@ export function runDeviceKernel(
   const write = needsWrite(req.op);
   let last = -1;
   const complete = (pfn: number, vpn: number): void => {
-    if (pfn < cpuFrames) {
-      dev.remoteAccess(); // system memory, over the link
-      if (onRemote !== null) onRemote(vpn); // the access counters see it
-    }
     if (write) token[pfn] = newToken();
     last = token[pfn];
+    if (pfn < cpuFrames) {
+      dev.remoteAccess(); // system memory, over the link
+      // The access counters see it once it is done: a notification may migrate the page.
+      if (onRemote !== null) onRemote(vpn);
+    }
   };
   const queued: number[] = [];
   const writes: boolean[] = [];

@@ -187,3 +187,26 @@ export function remoteAccess(
     }
   }
 }
+
+/**
+ * Invariant: the eviction policy counts, chunk by chunk, exactly the device-private pages the
+ * device's memory holds. No side effects.
+ */
+export function checkEvictionCounts(k: Kernel, devices: readonly Device[]): string[] {
+  const out: string[] = [];
+  const f = k.phys.frames;
+  for (const dev of devices) {
+    const node = k.phys.hnodes[dev.hnode];
+    for (let c = 0; c * CHUNK_PAGES < node.nframes; c++) {
+      let n = 0;
+      const first = node.startPfn + c * CHUNK_PAGES;
+      for (let p = first; p < Math.min(first + CHUNK_PAGES, node.startPfn + node.nframes); p++)
+        if (f.has(p, PG.devicePrivate)) n++;
+      if (dev.eviction.pages(c) !== n)
+        out.push(
+          `checkEvictionCounts: ${dev.spec.name} chunk ${c} holds ${n} private pages, the policy counts ${dev.eviction.pages(c)}`,
+        );
+    }
+  }
+  return out;
+}

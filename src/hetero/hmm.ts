@@ -21,6 +21,7 @@ import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } 
 import { Device, type DeviceContext, type DeviceSpec } from './device.js';
 import { runDeviceKernel } from './device-run.js';
 import {
+  checkEvictionCounts,
   evictChunk,
   type MirrorPolicies,
   mirrorPolicies,
@@ -261,6 +262,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   }
 
   check(): string[] {
-    return checkHetero(this.k, this.devices, this.mirrors, devicePrivateWalk);
+    return [
+      ...checkHetero(this.k, this.devices, this.mirrors, devicePrivateWalk),
+      ...checkEvictionCounts(this.k, this.devices),
+    ];
   }
 }
