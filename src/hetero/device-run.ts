@@ -76,11 +76,13 @@ export function runDeviceKernel(
       dev.stats.dev_fault_errors += queued.length;
       return e;
     }
+    dev.replaying = true;
     for (const v of replay) {
       const pfn = translate(dev, ctx, v, write);
       if (pfn < 0) throw new Error(`runDeviceKernel: vpn ${v} still faults after its batch was serviced`);
       complete(pfn, v);
     }
+    dev.replaying = false;
     queued.length = 0;
     writes.length = 0;
     inQueue.clear();

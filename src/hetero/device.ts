@@ -94,6 +94,8 @@ export class Device {
   onFull: (() => boolean) | null = null;
   /** Chunks the current driver operation allocated into: not eviction victims. */
   readonly pinned = new Set<number>();
+  /** The faulted accesses of a serviced batch are replaying: what it mapped must stay. */
+  replaying = false;
   private readonly k: Kernel;
 
   /** `rng` gives the scenario's seeded stream to a policy that draws (random eviction). */

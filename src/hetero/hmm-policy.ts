@@ -169,6 +169,9 @@ export function remoteAccess(
   const region = Math.floor(vpn / per);
   if (!pol.access.access(region)) return;
   dev.stats.dev_access_notifications++;
+  // A notification is an operation of its own, except while a batch replays: the batch's
+  // chunks stay pinned until its accesses are done.
+  if (!dev.replaying) dev.beginOperation();
   const vma = task.mm!.vmaAt(vpn);
   if (vma === undefined || vma.file !== null) return;
   dev.stats.lock_mmap_read++;
