@@ -55,7 +55,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     this.k = k;
     this.devices = specs.map((s, i) => new Device(k, i, s, i, rng));
     for (const dev of this.devices)
-      dev.onFull = () => evictChunk(k, dev, (mm, vpn) => this.mirrorOf(mm, dev)?.pol.thrashing.forget(vpn));
+      dev.onFull = () => evictChunk(k, dev, (mm, vpn) => this.forget(mm, dev, vpn));
     k.pgmap = this;
   }
 
@@ -239,8 +239,16 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
 
   evict(dev: Device): number {
     let n = 0;
-    for (const pfn of devicePages(this.k, dev)) if (migrateBack(this.k, dev, pfn)) n++;
+    for (const pfn of devicePages(this.k, dev)) {
+      devicePrivateWalk(this.k, pfn, (mm, _vma, vpn) => this.forget(mm, dev, vpn)); // not a round trip
+      if (migrateBack(this.k, dev, pfn)) n++;
+    }
     return n;
+  }
+
+  /** The page's thrashing history on dev goes (the driver moved it, not the program). */
+  private forget(mm: Mm, dev: Device, vpn: number): void {
+    this.mirrorOf(mm, dev)?.pol.thrashing.forget(vpn);
   }
 
   // ---------------------------------------------------------------- dev_pagemap_ops
