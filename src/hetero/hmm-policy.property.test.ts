@@ -16,7 +16,7 @@ import { DEFAULT_POLICIES, type DevicePolicies } from './policy.js';
 
 const PAGES = 40;
 const BASE = 0x200000000;
-const FILL = 0x300000000;
+const FILL = BASE + PAGES * 4096; // right after the program's pages (the areas merge)
 const FILL_PAGES = 1100; // more than a 4 MiB device holds
 
 function device(i: number, placement: DeviceSpec['placement'], policies: DevicePolicies): DeviceSpec {
@@ -62,7 +62,8 @@ type Op =
   | { k: 'dev'; dev: number; write: boolean; page: number; len: number }
   | { k: 'migrate'; dev: number; to: 'device' | 'system'; page: number; len: number }
   | { k: 'evict'; dev: number }
-  | { k: 'fill'; dev: number };
+  | { k: 'fill'; dev: number }
+  | { k: 'scan'; dev: number };
 
 const page = fc.integer({ min: 0, max: PAGES - 1 });
 const len = fc.integer({ min: 1, max: 16 });
@@ -79,6 +80,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ k: fc.constant('evict' as const), dev }),
   fc.record({ k: fc.constant('fill' as const), dev }),
+  fc.record({ k: fc.constant('scan' as const), dev }),
 );
 
 const mmapArgs = (addr: number, pages: number) => ({
@@ -147,6 +149,17 @@ function run(ops: readonly Op[]): void {
       case 'fill':
         expect(sys.deviceRun(task, `gpu${o.dev}`, kernel(FILL, FILL_PAGES, true)).error).toBeUndefined();
         break;
+      case 'scan': {
+        // Random reads over the program's pages and the filler: faults queue while
+        // notifications migrate and evict.
+        const r = sys.deviceRun(task, `gpu${o.dev}`, {
+          ...kernel(BASE, PAGES + FILL_PAGES, false),
+          pattern: 'random',
+          count: 1500,
+        });
+        expect(r.error).toBeUndefined();
+        break;
+      }
     }
     expect(sys.check()).toEqual([]);
   }

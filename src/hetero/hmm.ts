@@ -196,6 +196,13 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
         dev.stats.hmm_retries++;
         continue;
       }
+      // The device pages the range maps are pinned until the next operation: a table
+      // allocation below, or a later range or notification, must not evict them.
+      const cpuFrames = this.k.phys.cpuFrames;
+      for (let i = 0; i < range.pfns.length; i++) {
+        const pfn = Math.floor(range.pfns[i] / 4);
+        if ((range.pfns[i] & HmmPfn.valid) !== 0 && pfn >= cpuFrames) dev.pinned.add(dev.chunkOf(pfn));
+      }
       let stale = false;
       for (let i = 0; i < range.pfns.length; i++) {
         const w = range.pfns[i];
