@@ -119,7 +119,8 @@ export function prefetchBlocks(
     for (let i = first; i < outer; i++) {
       if (prefetch[i] === 0) continue;
       const b = Math.floor((base + i) / per);
-      if (blocks.has(b)) continue;
+      // A device page that sticks out of the VMA is not prefetched (its range would leave it).
+      if (blocks.has(b) || b * per < vma.start || (b + 1) * per > vma.end) continue;
       blocks.set(b, write);
       dev.stats.dev_prefetch_pages += per;
     }
