@@ -1,7 +1,7 @@
 // Differential property test of the hmm design with every policy switched on, under device
 // memory pressure: random CPU and device reads and writes, explicit migrations and
-// evictions, and a filler kernel that migrates more than the device holds (so that eviction
-// takes the program's pages). gpu0 migrates on fault with the tree prefetcher, LRU eviction
+// evictions, mprotect round trips, MADV_DONTNEED, a filler kernel that migrates more than the
+// device holds (so that eviction takes the program's pages) and random kernels over all. gpu0 migrates on fault with the tree prefetcher, LRU eviction
 // and pinning of thrashing pages; gpu1 maps remotely, migrates by access counters (64 KiB
 // regions, 4 accesses) with the sequential prefetcher, random eviction and remote mapping
 // of thrashing pages. No data is lost or mixed, invariants (eviction counts included) hold
@@ -63,7 +63,9 @@ type Op =
   | { k: 'migrate'; dev: number; to: 'device' | 'system'; page: number; len: number }
   | { k: 'evict'; dev: number }
   | { k: 'fill'; dev: number }
-  | { k: 'scan'; dev: number };
+  | { k: 'scan'; dev: number }
+  | { k: 'protect'; page: number; len: number }
+  | { k: 'dontneed'; page: number; len: number };
 
 const page = fc.integer({ min: 0, max: PAGES - 1 });
 const len = fc.integer({ min: 1, max: 16 });
@@ -81,6 +83,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('evict' as const), dev }),
   fc.record({ k: fc.constant('fill' as const), dev }),
   fc.record({ k: fc.constant('scan' as const), dev }),
+  fc.record({ k: fc.constant('protect' as const), page, len }),
+  fc.record({ k: fc.constant('dontneed' as const), page, len }),
 );
 
 const mmapArgs = (addr: number, pages: number) => ({
@@ -158,6 +162,21 @@ function run(ops: readonly Op[]): void {
           count: 1500,
         });
         expect(r.error).toBeUndefined();
+        break;
+      }
+      case 'protect': {
+        // Read-only and back: the device mappings go; a device-private page stays read-only
+        // until the CPU writes it, so device writes below stay away from such pages.
+        const n = clip(o.page, o.len) * 4096;
+        expect(sys.mprotect(task, at(o.page), n, 1).ok).toBe(true);
+        expect(sys.mprotect(task, at(o.page), n, 3).ok).toBe(true);
+        for (let p = o.page; p < o.page + clip(o.page, o.len); p++) ref[p] = sys.access(task, at(p), 'write');
+        break;
+      }
+      case 'dontneed': {
+        const n = clip(o.page, o.len);
+        expect(sys.madvise(task, at(o.page), n * 4096, 'dontneed').ok).toBe(true);
+        for (let p = o.page; p < o.page + n; p++) ref[p] = 0;
         break;
       }
     }
