@@ -4,11 +4,12 @@
 // - device page tables map only what the CPU side allows: a system page the CPU maps at the
 //   same address (writable on the device only if writable on the CPU), or the device's own
 //   private page the CPU entry names (writable only through a writable device-private entry);
+//   atomics on a system page only where the CPU entry is device-exclusive for that page;
 // - device TLBs hold no translation their page table does not have;
 // - device memory adds up: free + page-table pages + private pages = the hnode.
 // Reads only; changes nothing.
 
-import { PmdState, PteAttr, SwpType } from '../arch/pmap.js';
+import { isDeviceExclusiveType, PteAttr, SwpType } from '../arch/pmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import type { Vma } from '../mm/vma.js';
@@ -92,8 +93,8 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
   const pmap = mm.pmap;
   const name = m.dev.spec.name;
   const mapped = new Map<number, number>();
-  m.ctx.pt.forEach((vpn, pfn, write) => {
-    mapped.set(vpn, pfn * 2 + (write ? 1 : 0));
+  m.ctx.pt.forEach((vpn, pfn, write, atomic) => {
+    mapped.set(vpn, pfn * 4 + (atomic ? 2 : 0) + (write ? 1 : 0));
     const vma = mm.vmaAt(vpn);
     if (vma === undefined || (vma.flags & VM.READ) === 0) {
       bad.push(`checkMirror: ${name} maps vpn ${vpn} of mm ${mm.id}, which the CPU may not read`);
@@ -101,6 +102,7 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
     }
     let cpuPfn = -1;
     let cpuWrite = false;
+    let exclusive = false;
     const huge = hugeLeafPfn(k, mm, vma, vpn);
     if (huge >= 0) {
       cpuPfn = huge;
@@ -108,8 +110,10 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
     } else if (!vma.isHugetlb()) {
       const h = pmap.pteLookup(vpn);
       if (h >= 0 && pmap.pteIsSwap(h) && pmap.pteSwapType(h) !== SwpType.swap) {
+        const type = pmap.pteSwapType(h);
         cpuPfn = pmap.pteSwapSlot(h);
-        cpuWrite = pmap.pteSwapType(h) === SwpType.deviceWrite;
+        cpuWrite = type === SwpType.deviceWrite || type === SwpType.exclusiveWrite;
+        exclusive = isDeviceExclusiveType(type);
       } else if (h >= 0 && pmap.ptePresent(h)) {
         cpuPfn = pmap.ptePfn(h);
         cpuWrite = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
@@ -119,6 +123,8 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
       bad.push(`checkMirror: ${name} maps vpn ${vpn} to ${pfn}, the CPU entry names ${cpuPfn} (stale)`);
     else if (write && !cpuWrite)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} writable, the CPU entry is read-only`);
+    else if (atomic && !exclusive)
+      bad.push(`checkMirror: ${name} maps vpn ${vpn} for atomics, the CPU entry is not device-exclusive`);
     if (pfn >= k.phys.cpuFrames && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} to another device's page ${pfn}`);
   });
@@ -126,7 +132,9 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
   for (let s = 0; s < tlb.vpn.length; s++) {
     if (tlb.vpn[s] < 0 || tlb.asid[s] !== mm.id) continue;
     const e = mapped.get(tlb.vpn[s]);
-    if (e === undefined || Math.floor(e / 2) !== tlb.pfn[s] || ((tlb.perm[s] & 1) !== 0 && e % 2 === 0))
+    // perm bits 1 (write) and 4 (atomic) must be in the table entry (bits 1 and 2 of e here).
+    const perm = (tlb.perm[s] & 1) | ((tlb.perm[s] & 4) >> 1);
+    if (e === undefined || Math.floor(e / 4) !== tlb.pfn[s] || (perm & ~(e % 4)) !== 0)
       bad.push(
         `checkMirror: ${name} TLB caches vpn ${tlb.vpn[s]} -> ${tlb.pfn[s]}, its page table disagrees`,
       );

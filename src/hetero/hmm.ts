@@ -15,6 +15,7 @@ import type { Mm, Task } from '../mm/mm.js';
 import type { DevicePagemap } from '../mm/mmu-notifier.js';
 import { NotifyEvent } from '../mm/mmu-notifier.js';
 import { VM, type Vma } from '../mm/vma.js';
+import { atomicFault } from './atomic.js';
 import { checkHetero } from './check.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
 import { Device, type DeviceContext, type DeviceSpec } from './device.js';
@@ -57,8 +58,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     const subs = subscriptionsOf(mm);
     const ni = subs.insert(0, mm.pmap.vpnLimit, (n, start, end, event, owner, cur) => {
       dev.stats.hmm_invalidations++;
-      // dmirror_interval_invalidate: its own migrations are none of its business.
-      if (event === NotifyEvent.migrate && owner === dev) return;
+      // dmirror_interval_invalidate: its own migrations are none of its business; nor are its
+      // own exclusive conversions (nouveau_svm_range_invalidate: MMU_NOTIFY_EXCLUSIVE).
+      if ((event === NotifyEvent.migrate || event === NotifyEvent.exclusive) && owner === dev) return;
       dev.stats.lock_notifier++;
       n.invalidateSeq = cur; // mmu_interval_set_seq, under the driver's lock
       if (ctx.pt.unmap(start, end) > 0) dev.invalidateTlb(mm.id, start, end);
@@ -101,7 +103,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       phys.cpuFrames,
       phys.frames.token,
       () => phys.newToken(),
-      (vpns, writes) => this.service(task, m, vpns, writes),
+      (vpns, writes) => this.service(task, m, vpns, writes, req.op === 'atomic'),
     );
   }
 
@@ -109,9 +111,15 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
    * The driver services a batch of device faults: the faults grouped by device page
    * (page_size), runs of them within one VMA and one 2 MiB region made one range; `migrate`
    * placement moves private anonymous ranges into device memory first; then each range is
-   * mirrored (dmirror_fault).
+   * mirrored (dmirror_fault), or for atomics made device-exclusive (atomic.ts).
    */
-  private service(task: Task, m: Mirror, vpns: readonly number[], writes: readonly boolean[]): Errno | null {
+  private service(
+    task: Task,
+    m: Mirror,
+    vpns: readonly number[],
+    writes: readonly boolean[],
+    atomic: boolean,
+  ): Errno | null {
     const mm = task.mm!;
     const dev = m.dev;
     const per = dev.pagePages;
@@ -142,7 +150,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       const end = Math.min((sorted[j - 1][0] + 1) * per, vma.end);
       if (dev.spec.placement === 'migrate' && vma.file === null)
         migrateToDevice(this.k, task, dev, m.ctx, start, end);
-      const e = this.rangeFault(task, m, start, end, write);
+      const e = atomic
+        ? atomicFault(this.k, task, m, start, end, (a, b) => this.rangeFault(task, m, a, b, true))
+        : this.rangeFault(task, m, start, end, write);
       if (e !== null) return e;
       i = j;
     }

@@ -1,8 +1,9 @@
 // The page-fault handler (mm/memory.c handle_mm_fault and its stages).
 // Returns a set of VmFault bits, as the kernel does, instead of throwing.
 
-import { Access, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
+import { Access, isDeviceExclusiveType, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { removeDeviceExclusiveEntry } from './device-exclusive.js';
 import { fileFault, wpPageShared } from './file-fault.js';
 import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
 import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
@@ -65,7 +66,12 @@ export function handleMmFault(
   }
   if (pmap.pteIsSwap(h)) {
     // do_swap_page: a device-private entry is the driver's (pgmap->ops->migrate_to_ram).
-    if (isDevicePrivateType(pmap.pteSwapType(h))) return k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+    const type = pmap.pteSwapType(h);
+    if (isDevicePrivateType(type)) return k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+    if (isDeviceExclusiveType(type)) {
+      removeDeviceExclusiveEntry(k, mm, vma, vpn, h);
+      return VmFault.done;
+    }
     return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
   }
   const attrs = pmap.pteAttrs(h);

@@ -19,6 +19,8 @@ export const enum NotifyEvent {
   protectionPage = 3,
   /** migrate_vma_* unmapping pages to move them (owner says which driver). */
   migrate = 6,
+  /** A page becomes device-exclusive, or a CPU fault takes it back (owner: the driver, or none). */
+  exclusive = 7,
 }
 
 /**

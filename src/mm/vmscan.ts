@@ -365,6 +365,11 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences =
   if (f.has(pfn, PG.locked)) return keep(k, pfn);
   if (f.has(pfn, PG.mlocked)) return activate(k, pfn);
   if (f.has(pfn, PG.compound)) return splitForReclaim(k, pfn, sc.cpu);
+  // An anonymous page with references beyond its mappings and the swap cache (a
+  // device-exclusive entry's) cannot be freed: __remove_mapping's refcount freeze fails.
+  // Linux gets there after add_to_swap and pageout; vmlab keeps the page at once.
+  if (f.has(pfn, PG.anon) && f.refcount[pfn] > f.mapcount[pfn] + (f.has(pfn, PG.swapcache) ? 1 : 0))
+    return keep(k, pfn);
   const ref = ignoreReferences ? 'reclaim' : checkReferences(k, pfn, sc);
   if (ref === 'activate') return activate(k, pfn);
   if (ref === 'keep') return keep(k, pfn);
