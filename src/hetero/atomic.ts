@@ -5,9 +5,9 @@
 // mappings (dmirror_atomic_map). The conversion notifies the mirrors with MMU_NOTIFY_EXCLUSIVE
 // and this device as owner, which its own notifier ignores (nouveau_svm_range_invalidate);
 // a CPU access takes a page back with an owner-less MMU_NOTIFY_EXCLUSIVE, which drops the
-// atomic mapping. Pages in the device's own memory need no exclusivity: its atomics there
-// are native (device-run.ts), so the driver services an atomic fault on one of its
-// device-private pages as a write fault (hmm_range_fault reports the page as it is).
+// atomic mapping. Pages in the device's own memory (device-private or device-coherent) need
+// no exclusivity: its atomics there are native (device-run.ts), so the driver services an
+// atomic fault on one of them as a write fault.
 
 import { isDevicePrivateType } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
@@ -34,8 +34,13 @@ export function atomicFault(
   const pmap = task.mm!.pmap;
   const local = (vpn: number): boolean => {
     const h = pmap.pteLookup(vpn);
-    if (h < 0 || !pmap.pteIsSwap(h) || !isDevicePrivateType(pmap.pteSwapType(h))) return false;
-    return k.phys.nodeOf(pmap.pteSwapSlot(h)) - k.phys.nodes.length === m.dev.hnode;
+    if (h < 0 || pmap.pteNone(h)) return false;
+    let pfn: number;
+    if (pmap.pteIsSwap(h)) {
+      if (!isDevicePrivateType(pmap.pteSwapType(h))) return false;
+      pfn = pmap.pteSwapSlot(h);
+    } else pfn = pmap.ptePfn(h); // a device-coherent page is mapped by a present entry
+    return pfn >= k.phys.cpuFrames && k.phys.nodeOf(pfn) - k.phys.nodes.length === m.dev.hnode;
   };
   for (let a = start; a < end; ) {
     const l = local(a);

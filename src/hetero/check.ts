@@ -12,6 +12,7 @@
 import { isDeviceExclusiveType, PteAttr, SwpType } from '../arch/pmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
+import { rmapWalk } from '../mm/rmap.js';
 import type { Vma } from '../mm/vma.js';
 import { VM } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
@@ -62,15 +63,22 @@ export function checkHetero(
     for (let p = node.startPfn; p < node.startPfn + node.nframes; p++) {
       if (free.has(p)) continue;
       used++;
-      if (!f.has(p, PG.devicePrivate)) continue;
+      const coherent = f.has(p, PG.deviceCoherent);
+      if (!f.has(p, PG.devicePrivate) && !coherent) continue;
       privatePages++;
       let refs = 0;
-      walk(k, p, () => refs++);
-      if (refs === 0)
+      let held = 0; // device-exclusive entries: a reference each, no mapping
+      // A device-coherent page is mapped by present entries (the rmap finds them), and may be
+      // held by another device's exclusive entries.
+      if (coherent) {
+        rmapWalk(k, p, () => refs++);
+        held = coherentExclusiveEntries(k, p);
+      } else walk(k, p, () => refs++);
+      if (refs + held === 0)
         bad.push(`checkHetero: device page ${p} of ${dev.spec.name} is referenced by no CPU entry (leak)`);
-      if (f.mapcount[p] !== refs || f.refcount[p] !== refs)
+      if (f.mapcount[p] !== refs || f.refcount[p] !== refs + held)
         bad.push(
-          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries`,
+          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries, ${held} exclusive`,
         );
     }
     if (privatePages !== dev.privatePages)
@@ -125,7 +133,7 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
       bad.push(`checkMirror: ${name} maps vpn ${vpn} writable, the CPU entry is read-only`);
     else if (atomic && !exclusive)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} for atomics, the CPU entry is not device-exclusive`);
-    if (pfn >= k.phys.cpuFrames && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
+    if (k.phys.frames.has(pfn, PG.devicePrivate) && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} to another device's page ${pfn}`);
   });
   const tlb = m.dev.tlb;
@@ -139,4 +147,27 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
         `checkMirror: ${name} TLB caches vpn ${tlb.vpn[s]} -> ${tlb.pfn[s]}, its page table disagrees`,
       );
   }
+}
+
+/** Device-exclusive entries naming the anonymous page pfn (its anon_vma's VMAs at its index). */
+function coherentExclusiveEntries(k: Kernel, pfn: number): number {
+  const f = k.phys.frames;
+  const av = k.anonVmas.get(f.owner[pfn]);
+  if (av === undefined) return 0;
+  let n = 0;
+  for (const vma of av.vmas) {
+    const mm = vma.mm;
+    if (mm === null || vma.dead) continue;
+    const vpn = vma.start + (f.index(pfn) - vma.pgoff);
+    if (vpn < vma.start || vpn >= vma.end) continue;
+    const h = mm.pmap.pteLookup(vpn);
+    if (
+      h >= 0 &&
+      mm.pmap.pteIsSwap(h) &&
+      isDeviceExclusiveType(mm.pmap.pteSwapType(h)) &&
+      mm.pmap.pteSwapSlot(h) === pfn
+    )
+      n++;
+  }
+  return n;
 }

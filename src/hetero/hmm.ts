@@ -15,8 +15,10 @@ import type { Mm, Task } from '../mm/mm.js';
 import type { DevicePagemap } from '../mm/mmu-notifier.js';
 import { NotifyEvent } from '../mm/mmu-notifier.js';
 import { VM, type Vma } from '../mm/vma.js';
+import { PG } from '../phys/frames.js';
 import { atomicFault } from './atomic.js';
 import { checkHetero } from './check.js';
+import { coherentToSystem, isCoherent } from './coherent.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
 import { Device, type DeviceContext, type DeviceSpec } from './device.js';
 import { runDeviceKernel } from './device-run.js';
@@ -211,14 +213,22 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     const end = Math.ceil((addr + length) / 4096);
     dev.stats.lock_mmap_read++;
     if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
-    // dmirror_migrate_to_system: the range's pages on this device come back.
+    // dmirror_migrate_to_system: the range's pages on this device come back
+    // (MIGRATE_VMA_SELECT_DEVICE_PRIVATE, or _DEVICE_COHERENT for a coherent device).
     const mm = task.mm!;
     let cpages = 0;
     for (let vpn = start; vpn < end; vpn++) {
       const vma = mm.vmaAt(vpn);
       if (vma === undefined || (vma.flags & VM.READ) === 0) return { cpages, error: 'EINVAL' };
       const h = mm.pmap.pteLookup(vpn);
-      if (h < 0 || !mm.pmap.pteIsSwap(h)) continue;
+      if (h < 0) continue;
+      if (isCoherent(dev)) {
+        if (!mm.pmap.ptePresent(h) || deviceOf(this.k, this.devices, mm.pmap.ptePfn(h)) !== dev) continue;
+        if (!coherentToSystem(this.k, dev, mm.pmap.ptePfn(h), task.cpu)) return { cpages, error: 'ENOMEM' };
+        cpages++;
+        continue;
+      }
+      if (!mm.pmap.pteIsSwap(h)) continue;
       const pfn = mm.pmap.pteSwapSlot(h);
       if (deviceOf(this.k, this.devices, pfn) !== dev || mm.pmap.pteSwapType(h) === 0) continue;
       if (!migrateBack(this.k, dev, pfn)) return { cpages, error: 'ENOMEM' };
@@ -229,8 +239,18 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
 
   evict(dev: Device): number {
     let n = 0;
-    for (const pfn of devicePages(this.k, dev)) if (migrateBack(this.k, dev, pfn)) n++;
+    for (const pfn of devicePages(this.k, dev)) {
+      const back = this.k.phys.frames.has(pfn, PG.deviceCoherent)
+        ? coherentToSystem(this.k, dev, pfn, 0)
+        : migrateBack(this.k, dev, pfn);
+      if (back) n++;
+    }
     return n;
+  }
+
+  /** A CPU load or store reached a device-coherent page: one cache line over the link. */
+  cpuAccess(pfn: number): void {
+    deviceOf(this.k, this.devices, pfn)?.cpuAccess();
   }
 
   // ---------------------------------------------------------------- dev_pagemap_ops
@@ -244,7 +264,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     return migrateBack(this.k, dev, pfn) ? VmFault.done : VmFault.oom;
   }
 
-  /** dmirror_devmem_free: the page returns to the driver's free list. */
+  /** dmirror_devmem_free: the page (private or coherent) returns to the driver's free list. */
   pageFree(pfn: number): void {
     const dev = deviceOf(this.k, this.devices, pfn)!;
     dev.privatePages--;

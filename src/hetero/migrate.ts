@@ -15,6 +15,7 @@ import { rmapWalk } from '../mm/rmap.js';
 import { freeSwapCacheIfUnused } from '../mm/swap.js';
 import { basePteAttrs, VM, type Vma } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
+import { isCoherent, migrateToCoherent, newCoherentPage } from './coherent.js';
 import type { Device, DeviceContext } from './device.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
@@ -115,6 +116,7 @@ export function migrateToDevice(
   const mm = task.mm!;
   const pmap = mm.pmap;
   const f = k.phys.frames;
+  const coherent = isCoherent(dev);
   for (let a = start; a < end; ) {
     const vma = mm.vmaAt(a);
     // migrate_vma_setup refuses hugetlb areas (is_vm_hugetlb_page) with EINVAL.
@@ -141,7 +143,10 @@ export function migrateToDevice(
         anonVmaPrepare(k, mm, vma);
         const hh = pmap.pteAlloc(vpn);
         if (hh < 0) continue;
-        dpfn = newDevicePage(k, dev, vma.anonVma!.id, vma.pageIndex(vpn), true);
+        const owner = vma.anonVma!.id;
+        dpfn = coherent
+          ? newCoherentPage(k, dev, owner, vma.pageIndex(vpn), true)
+          : newDevicePage(k, dev, owner, vma.pageIndex(vpn), true);
         if (dpfn < 0) continue;
         f.token[dpfn] = 0; // clear_highpage on the device: nothing crosses the link
         if (!pmap.pteNone(hh)) {
@@ -149,13 +154,18 @@ export function migrateToDevice(
           k.flushTlbRange(mm, task.cpu, vpn, vpn + 1);
         }
         write = (vma.flags & VM.WRITE) !== 0;
-        pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
+        if (coherent) {
+          // A device-coherent page is mapped like a system page (mk_pte, pte_mkwrite(pte_mkdirty)).
+          pmap.pteSet(hh, dpfn, basePteAttrs(vma.flags) | (write ? PteAttr.write | PteAttr.dirty : 0));
+          k.anonPages++; // folio_add_new_anon_rmap; no LRU for a zone-device folio
+        } else pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
         f.mapcount[dpfn] = 1;
         f.refcount[dpfn] = 1;
         mm.addRss(MmCounter.ANONPAGES, 1);
       } else if (pmap.ptePresent(h)) {
         const pfn = pmap.ptePfn(h);
         if (!f.has(pfn, PG.anon) || f.has(pfn, PG.compound) || f.has(pfn, PG.mlocked)) continue;
+        if (pfn >= k.phys.cpuFrames) continue; // a device-coherent page: SELECT_SYSTEM skips it
         if (f.has(pfn, PG.swapcache)) freeSwapCacheIfUnused(k, pfn); // folio_free_swap
         if (f.has(pfn, PG.swapcache)) continue;
         write = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
@@ -163,7 +173,7 @@ export function migrateToDevice(
         rmapWalk(k, pfn, (m2, _v, vpn2) => {
           if (m2 !== mm) mmuNotifierInvalidate(m2, vpn2, vpn2 + 1, NotifyEvent.clear);
         });
-        dpfn = migratePageOut(k, dev, pfn, task.cpu);
+        dpfn = coherent ? migrateToCoherent(k, dev, pfn, task.cpu) : migratePageOut(k, dev, pfn, task.cpu);
         if (dpfn < 0) continue;
       } else continue; // a swap entry, or a device-private page already: not selected
       dev.stats.dev_migrate_to_device++;
@@ -223,12 +233,12 @@ export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   return true;
 }
 
-/** Pages of this device's memory that are device-private pages now, in pfn order. */
+/** Pages of this device's memory that are device-private or device-coherent pages now, in pfn order. */
 export function devicePages(k: Kernel, dev: Device): number[] {
   const node = k.phys.hnodes[dev.hnode];
   const f = k.phys.frames;
   const out: number[] = [];
   for (let p = node.startPfn; p < node.startPfn + node.nframes; p++)
-    if (f.has(p, PG.devicePrivate)) out.push(p);
+    if (f.has(p, PG.devicePrivate) || f.has(p, PG.deviceCoherent)) out.push(p);
   return out;
 }

@@ -288,6 +288,13 @@ function checkFrames(
       bad.push(`checkFrames: pfn ${pfn} is allocated but belongs to nothing (leak)`);
     }
   }
+  // Device-coherent pages (ZONE_DEVICE, after the CPU frames) are mapped anonymous pages too.
+  for (const [pfn, m] of maps) {
+    if (pfn < k.phys.cpuFrames) continue;
+    if (f.mapcount[pfn] !== m)
+      bad.push(`checkFrames: device pfn ${pfn} mapcount ${f.mapcount[pfn]} but ${m} entries map it`);
+    if (m > 0 && f.has(pfn, PG.anon)) c.anonPages++;
+  }
   if (c.anonPages !== k.anonPages)
     bad.push(`checkFrames: AnonPages ${k.anonPages} but ${c.anonPages} anon frames mapped`);
   if (c.anonHuge !== k.thp.anonHugePages)

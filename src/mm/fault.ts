@@ -132,6 +132,8 @@ export function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void
 /** mlock_folio: the page is Mlocked and moves to the unevictable list. */
 export function mlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
+  // A device-coherent page is ZONE_DEVICE memory: mlock_pte_range skips it, it is on no LRU.
+  if (f.has(pfn, PG.deviceCoherent)) return;
   if (f.has(pfn, PG.compound)) {
     mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
     return;

@@ -60,6 +60,8 @@ export interface DevicePagemap {
    * the page back to system memory; the fault then retries.
    */
   migrateToRam(mm: Mm, vma: Vma, vpn: number, cpu: number): VmFault;
-  /** page_free: the last reference to the device-private page `pfn` went. */
+  /** page_free: the last reference to the device page `pfn` (private or coherent) went. */
   pageFree(pfn: number): void;
+  /** A CPU load or store reached the device-coherent page `pfn` (over the device's link). */
+  cpuAccess?(pfn: number): void;
 }

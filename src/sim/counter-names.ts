@@ -51,6 +51,10 @@ export const DEVICE_COUNTERS = {
   dev_faults: { unit: 'count', doc: 'vmlab: device page faults (pages found unmapped or read-only)' },
   dev_fault_batches: { unit: 'count', doc: 'vmlab: batches of device faults the driver serviced' },
   dev_fault_errors: { unit: 'count', doc: 'vmlab: device faults that failed (EFAULT, EPERM)' },
+  dev_cpu_accesses: {
+    unit: 'count',
+    doc: "vmlab: CPU loads and stores that reached the device's coherent memory over its link",
+  },
   dev_exclusive: {
     unit: 'count',
     doc: "vmlab: pages made device-exclusive for the device's atomics (make_device_exclusive)",

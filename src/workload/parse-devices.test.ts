@@ -37,9 +37,19 @@ describe('scenario format: devices', () => {
         peer: false,
         link: { bandwidth: 24 * 2 ** 30, latencyNs: 1000 },
         placement: 'remote',
+        memoryKind: 'private',
       },
     ]);
     expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
+  });
+
+  it('takes memory_kind coherent and refuses other kinds', () => {
+    const coherent = GPU.replace('memory: 16MiB', 'memory: 16MiB, memory_kind: coherent');
+    const r = parseScenario(doc(coherent, 'hmm', '  - attach: { in: app, device: gpu }\n'), FILE);
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    expect(r.scenario.machine.devices?.[0].memoryKind).toBe('coherent');
+    const bad = GPU.replace('memory: 16MiB', 'memory: 16MiB, memory_kind: shared');
+    expect(parseScenario(doc(bad, 'hmm', '  - attach: { in: app, device: gpu }\n'), FILE).ok).toBe(false);
   });
 
   it('parses device kernels, migrations and evictions', () => {

@@ -29,6 +29,7 @@ export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
     peer: d.peer,
     link: { bandwidth: d.link?.bandwidth ?? 24 * 2 ** 30, latencyNs: d.link?.latency_ns ?? 1000 },
     placement: d.placement,
+    memoryKind: d.memory_kind,
   }));
 }
 
