@@ -3,10 +3,11 @@
 // migrate_vma_finalize; the driver's part after lib/test_hmm.c's dmirror). Contents (tokens)
 // travel with every page; bytes and time on the link are counted.
 
-import { isDevicePrivateType, PmdState, PteAttr, SwpType } from '../arch/pmap.js';
+import { HPAGE_PMD_NR, isDevicePrivateType, PmdState, PteAttr, SwpType } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import { anonVmaPrepare, mlockPage } from '../mm/fault.js';
 import { splitHugePmd } from '../mm/huge-memory.js';
+import { splitFolio } from '../mm/huge-rmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import { lruAdd } from '../mm/lru.js';
 import { type Mm, MmCounter, type Task } from '../mm/mm.js';
@@ -20,6 +21,28 @@ import type { Device, DeviceContext } from './device.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
 export const MIGRATE_CHUNK = 64;
+
+/**
+ * split_folio of the anonymous THP `head` for migrate_vma_collect_pmd (Linux 6.x before THP
+ * device migration): unmap_folio splits every PMD mapping it (try_to_migrate with
+ * TTU_SPLIT_HUGE_PMD: __split_huge_pmd's MMU_NOTIFY_CLEAR, then try_to_migrate_one's over the
+ * same 2 MiB), then the folio becomes 512 pages. False when it is not an anonymous THP.
+ */
+function splitThp(k: Kernel, head: number, cpu: number): boolean {
+  const f = k.phys.frames;
+  if (!f.has(head, PG.anon) || !f.has(head, PG.head)) return false;
+  const index = f.index(head);
+  for (const vma of [...(k.anonVmas.get(f.owner[head])?.vmas ?? [])]) {
+    const mm = vma.mm;
+    const vpn = vma.start + (index - vma.pgoff);
+    if (mm === null || vma.dead || vpn < vma.start || vpn >= vma.end) continue;
+    if (mm.pmap.pmdState(vpn) !== PmdState.huge || mm.pmap.hugePfn !== head) continue;
+    splitHugePmd(k, mm, vma, vpn, cpu);
+    mmuNotifierInvalidate(mm, vpn, vpn + HPAGE_PMD_NR, NotifyEvent.clear);
+  }
+  splitFolio(k, head);
+  return true;
+}
 
 /** The device whose memory holds pfn, or undefined for system memory. */
 export function deviceOf(k: Kernel, devices: readonly Device[], pfn: number): Device | undefined {
@@ -100,7 +123,8 @@ export interface MigrateResult {
  * dmirror_migrate_to_device: for each VMA piece of [start, end) in chunks of MIGRATE_CHUNK,
  * migrate_vma_setup with MIGRATE_VMA_SELECT_SYSTEM (EINVAL when the range leaves the VMAs or
  * an area has no VM_READ or is hugetlb), migrate what may move (empty entries and the zero page of private
- * anonymous areas; anonymous pages that are not in a THP, mlocked or held by the swap cache),
+ * anonymous areas; anonymous pages that are not mlocked, held by the swap cache or part of a
+ * PTE-mapped THP; a PMD-mapped THP is split first),
  * and map the new device pages in the device's page table. Then, as dmirror does, read the
  * range back from the device: a page the device does not map (it did not move: a shared or
  * file page, swapped out) makes the call fail with ENOENT. The caller holds mmap_lock (read).
@@ -129,10 +153,10 @@ export function migrateToDevice(
     for (let vpn = a; vpn < b; vpn++) {
       if (vpn % 512 === 0 || vpn === a) dev.stats.lock_ptl++;
       if (pmap.pmdState(vpn) === PmdState.huge) {
-        // migrate_vma_collect_pmd: the huge zero page's PMD is split; a THP is left where it is
-        // (Linux 6.x splits the folio and migrates its pages; not modelled yet).
-        if ((pmap.hugeAttrs & PteAttr.special) === 0) continue;
-        splitHugePmd(k, mm, vma, vpn, task.cpu);
+        // migrate_vma_collect_pmd: the huge zero page's PMD is split (split_huge_pmd), a THP
+        // split whole (split_folio); its pages then migrate one by one.
+        if ((pmap.hugeAttrs & PteAttr.special) !== 0) splitHugePmd(k, mm, vma, vpn, task.cpu);
+        else if (!splitThp(k, pmap.hugePfn, task.cpu)) continue;
       }
       const h = pmap.pteLookup(vpn);
       let dpfn = -1;
