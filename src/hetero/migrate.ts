@@ -23,10 +23,11 @@ import type { Device, DeviceContext } from './device.js';
 export const MIGRATE_CHUNK = 64;
 
 /**
- * split_folio of the anonymous THP `head` for migrate_vma_collect_pmd (Linux 6.x before THP
+ * split_folio of the anonymous THP `head` for migrate_vma_collect_pmd (Linux 6.6, before THP
  * device migration): unmap_folio splits every PMD mapping it (try_to_migrate with
- * TTU_SPLIT_HUGE_PMD: __split_huge_pmd's MMU_NOTIFY_CLEAR, then try_to_migrate_one's over the
- * same 2 MiB), then the folio becomes 512 pages. False when it is not an anonymous THP.
+ * TTU_SPLIT_HUGE_PMD: split_huge_pmd_address's MMU_NOTIFY_CLEAR, then try_to_migrate_one's
+ * over the same 2 MiB; 6.12 folds the split into the walk, one notification), then the
+ * folio becomes 512 pages. False when it is not an anonymous THP.
  */
 function splitThp(k: Kernel, head: number, cpu: number): boolean {
   const f = k.phys.frames;
