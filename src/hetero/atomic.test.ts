@@ -137,4 +137,31 @@ describe('device atomics (make_device_exclusive)', () => {
     sys.kernel.anonPages++;
     expect(sys.check().some((v) => v.includes('not device-exclusive'))).toBe(true);
   });
+
+  it('mremap moves device-exclusive entries; MADV_DONTNEED drops them', () => {
+    const { sys, task, addr } = setup();
+    sys.touch(task, { addr, length: PAGES * 4096, op: 'write', pattern: 'sequential' });
+    sys.deviceRun(task, 'gpu', atomic(addr));
+    const written = sys.kernel.phys.lastToken;
+    const to = 0x300000000;
+    const r = sys.mremap(task, {
+      addr,
+      oldLen: PAGES * 4096,
+      newLen: PAGES * 4096,
+      maymove: true,
+      fixed: true,
+      dontunmap: false,
+      newAddr: to,
+    });
+    expect(r.ok).toBe(true);
+    expect(sys.check()).toEqual([]);
+    expect(swapType(to + (PAGES - 1) * 4096, task)).toBe(SwpType.exclusiveWrite);
+    expect(sys.access(task, to + (PAGES - 1) * 4096, 'read')).toBe(written);
+    const free0 = sys.systemCounters().MemFree;
+    expect(sys.madvise(task, to, PAGES * 4096, 'dontneed').ok).toBe(true);
+    // The PAGES - 1 pages still exclusive and the one restored are all freed.
+    expect(sys.systemCounters().MemFree - free0).toBe(PAGES * 4096);
+    expect(sys.processCounters(task).RssAnon).toBe(0);
+    expect(sys.check()).toEqual([]);
+  });
 });

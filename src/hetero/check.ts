@@ -1,6 +1,8 @@
 // Invariants of devices in the address space (run with the core's after every step):
 // - a page is owned in exactly one place: a device-private page is referenced by exactly the
-//   CPU entries that name it (refcount = mapcount = entries), and none is left unreferenced;
+//   CPU entries that name it (refcount = mapcount = entries), a device-coherent page mapped by
+//   exactly the present entries that map it and referenced by those and by device-exclusive
+//   entries naming it, and none is left unreferenced;
 // - device page tables map only what the CPU side allows: a system page the CPU maps at the
 //   same address (writable on the device only if writable on the CPU), or the device's own
 //   private page the CPU entry names (writable only through a writable device-private entry);
