@@ -164,4 +164,38 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(sys.processCounters(task).RssAnon).toBe(0);
     expect(sys.check()).toEqual([]);
   });
+
+  it('an atomic on THP memory fails with EBUSY: get_user_pages splits the PMD, the folio stays whole', () => {
+    const thp = {
+      enabled: 'always' as const,
+      useZeroPage: true,
+      pagesToScan: 4096,
+      maxPtesNone: 511,
+      maxPtesSwap: 64,
+      maxPtesShared: 256,
+    };
+    const sys = new System({ machine: { ...machine, thp }, design: 'hmm', seed: 1, check: true });
+    const task = sys.spawn('app', 0)!;
+    expect(sys.attach(task, 'gpu')).toBeNull();
+    const r = sys.mmap(task, {
+      addr: 0x200000000,
+      len: 2 ** 21,
+      prot: 3,
+      fixed: true,
+      shared: false,
+      fixedNoReplace: false,
+      populate: false,
+      locked: false,
+      noreserve: false,
+    });
+    if (!r.ok) throw new Error(r.errno);
+    // Untouched: the fault for FOLL_WRITE maps a THP, which FOLL_SPLIT_PMD splits.
+    expect(sys.deviceRun(task, 'gpu', atomic(r.value + 5 * 4096, 1)).error).toBe('EBUSY');
+    const c = sys.systemCounters();
+    expect(c.thp_fault_alloc).toBe(1);
+    expect(c.thp_split_pmd).toBe(1);
+    expect(sys.deviceCounters().gpu.dev_exclusive).toBe(0);
+    expect(sys.check()).toEqual([]);
+    expect(sys.access(task, r.value + 5 * 4096, 'read')).toBe(0);
+  });
 });

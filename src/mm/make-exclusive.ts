@@ -40,10 +40,11 @@ export function makeDeviceExclusiveRange(
       pages.push(-1);
       continue;
     }
-    if (pmap.pmdState(vpn) === PmdState.huge) splitHugePmd(k, mm, vma, vpn, task.cpu); // FOLL_SPLIT_PMD
     let tries = 0;
     let failed = false;
     for (;;) {
+      // follow_pmd_mask with FOLL_SPLIT_PMD: a huge PMD (there before, or just faulted in) is split.
+      if (pmap.pmdState(vpn) === PmdState.huge) splitHugePmd(k, mm, vma, vpn, task.cpu);
       const h = pmap.pteLookup(vpn);
       if (h >= 0 && pmap.ptePresent(h) && (pmap.pteAttrs(h) & PteAttr.write) !== 0) break;
       if (++tries > 3)
