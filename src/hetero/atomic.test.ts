@@ -95,13 +95,22 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(free0 - sys.systemCounters().MemFree).toBeLessThanOrEqual(4 * 4096);
   });
 
-  it('reclaim cannot free a device-exclusive page', () => {
+  it('reclaim writes a device-exclusive page to swap but cannot free it', () => {
     const { sys, task, addr } = setup();
     sys.deviceRun(task, 'gpu', atomic(addr, 1));
+    const written = sys.kernel.phys.lastToken;
     const pfn = task.mm!.pmap.pteSwapSlot(task.mm!.pmap.pteLookup(addr / 4096));
+    // add_to_swap, pageout (pswpout), then __remove_mapping fails on the entry's reference.
     expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(0);
+    expect(sys.systemCounters().pswpout).toBe(1);
+    expect(sys.systemCounters().SwapCached).toBe(4096);
     expect(sys.check()).toEqual([]);
+    // Clean now: a second pass writes nothing and still cannot free it.
+    expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(0);
+    expect(sys.systemCounters().pswpout).toBe(1);
     expect(swapType(addr, task)).toBe(SwpType.exclusiveWrite);
+    expect(sys.access(task, addr, 'read')).toBe(written);
+    expect(sys.check()).toEqual([]);
   });
 
   it('shared memory cannot be made exclusive (EBUSY); a read-only area cannot be written (EFAULT)', () => {

@@ -8,7 +8,8 @@
 // access faults and restores an ordinary entry (restore_exclusive_pte), telling the device
 // first (MMU_NOTIFY_EXCLUSIVE with no owner) so that it drops its atomic mapping; fork
 // restores the entry before copying it; zap drops the reference; mprotect makes a writable
-// entry readable. Only private anonymous pages are made exclusive.
+// entry readable; reclaim may write the page to swap but cannot free it (vmscan.ts). Only
+// private anonymous pages are made exclusive.
 
 import { PteAttr, SwpType } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
