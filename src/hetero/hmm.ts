@@ -253,6 +253,11 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     deviceOf(this.k, this.devices, pfn)?.cpuAccess();
   }
 
+  /** wp_page_copy read a device-coherent page: its 4 KiB crossed the link to system memory. */
+  cpuCopy(pfn: number): void {
+    deviceOf(this.k, this.devices, pfn)?.transfer(4096, false);
+  }
+
   // ---------------------------------------------------------------- dev_pagemap_ops
 
   /** dmirror_devmem_fault: the faulting page comes back to system memory. */

@@ -190,6 +190,7 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   if (!isZero) {
     f.token[npfn] = f.token[pfn];
     k.vmstat.pages_copied++;
+    if (pfn >= k.phys.cpuFrames) k.pgmap?.cpuCopy?.(pfn); // from device-coherent memory
   }
   mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // wp_page_copy: the entry is replaced
   newAnonRmap(k, vma, vpn, npfn);

@@ -64,4 +64,6 @@ export interface DevicePagemap {
   pageFree(pfn: number): void;
   /** A CPU load or store reached the device-coherent page `pfn` (over the device's link). */
   cpuAccess?(pfn: number): void;
+  /** The CPU copied the device-coherent page `pfn` whole (copy-on-write): 4 KiB over the link. */
+  cpuCopy?(pfn: number): void;
 }
