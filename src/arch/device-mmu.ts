@@ -8,12 +8,15 @@
 // sets how much one fault services and migrates (hetero/), not a larger leaf: large leaves
 // over contiguous device memory (64 KiB PTEs, 2 MiB PDEs) are not modelled yet.
 //
-// Entry format (a float64, exact to 2^53): leaf pfn * 8 + W(2) + V(1); table entries:
-// table index * 8 + V.
+// Entry format (a float64, exact to 2^53): leaf pfn * 8 + A(4) + W(2) + V(1); table entries:
+// table index * 8 + V. A grants atomics on system memory, which the device may use only on a
+// page the CPU has made exclusive to it (nouveau's NVIF_VMM_PFNMAP_V0_A); atomics on the
+// device's own memory need no such grant.
 
 export const enum DevPte {
   valid = 1,
   write = 2,
+  atomic = 4,
 }
 
 /** Device virtual address bits. */
@@ -110,13 +113,13 @@ export class DevicePageTable {
     return this.tables[t][this.index(vpn, 0)];
   }
 
-  /** Map vpn to the 4 KiB frame pfn; false when table memory ran out. */
-  map(vpn: number, pfn: number, write: boolean): boolean {
+  /** Map vpn to the 4 KiB frame pfn (atomic: with the A bit); false when table memory ran out. */
+  map(vpn: number, pfn: number, write: boolean, atomic = false): boolean {
     const t = this.leafTable(vpn, true);
     if (t < 0) return false;
     const i = this.index(vpn, 0);
     if (this.tables[t][i] === 0) this.mapped++;
-    this.tables[t][i] = pfn * 8 + (write ? DevPte.write : 0) + DevPte.valid;
+    this.tables[t][i] = pfn * 8 + (atomic ? DevPte.atomic : 0) + (write ? DevPte.write : 0) + DevPte.valid;
     return true;
   }
 
@@ -148,8 +151,8 @@ export class DevicePageTable {
     return n;
   }
 
-  /** Visit valid leaves (vpn, pfn, writable) in ascending order; no side effects. */
-  forEach(visit: (vpn: number, pfn: number, write: boolean) => void): void {
+  /** Visit valid leaves (vpn, pfn, writable, atomic) in ascending order; no side effects. */
+  forEach(visit: (vpn: number, pfn: number, write: boolean, atomic: boolean) => void): void {
     this.visit(this.root, this.levels - 1, 0, visit);
   }
 
@@ -157,7 +160,7 @@ export class DevicePageTable {
     t: number,
     level: number,
     base: number,
-    fn: (vpn: number, pfn: number, w: boolean) => void,
+    fn: (vpn: number, pfn: number, w: boolean, a: boolean) => void,
   ): void {
     const tab = this.tables[t];
     const n = level === this.levels - 1 ? ENTRIES * 2 : ENTRIES;
@@ -165,7 +168,7 @@ export class DevicePageTable {
     for (let i = 0; i < n; i++) {
       const e = tab[i];
       if (e === 0) continue;
-      if (level === 0) fn(base + i, Math.floor(e / 8), (e & DevPte.write) !== 0);
+      if (level === 0) fn(base + i, Math.floor(e / 8), (e & DevPte.write) !== 0, (e & DevPte.atomic) !== 0);
       else this.visit(Math.floor(e / 8), level - 1, base + i * span, fn);
     }
   }

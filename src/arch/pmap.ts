@@ -57,19 +57,28 @@ export const enum PteAttr {
 /**
  * Types of non-present (swap) entries (include/linux/swap.h, Linux 6.6 with
  * CONFIG_DEVICE_PRIVATE): type 0 is the swap device; MAX_SWAPFILES = 32 - 4 device - 3
- * migration - 1 hwpoison - 1 pte marker = 23, so SWP_DEVICE_WRITE = 23 + 1 + 3 = 27 and
- * SWP_DEVICE_READ = 28. A device-private entry's offset is the pfn of the device page
- * (make_writable_device_private_entry), not a slot.
+ * migration - 1 hwpoison - 1 pte marker = 23, so SWP_DEVICE_WRITE = 23 + 1 + 3 = 27,
+ * SWP_DEVICE_READ = 28, SWP_DEVICE_EXCLUSIVE_WRITE = 29 and SWP_DEVICE_EXCLUSIVE_READ = 30.
+ * A device-private entry's offset is the pfn of the device page
+ * (make_writable_device_private_entry), a device-exclusive entry's the pfn of the system page
+ * a device holds for atomics (make_writable_device_exclusive_entry); neither is a slot.
  */
 export const enum SwpType {
   swap = 0,
   deviceWrite = 27,
   deviceRead = 28,
+  exclusiveWrite = 29,
+  exclusiveRead = 30,
 }
 
 /** is_device_private_entry */
 export function isDevicePrivateType(type: number): boolean {
   return type === SwpType.deviceWrite || type === SwpType.deviceRead;
+}
+
+/** is_device_exclusive_entry */
+export function isDeviceExclusiveType(type: number): boolean {
+  return type === SwpType.exclusiveWrite || type === SwpType.exclusiveRead;
 }
 
 /** A swap entry that a range walk found: its offset (a slot, or a device pfn) and type. */

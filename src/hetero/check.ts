@@ -1,16 +1,20 @@
 // Invariants of devices in the address space (run with the core's after every step):
 // - a page is owned in exactly one place: a device-private page is referenced by exactly the
-//   CPU entries that name it (refcount = mapcount = entries), and none is left unreferenced;
+//   CPU entries that name it (refcount = mapcount = entries), a device-coherent page mapped by
+//   exactly the present entries that map it and referenced by those and by device-exclusive
+//   entries naming it, and none is left unreferenced;
 // - device page tables map only what the CPU side allows: a system page the CPU maps at the
 //   same address (writable on the device only if writable on the CPU), or the device's own
 //   private page the CPU entry names (writable only through a writable device-private entry);
+//   atomics on a system page only where the CPU entry is device-exclusive for that page;
 // - device TLBs hold no translation their page table does not have;
 // - device memory adds up: free + page-table pages + private pages = the hnode.
 // Reads only; changes nothing.
 
-import { PteAttr, SwpType } from '../arch/pmap.js';
+import { isDeviceExclusiveType, PteAttr, SwpType } from '../arch/pmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
+import { rmapWalk } from '../mm/rmap.js';
 import type { Vma } from '../mm/vma.js';
 import { VM } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
@@ -61,15 +65,22 @@ export function checkHetero(
     for (let p = node.startPfn; p < node.startPfn + node.nframes; p++) {
       if (free.has(p)) continue;
       used++;
-      if (!f.has(p, PG.devicePrivate)) continue;
+      const coherent = f.has(p, PG.deviceCoherent);
+      if (!f.has(p, PG.devicePrivate) && !coherent) continue;
       privatePages++;
       let refs = 0;
-      walk(k, p, () => refs++);
-      if (refs === 0)
+      let held = 0; // device-exclusive entries: a reference each, no mapping
+      // A device-coherent page is mapped by present entries (the rmap finds them), and may be
+      // held by another device's exclusive entries.
+      if (coherent) {
+        rmapWalk(k, p, () => refs++);
+        held = coherentExclusiveEntries(k, p);
+      } else walk(k, p, () => refs++);
+      if (refs + held === 0)
         bad.push(`checkHetero: device page ${p} of ${dev.spec.name} is referenced by no CPU entry (leak)`);
-      if (f.mapcount[p] !== refs || f.refcount[p] !== refs)
+      if (f.mapcount[p] !== refs || f.refcount[p] !== refs + held)
         bad.push(
-          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries`,
+          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries, ${held} exclusive`,
         );
     }
     if (privatePages !== dev.privatePages)
@@ -92,8 +103,8 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
   const pmap = mm.pmap;
   const name = m.dev.spec.name;
   const mapped = new Map<number, number>();
-  m.ctx.pt.forEach((vpn, pfn, write) => {
-    mapped.set(vpn, pfn * 2 + (write ? 1 : 0));
+  m.ctx.pt.forEach((vpn, pfn, write, atomic) => {
+    mapped.set(vpn, pfn * 4 + (atomic ? 2 : 0) + (write ? 1 : 0));
     const vma = mm.vmaAt(vpn);
     if (vma === undefined || (vma.flags & VM.READ) === 0) {
       bad.push(`checkMirror: ${name} maps vpn ${vpn} of mm ${mm.id}, which the CPU may not read`);
@@ -101,6 +112,7 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
     }
     let cpuPfn = -1;
     let cpuWrite = false;
+    let exclusive = false;
     const huge = hugeLeafPfn(k, mm, vma, vpn);
     if (huge >= 0) {
       cpuPfn = huge;
@@ -108,8 +120,10 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
     } else if (!vma.isHugetlb()) {
       const h = pmap.pteLookup(vpn);
       if (h >= 0 && pmap.pteIsSwap(h) && pmap.pteSwapType(h) !== SwpType.swap) {
+        const type = pmap.pteSwapType(h);
         cpuPfn = pmap.pteSwapSlot(h);
-        cpuWrite = pmap.pteSwapType(h) === SwpType.deviceWrite;
+        cpuWrite = type === SwpType.deviceWrite || type === SwpType.exclusiveWrite;
+        exclusive = isDeviceExclusiveType(type);
       } else if (h >= 0 && pmap.ptePresent(h)) {
         cpuPfn = pmap.ptePfn(h);
         cpuWrite = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
@@ -119,16 +133,43 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
       bad.push(`checkMirror: ${name} maps vpn ${vpn} to ${pfn}, the CPU entry names ${cpuPfn} (stale)`);
     else if (write && !cpuWrite)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} writable, the CPU entry is read-only`);
-    if (pfn >= k.phys.cpuFrames && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
+    else if (atomic && !exclusive)
+      bad.push(`checkMirror: ${name} maps vpn ${vpn} for atomics, the CPU entry is not device-exclusive`);
+    if (k.phys.frames.has(pfn, PG.devicePrivate) && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} to another device's page ${pfn}`);
   });
   const tlb = m.dev.tlb;
   for (let s = 0; s < tlb.vpn.length; s++) {
     if (tlb.vpn[s] < 0 || tlb.asid[s] !== mm.id) continue;
     const e = mapped.get(tlb.vpn[s]);
-    if (e === undefined || Math.floor(e / 2) !== tlb.pfn[s] || ((tlb.perm[s] & 1) !== 0 && e % 2 === 0))
+    // perm bits 1 (write) and 4 (atomic) must be in the table entry (bits 1 and 2 of e here).
+    const perm = (tlb.perm[s] & 1) | ((tlb.perm[s] & 4) >> 1);
+    if (e === undefined || Math.floor(e / 4) !== tlb.pfn[s] || (perm & ~(e % 4)) !== 0)
       bad.push(
         `checkMirror: ${name} TLB caches vpn ${tlb.vpn[s]} -> ${tlb.pfn[s]}, its page table disagrees`,
       );
   }
+}
+
+/** Device-exclusive entries naming the anonymous page pfn (its anon_vma's VMAs at its index). */
+function coherentExclusiveEntries(k: Kernel, pfn: number): number {
+  const f = k.phys.frames;
+  const av = k.anonVmas.get(f.owner[pfn]);
+  if (av === undefined) return 0;
+  let n = 0;
+  for (const vma of av.vmas) {
+    const mm = vma.mm;
+    if (mm === null || vma.dead) continue;
+    const vpn = vma.start + (f.index(pfn) - vma.pgoff);
+    if (vpn < vma.start || vpn >= vma.end) continue;
+    const h = mm.pmap.pteLookup(vpn);
+    if (
+      h >= 0 &&
+      mm.pmap.pteIsSwap(h) &&
+      isDeviceExclusiveType(mm.pmap.pteSwapType(h)) &&
+      mm.pmap.pteSwapSlot(h) === pfn
+    )
+      n++;
+  }
+  return n;
 }

@@ -17,15 +17,29 @@ function needsWrite(op: DeviceRunRequest['op']): boolean {
   return op !== 'read';
 }
 
+/** Permission bits an op needs (device TLB perm: 1 write, 4 atomic on system memory). */
+function needsPerm(op: DeviceRunRequest['op']): number {
+  return op === 'read' ? 0 : op === 'write' ? 1 : 5;
+}
+
+/**
+ * Whether a translation with `perm` to pfn allows an access needing `need`: atomics on the
+ * device's own memory need only write permission; on system memory (pfn < cpuFrames) the
+ * atomic grant as well, which the driver gives only for pages made device-exclusive.
+ */
+function permits(perm: number, pfn: number, need: number, cpuFrames: number): boolean {
+  return (perm & need) === need || (need === 5 && pfn >= cpuFrames && (perm & 1) !== 0);
+}
+
 /**
  * Translate vpn for the device: its TLB, else a walk of its page table (filling the TLB).
- * Returns the frame, or -1 for a device fault (no entry, or read-only for a write).
+ * Returns the frame, or -1 for a device fault (no entry, or too little permission).
  */
-function translate(dev: Device, ctx: DeviceContext, vpn: number, write: boolean): number {
+function translate(dev: Device, ctx: DeviceContext, vpn: number, need: number, cpuFrames: number): number {
   const tlb = dev.tlb;
   const asid = ctx.mm.id;
   const s = tlb.probe(asid, vpn);
-  if (s >= 0 && (!write || (tlb.perm[s] & 1) !== 0)) {
+  if (s >= 0 && permits(tlb.perm[s], tlb.pfn[s], need, cpuFrames)) {
     dev.stats.dev_tlb_hits++;
     tlb.stamp[s] = ++tlb.clock;
     return tlb.pfn[s];
@@ -33,9 +47,11 @@ function translate(dev: Device, ctx: DeviceContext, vpn: number, write: boolean)
   dev.stats.dev_tlb_misses++;
   const e = ctx.pt.lookup(vpn);
   dev.stats.dev_walk_levels += ctx.pt.walkLevels;
-  if (e === 0 || (write && (e & 2) === 0)) return -1;
+  if (e === 0) return -1;
   const pfn = Math.floor(e / 8);
-  tlb.fill(asid, vpn, pfn, (e & 2) !== 0 ? 1 : 0);
+  const perm = ((e & 2) !== 0 ? 1 : 0) | ((e & 4) !== 0 ? 4 : 0);
+  if (!permits(perm, pfn, need, cpuFrames)) return -1;
+  tlb.fill(asid, vpn, pfn, perm);
   return pfn;
 }
 
@@ -54,6 +70,7 @@ export function runDeviceKernel(
   const perPass = req.pattern === 'strided' ? Math.ceil(req.length / req.stride) : pages;
   const count = req.count ?? perPass;
   const write = needsWrite(req.op);
+  const need = needsPerm(req.op);
   let last = -1;
   const complete = (pfn: number, vpn: number): void => {
     if (write) token[pfn] = newToken();
@@ -78,7 +95,7 @@ export function runDeviceKernel(
     }
     dev.replaying = true;
     for (const v of replay) {
-      const pfn = translate(dev, ctx, v, write);
+      const pfn = translate(dev, ctx, v, need, cpuFrames);
       if (pfn < 0) throw new Error(`runDeviceKernel: vpn ${v} still faults after its batch was serviced`);
       complete(pfn, v);
     }
@@ -103,7 +120,7 @@ export function runDeviceKernel(
       if (++seq === perPass) seq = 0;
     }
     dev.stats.dev_accesses++;
-    const pfn = translate(dev, ctx, vpn, write);
+    const pfn = translate(dev, ctx, vpn, need, cpuFrames);
     if (pfn >= 0) {
       complete(pfn, vpn);
       continue;

@@ -48,6 +48,13 @@ export interface DeviceSpec {
   /** Placement parameters, prefetch, eviction and thrashing (absent: DEFAULT_POLICIES with
    *  `placement`); policies.placement.policy, when given, is `placement`. */
   readonly policies?: DevicePolicies;
+  /**
+   * What device memory is to the CPU (struct dev_pagemap's type): `private`
+   * (MEMORY_DEVICE_PRIVATE, the default: CPU entries are device-private swap entries) or
+   * `coherent` (MEMORY_DEVICE_COHERENT: CPU entries map the device page, which the CPU reaches
+   * over the link).
+   */
+  readonly memoryKind?: 'private' | 'coherent';
 }
 
 /** The spec's policies, defaults filled in. */
@@ -79,7 +86,7 @@ export class Device {
   readonly contexts = new Map<number, DeviceContext>();
   /** Counters by name (DEVICE_COUNTERS). */
   readonly stats: Record<DeviceCounter, number>;
-  /** Device-private pages held now, and page-table pages. */
+  /** Device pages (device-private, or device-coherent) held now. */
   privatePages = 0;
   /** Placement, prefetch, eviction and thrashing, defaults filled in. */
   readonly policies: DevicePolicies;
@@ -217,6 +224,16 @@ export class Device {
   /** A device access that reaches system memory over the link (one cache line). */
   remoteAccess(): void {
     this.stats.dev_remote_accesses++;
+    this.stats.dev_link_busy +=
+      this.spec.link.latencyNs + (REMOTE_ACCESS_BYTES * 1e9) / this.spec.link.bandwidth;
+  }
+
+  /**
+   * A CPU load or store to this device's coherent memory (one cache line over the link): the
+   * device side of a CPU access that is remote from the CPU's point of view.
+   */
+  cpuAccess(): void {
+    this.stats.dev_cpu_accesses++;
     this.stats.dev_link_busy +=
       this.spec.link.latencyNs + (REMOTE_ACCESS_BYTES * 1e9) / this.spec.link.bandwidth;
   }

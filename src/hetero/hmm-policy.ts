@@ -5,7 +5,9 @@
 import { isDevicePrivateType } from '../arch/pmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm, Task } from '../mm/mm.js';
+import { rmapWalk } from '../mm/rmap.js';
 import { PG } from '../phys/frames.js';
+import { coherentToSystem } from './coherent.js';
 import type { Device, DeviceContext } from './device.js';
 import { devicePrivateWalk, migrateBack, migrateToDevice } from './migrate.js';
 import { type AccessCounterPolicy, CHUNK_PAGES, Thrash, type ThrashingPolicy } from './policy.js';
@@ -128,6 +130,26 @@ export function prefetchBlocks(
 }
 
 /**
+ * A device page (private or coherent) goes back to system memory, as the driver's eviction
+ * moves it (migrate_device_range, or migrate_vma with SELECT_DEVICE_COHERENT); its mappers'
+ * thrashing history goes first (`forget`): the move is the driver's, not a round trip.
+ * False when system memory ran out.
+ */
+export function deviceToSystem(
+  k: Kernel,
+  dev: Device,
+  pfn: number,
+  forget: (mm: Mm, vpn: number) => void,
+): boolean {
+  if (k.phys.frames.has(pfn, PG.deviceCoherent)) {
+    rmapWalk(k, pfn, (mm, _vma, vpn) => forget(mm, vpn));
+    return coherentToSystem(k, dev, pfn, 0);
+  }
+  devicePrivateWalk(k, pfn, (mm, _vma, vpn) => forget(mm, vpn));
+  return migrateBack(k, dev, pfn);
+}
+
+/**
  * The driver evicts (Device.onFull): the eviction policy's victim chunk goes back to system
  * memory page by page, as migrate_to_ram would bring each (every mapper, notifiers, device
  * mappings dropped). True when a page was freed. `forget` clears the evicted pages' thrashing
@@ -142,9 +164,8 @@ export function evictChunk(k: Kernel, dev: Device, forget: (mm: Mm, vpn: number)
   const f = k.phys.frames;
   let n = 0;
   for (let p = first; p < end; p++) {
-    if (!f.has(p, PG.devicePrivate)) continue;
-    devicePrivateWalk(k, p, (mm, _vma, vpn) => forget(mm, vpn));
-    if (!migrateBack(k, dev, p)) break;
+    if (!f.has(p, PG.devicePrivate) && !f.has(p, PG.deviceCoherent)) continue;
+    if (!deviceToSystem(k, dev, p, forget)) break;
     n++;
   }
   if (n === 0) return false;
@@ -205,7 +226,7 @@ export function checkEvictionCounts(k: Kernel, devices: readonly Device[]): stri
       let n = 0;
       const first = node.startPfn + c * CHUNK_PAGES;
       for (let p = first; p < Math.min(first + CHUNK_PAGES, node.startPfn + node.nframes); p++)
-        if (f.has(p, PG.devicePrivate)) n++;
+        if (f.has(p, PG.devicePrivate) || f.has(p, PG.deviceCoherent)) n++;
       if (dev.eviction.pages(c) !== n)
         out.push(
           `checkEvictionCounts: ${dev.spec.name} chunk ${c} holds ${n} private pages, the policy counts ${dev.eviction.pages(c)}`,

@@ -1,5 +1,6 @@
 // Differential property test of the hmm design against a plain reference (page -> last
-// token written): random CPU and device reads and writes, migrations both ways, evictions,
+// token written): random CPU and device reads, writes and atomics (device-exclusive pages),
+// on device-private and device-coherent memory, migrations both ways, evictions,
 // mprotect round trips, MADV_DONTNEED, and fork with a child that writes and exits. No data
 // is lost or mixed (a device write is what the CPU reads and the reverse, across every
 // migration), the invariants (core and devices) hold after every step, and nothing is left
@@ -21,22 +22,23 @@ const machine: MachineSpec = {
   maxMapCount: 65530,
   swapBytes: 16 * 2 ** 20,
   oomKiller: false,
-  devices: [0, 1].map((i) => ({
+  devices: [0, 1, 2].map((i) => ({
     name: `gpu${i}`,
     memory: 4 * 2 ** 20,
-    pageSize: i === 0 ? 4096 : 64 * 1024,
+    pageSize: i === 1 ? 64 * 1024 : 4096,
     tlb: { entries: 16, ways: 4 },
-    replayableFaults: i === 0,
+    replayableFaults: i !== 1,
     faultBatch: 4,
     peer: false,
     link: { bandwidth: 2 ** 30, latencyNs: 500 },
     placement: i === 0 ? ('remote' as const) : ('migrate' as const),
+    memoryKind: i === 2 ? ('coherent' as const) : ('private' as const),
   })),
 };
 
 type Op =
   | { k: 'cpu'; write: boolean; page: number }
-  | { k: 'dev'; dev: number; write: boolean; page: number; len: number }
+  | { k: 'dev'; dev: number; op: 'read' | 'write' | 'atomic'; page: number; len: number }
   | { k: 'migrate'; dev: number; to: 'device' | 'system'; page: number; len: number }
   | { k: 'evict'; dev: number }
   | { k: 'protect'; page: number; len: number }
@@ -44,31 +46,54 @@ type Op =
   | { k: 'fork'; page: number; device: boolean }
   | { k: 'pressure' };
 
-const page = fc.integer({ min: 0, max: PAGES - 1 });
 const len = fc.integer({ min: 1, max: 8 });
-const dev = fc.integer({ min: 0, max: 1 });
-const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ k: fc.constant('cpu' as const), write: fc.boolean(), page }),
-  fc.record({ k: fc.constant('dev' as const), dev, write: fc.boolean(), page, len }),
-  fc.record({
-    k: fc.constant('migrate' as const),
-    dev,
-    to: fc.constantFrom('device' as const, 'system' as const),
-    page,
-    len,
-  }),
-  fc.record({ k: fc.constant('evict' as const), dev }),
-  fc.record({ k: fc.constant('protect' as const), page, len }),
-  fc.record({ k: fc.constant('dontneed' as const), page, len }),
-  fc.record({ k: fc.constant('fork' as const), page, device: fc.boolean() }),
-  fc.record({ k: fc.constant('pressure' as const) }),
-);
+const dev = fc.integer({ min: 0, max: 2 });
+const opsOf = (page: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.oneof(
+    fc.record({ k: fc.constant('cpu' as const), write: fc.boolean(), page }),
+    fc.record({
+      k: fc.constant('dev' as const),
+      dev,
+      op: fc.constantFrom('read' as const, 'write' as const, 'atomic' as const),
+      page,
+      len,
+    }),
+    fc.record({
+      k: fc.constant('migrate' as const),
+      dev,
+      to: fc.constantFrom('device' as const, 'system' as const),
+      page,
+      len,
+    }),
+    fc.record({ k: fc.constant('evict' as const), dev }),
+    fc.record({ k: fc.constant('protect' as const), page, len }),
+    fc.record({ k: fc.constant('dontneed' as const), page, len }),
+    fc.record({ k: fc.constant('fork' as const), page, device: fc.boolean() }),
+    fc.record({ k: fc.constant('pressure' as const) }),
+  );
 
-function run(ops: readonly Op[]): void {
-  const sys = new System({ machine, design: 'hmm', seed: 7, check: true });
+/** THPs on: faults, device faults and migrations meet huge PMDs (the THP variant below). */
+const THP = {
+  enabled: 'always' as const,
+  useZeroPage: true,
+  pagesToScan: 4096,
+  maxPtesNone: 511,
+  maxPtesSwap: 64,
+  maxPtesShared: 256,
+};
+
+function run(ops: readonly Op[], pages = PAGES, thp = false): void {
+  const PAGES = pages;
+  const sys = new System({
+    machine: thp ? { ...machine, thp: THP } : machine,
+    design: 'hmm',
+    seed: 7,
+    check: true,
+  });
   const task = sys.spawn('app', 0)!;
   expect(sys.attach(task, 'gpu0')).toBeNull();
   expect(sys.attach(task, 'gpu1')).toBeNull();
+  expect(sys.attach(task, 'gpu2')).toBeNull();
   const m = sys.mmap(task, {
     addr: BASE,
     len: PAGES * 4096,
@@ -99,16 +124,20 @@ function run(ops: readonly Op[]): void {
         const r = sys.deviceRun(task, `gpu${o.dev}`, {
           addr: at(o.page),
           length: n * 4096,
-          op: o.write ? 'write' : 'read',
+          op: o.op,
           pattern: 'sequential',
           stride: 4096,
         });
+        const write = o.op !== 'read';
         if (r.error !== undefined) {
           // A device write to its own device-private page left read-only (by fork, mprotect):
           // hmm_range_fault reports it read-only without faulting it (dev_private_owner), and
           // the driver fails the fault (dmirror_do_fault: EFAULT). Each page of the range
           // holds its old contents or one the device wrote before the failure.
-          expect(o.write && r.error === 'EFAULT').toBe(true);
+          // An atomic on a page of a THP folio: the page cannot be made device-exclusive (EBUSY).
+          expect((write && r.error === 'EFAULT') || (thp && o.op === 'atomic' && r.error === 'EBUSY')).toBe(
+            true,
+          );
           for (let p = o.page; p < o.page + n; p++) {
             const v = sys.access(task, at(p), 'read');
             expect(v === ref[p] || v > before).toBe(true);
@@ -116,8 +145,9 @@ function run(ops: readonly Op[]): void {
           }
           break;
         }
-        if (o.write) {
-          // Every page of the range got a new token: read them back through the CPU.
+        if (write) {
+          // Every page of the range got a new token: read them back through the CPU (which
+          // takes device-exclusive pages back from the device).
           for (let p = o.page; p < o.page + n; p++) {
             const v = sys.access(task, at(p), 'read');
             expect(v).toBeGreaterThan(before);
@@ -196,11 +226,23 @@ function run(ops: readonly Op[]): void {
 
 describe('hmm design: differential property test', () => {
   it('keeps every page’s contents across CPU and device accesses, migrations, fork and exit', () => {
+    const ops = opsOf(fc.integer({ min: 0, max: PAGES - 1 }));
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
-        run(ops);
+      fc.property(fc.array(ops, { minLength: 1, maxLength: 40 }), (o) => {
+        run(o);
       }),
       { numRuns: 200, seed: 4242 },
+    );
+  });
+
+  it('does so with THPs: huge PMDs split for migration and for atomics, contents intact', () => {
+    // 512 pages (one 2 MiB region); the pages picked lie near its start and end.
+    const near = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 480, max: 511 }));
+    fc.assert(
+      fc.property(fc.array(opsOf(near), { minLength: 1, maxLength: 20 }), (o) => {
+        run(o, 512, true);
+      }),
+      { numRuns: 20, seed: 4242 },
     );
   });
 });

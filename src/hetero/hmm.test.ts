@@ -85,4 +85,44 @@ describe('the hmm design', () => {
     expect(sys.kernel.phys.hnodeFreePages(0)).toBe(16 * 256);
     expect(sys.check()).toEqual([]);
   });
+
+  it('migrate splits a THP mapped by parent and child and moves its pages, contents intact', () => {
+    const thp = {
+      enabled: 'always' as const,
+      useZeroPage: true,
+      pagesToScan: 4096,
+      maxPtesNone: 511,
+      maxPtesSwap: 64,
+      maxPtesShared: 256,
+    };
+    const sys = new System({ machine: { ...machine, thp }, design: 'hmm', seed: 1, check: true });
+    const task = sys.spawn('app', 0)!;
+    expect(sys.attach(task, 'gpu')).toBeNull();
+    const len = 2 * 2 ** 20;
+    const r = sys.mmap(task, {
+      addr: 0x200000000,
+      len,
+      prot: 3,
+      fixed: true,
+      shared: false,
+      fixedNoReplace: false,
+      populate: false,
+      locked: false,
+      noreserve: false,
+    });
+    if (!r.ok) throw new Error(r.errno);
+    const tokens: number[] = [];
+    for (let p = 0; p < 512; p++) tokens.push(sys.access(task, r.value + p * 4096, 'write'));
+    expect(sys.processCounters(task).AnonHugePages).toBe(len);
+    const child = sys.fork(task, 'child')!;
+    expect(sys.migrate(task, 'gpu', r.value, len, 'device').error).toBeUndefined();
+    const c = sys.systemCounters();
+    expect(c.thp_split_page).toBe(1);
+    expect(c.thp_split_pmd).toBe(2); // the parent's PMD and the child's
+    expect(c.dev_migrate_to_device).toBe(512);
+    // The child's entries became device-private too (try_to_migrate through the rmap).
+    for (let p = 0; p < 512; p += 97) expect(sys.access(child, r.value + p * 4096, 'read')).toBe(tokens[p]);
+    for (let p = 0; p < 512; p += 97) expect(sys.access(task, r.value + p * 4096, 'read')).toBe(tokens[p]);
+    expect(sys.check()).toEqual([]);
+  });
 });

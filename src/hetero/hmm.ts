@@ -16,12 +16,15 @@ import type { Mm, Task } from '../mm/mm.js';
 import type { DevicePagemap } from '../mm/mmu-notifier.js';
 import { NotifyEvent } from '../mm/mmu-notifier.js';
 import { VM, type Vma } from '../mm/vma.js';
+import { atomicFault } from './atomic.js';
 import { checkHetero } from './check.js';
+import { coherentToSystem, isCoherent } from './coherent.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
 import { Device, type DeviceContext, type DeviceSpec } from './device.js';
 import { runDeviceKernel } from './device-run.js';
 import {
   checkEvictionCounts,
+  deviceToSystem,
   evictChunk,
   type MirrorPolicies,
   mirrorPolicies,
@@ -71,8 +74,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     const subs = subscriptionsOf(mm);
     const ni = subs.insert(0, mm.pmap.vpnLimit, (n, start, end, event, owner, cur) => {
       dev.stats.hmm_invalidations++;
-      // dmirror_interval_invalidate: its own migrations are none of its business.
-      if (event === NotifyEvent.migrate && owner === dev) return;
+      // dmirror_interval_invalidate: its own migrations are none of its business; nor are its
+      // own exclusive conversions (nouveau_svm_range_invalidate: MMU_NOTIFY_EXCLUSIVE).
+      if ((event === NotifyEvent.migrate || event === NotifyEvent.exclusive) && owner === dev) return;
       dev.stats.lock_notifier++;
       n.invalidateSeq = cur; // mmu_interval_set_seq, under the driver's lock
       if (ctx.pt.unmap(start, end) > 0) dev.invalidateTlb(mm.id, start, end);
@@ -115,7 +119,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       phys.cpuFrames,
       phys.frames.token,
       () => phys.newToken(),
-      (vpns, writes) => this.service(task, m, vpns, writes),
+      (vpns, writes) => this.service(task, m, vpns, writes, req.op === 'atomic'),
       dev.policies.placement.policy === 'access_counters'
         ? (vpn) => remoteAccess(this.k, task, dev, m.ctx, m.pol, vpn)
         : null,
@@ -126,9 +130,15 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
    * The driver services a batch of device faults: the faults grouped by device page
    * (page_size), runs of them within one VMA and one 2 MiB region made one range; `migrate`
    * placement moves private anonymous ranges into device memory first; then each range is
-   * mirrored (dmirror_fault).
+   * mirrored (dmirror_fault), or for atomics made device-exclusive (atomic.ts).
    */
-  private service(task: Task, m: Mirror, vpns: readonly number[], writes: readonly boolean[]): Errno | null {
+  private service(
+    task: Task,
+    m: Mirror,
+    vpns: readonly number[],
+    writes: readonly boolean[],
+    atomic: boolean,
+  ): Errno | null {
     const mm = task.mm!;
     const dev = m.dev;
     dev.beginOperation();
@@ -161,7 +171,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       const end = Math.min((sorted[j - 1][0] + 1) * per, vma.end);
       if (dev.policies.placement.policy === 'migrate' && vma.file === null)
         placeRange(this.k, task, dev, m.ctx, m.pol, start, end);
-      const e = this.rangeFault(task, m, start, end, write);
+      const e = atomic
+        ? atomicFault(this.k, task, m, start, end, (a, b) => this.rangeFault(task, m, a, b, true))
+        : this.rangeFault(task, m, start, end, write);
       if (e !== null) return e;
       i = j;
     }
@@ -228,14 +240,22 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     dev.stats.lock_mmap_read++;
     dev.beginOperation();
     if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
-    // dmirror_migrate_to_system: the range's pages on this device come back.
+    // dmirror_migrate_to_system: the range's pages on this device come back
+    // (MIGRATE_VMA_SELECT_DEVICE_PRIVATE, or _DEVICE_COHERENT for a coherent device).
     const mm = task.mm!;
     let cpages = 0;
     for (let vpn = start; vpn < end; vpn++) {
       const vma = mm.vmaAt(vpn);
       if (vma === undefined || (vma.flags & VM.READ) === 0) return { cpages, error: 'EINVAL' };
       const h = mm.pmap.pteLookup(vpn);
-      if (h < 0 || !mm.pmap.pteIsSwap(h)) continue;
+      if (h < 0) continue;
+      if (isCoherent(dev)) {
+        if (!mm.pmap.ptePresent(h) || deviceOf(this.k, this.devices, mm.pmap.ptePfn(h)) !== dev) continue;
+        if (!coherentToSystem(this.k, dev, mm.pmap.ptePfn(h), task.cpu)) return { cpages, error: 'ENOMEM' };
+        cpages++;
+        continue;
+      }
+      if (!mm.pmap.pteIsSwap(h)) continue;
       const pfn = mm.pmap.pteSwapSlot(h);
       if (deviceOf(this.k, this.devices, pfn) !== dev || mm.pmap.pteSwapType(h) === 0) continue;
       if (!migrateBack(this.k, dev, pfn)) return { cpages, error: 'ENOMEM' };
@@ -247,8 +267,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   evict(dev: Device): number {
     let n = 0;
     for (const pfn of devicePages(this.k, dev)) {
-      devicePrivateWalk(this.k, pfn, (mm, _vma, vpn) => this.forget(mm, dev, vpn)); // not a round trip
-      if (migrateBack(this.k, dev, pfn)) n++;
+      if (deviceToSystem(this.k, dev, pfn, (mm, vpn) => this.forget(mm, dev, vpn))) n++;
     }
     return n;
   }
@@ -256,6 +275,16 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   /** The page's thrashing history on dev goes (the driver moved it, not the program). */
   private forget(mm: Mm, dev: Device, vpn: number): void {
     this.mirrorOf(mm, dev)?.pol.thrashing.forget(vpn);
+  }
+
+  /** A CPU load or store reached a device-coherent page: one cache line over the link. */
+  cpuAccess(pfn: number): void {
+    deviceOf(this.k, this.devices, pfn)?.cpuAccess();
+  }
+
+  /** wp_page_copy read a device-coherent page: its 4 KiB crossed the link to system memory. */
+  cpuCopy(pfn: number): void {
+    deviceOf(this.k, this.devices, pfn)?.transfer(4096, false);
   }
 
   // ---------------------------------------------------------------- dev_pagemap_ops
@@ -269,7 +298,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     return migrateBack(this.k, dev, pfn) ? VmFault.done : VmFault.oom;
   }
 
-  /** dmirror_devmem_free: the page returns to the driver's free list. */
+  /** dmirror_devmem_free: the page (private or coherent) returns to the driver's free list. */
   pageFree(pfn: number): void {
     const dev = deviceOf(this.k, this.devices, pfn)!;
     dev.privatePages--;

@@ -3,10 +3,11 @@
 // migrate_vma_finalize; the driver's part after lib/test_hmm.c's dmirror). Contents (tokens)
 // travel with every page; bytes and time on the link are counted.
 
-import { isDevicePrivateType, PmdState, PteAttr, SwpType } from '../arch/pmap.js';
+import { HPAGE_PMD_NR, isDevicePrivateType, PmdState, PteAttr, SwpType } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import { anonVmaPrepare, mlockPage } from '../mm/fault.js';
 import { splitHugePmd } from '../mm/huge-memory.js';
+import { splitFolio } from '../mm/huge-rmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import { lruAdd } from '../mm/lru.js';
 import { type Mm, MmCounter, type Task } from '../mm/mm.js';
@@ -15,10 +16,34 @@ import { rmapWalk } from '../mm/rmap.js';
 import { freeSwapCacheIfUnused } from '../mm/swap.js';
 import { basePteAttrs, VM, type Vma } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
+import { isCoherent, migrateToCoherent, newCoherentPage } from './coherent.js';
 import type { Device, DeviceContext } from './device.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
 export const MIGRATE_CHUNK = 64;
+
+/**
+ * split_folio of the anonymous THP `head` for migrate_vma_collect_pmd (Linux 6.6, before THP
+ * device migration): unmap_folio splits every PMD mapping it (try_to_migrate with
+ * TTU_SPLIT_HUGE_PMD: split_huge_pmd_address's MMU_NOTIFY_CLEAR, then try_to_migrate_one's
+ * over the same 2 MiB; 6.12 folds the split into the walk, one notification), then the
+ * folio becomes 512 pages. False when it is not an anonymous THP.
+ */
+function splitThp(k: Kernel, head: number, cpu: number): boolean {
+  const f = k.phys.frames;
+  if (!f.has(head, PG.anon) || !f.has(head, PG.head)) return false;
+  const index = f.index(head);
+  for (const vma of [...(k.anonVmas.get(f.owner[head])?.vmas ?? [])]) {
+    const mm = vma.mm;
+    const vpn = vma.start + (index - vma.pgoff);
+    if (mm === null || vma.dead || vpn < vma.start || vpn >= vma.end) continue;
+    if (mm.pmap.pmdState(vpn) !== PmdState.huge || mm.pmap.hugePfn !== head) continue;
+    splitHugePmd(k, mm, vma, vpn, cpu);
+    mmuNotifierInvalidate(mm, vpn, vpn + HPAGE_PMD_NR, NotifyEvent.clear);
+  }
+  splitFolio(k, head);
+  return true;
+}
 
 /** The device whose memory holds pfn, or undefined for system memory. */
 export function deviceOf(k: Kernel, devices: readonly Device[], pfn: number): Device | undefined {
@@ -99,7 +124,8 @@ export interface MigrateResult {
  * dmirror_migrate_to_device: for each VMA piece of [start, end) in chunks of MIGRATE_CHUNK,
  * migrate_vma_setup with MIGRATE_VMA_SELECT_SYSTEM (EINVAL when the range leaves the VMAs or
  * an area has no VM_READ or is hugetlb), migrate what may move (empty entries and the zero page of private
- * anonymous areas; anonymous pages that are not in a THP, mlocked or held by the swap cache),
+ * anonymous areas; anonymous pages that are not mlocked, held by the swap cache or part of a
+ * PTE-mapped THP; a PMD-mapped THP is split first),
  * and map the new device pages in the device's page table. Then, as dmirror does, read the
  * range back from the device: a page the device does not map (it did not move: a shared or
  * file page, swapped out) makes the call fail with ENOENT. The caller holds mmap_lock (read).
@@ -115,6 +141,7 @@ export function migrateToDevice(
   const mm = task.mm!;
   const pmap = mm.pmap;
   const f = k.phys.frames;
+  const coherent = isCoherent(dev);
   for (let a = start; a < end; ) {
     const vma = mm.vmaAt(a);
     // migrate_vma_setup refuses hugetlb areas (is_vm_hugetlb_page) with EINVAL.
@@ -127,10 +154,10 @@ export function migrateToDevice(
     for (let vpn = a; vpn < b; vpn++) {
       if (vpn % 512 === 0 || vpn === a) dev.stats.lock_ptl++;
       if (pmap.pmdState(vpn) === PmdState.huge) {
-        // migrate_vma_collect_pmd: the huge zero page's PMD is split; a THP is left where it is
-        // (Linux 6.x splits the folio and migrates its pages; not modelled yet).
-        if ((pmap.hugeAttrs & PteAttr.special) === 0) continue;
-        splitHugePmd(k, mm, vma, vpn, task.cpu);
+        // migrate_vma_collect_pmd: the huge zero page's PMD is split (split_huge_pmd), a THP
+        // split whole (split_folio); its pages then migrate one by one.
+        if ((pmap.hugeAttrs & PteAttr.special) !== 0) splitHugePmd(k, mm, vma, vpn, task.cpu);
+        else if (!splitThp(k, pmap.hugePfn, task.cpu)) continue;
       }
       const h = pmap.pteLookup(vpn);
       let dpfn = -1;
@@ -141,7 +168,10 @@ export function migrateToDevice(
         anonVmaPrepare(k, mm, vma);
         const hh = pmap.pteAlloc(vpn);
         if (hh < 0) continue;
-        dpfn = newDevicePage(k, dev, vma.anonVma!.id, vma.pageIndex(vpn), true);
+        const owner = vma.anonVma!.id;
+        dpfn = coherent
+          ? newCoherentPage(k, dev, owner, vma.pageIndex(vpn), true)
+          : newDevicePage(k, dev, owner, vma.pageIndex(vpn), true);
         if (dpfn < 0) continue;
         f.token[dpfn] = 0; // clear_highpage on the device: nothing crosses the link
         if (!pmap.pteNone(hh)) {
@@ -149,13 +179,18 @@ export function migrateToDevice(
           k.flushTlbRange(mm, task.cpu, vpn, vpn + 1);
         }
         write = (vma.flags & VM.WRITE) !== 0;
-        pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
+        if (coherent) {
+          // A device-coherent page is mapped like a system page (mk_pte, pte_mkwrite(pte_mkdirty)).
+          pmap.pteSet(hh, dpfn, basePteAttrs(vma.flags) | (write ? PteAttr.write | PteAttr.dirty : 0));
+          k.anonPages++; // folio_add_new_anon_rmap; no LRU for a zone-device folio
+        } else pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
         f.mapcount[dpfn] = 1;
         f.refcount[dpfn] = 1;
         mm.addRss(MmCounter.ANONPAGES, 1);
       } else if (pmap.ptePresent(h)) {
         const pfn = pmap.ptePfn(h);
         if (!f.has(pfn, PG.anon) || f.has(pfn, PG.compound) || f.has(pfn, PG.mlocked)) continue;
+        if (pfn >= k.phys.cpuFrames) continue; // a device-coherent page: SELECT_SYSTEM skips it
         if (f.has(pfn, PG.swapcache)) freeSwapCacheIfUnused(k, pfn); // folio_free_swap
         if (f.has(pfn, PG.swapcache)) continue;
         write = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
@@ -163,7 +198,7 @@ export function migrateToDevice(
         rmapWalk(k, pfn, (m2, _v, vpn2) => {
           if (m2 !== mm) mmuNotifierInvalidate(m2, vpn2, vpn2 + 1, NotifyEvent.clear);
         });
-        dpfn = migratePageOut(k, dev, pfn, task.cpu);
+        dpfn = coherent ? migrateToCoherent(k, dev, pfn, task.cpu) : migratePageOut(k, dev, pfn, task.cpu);
         if (dpfn < 0) continue;
       } else continue; // a swap entry, or a device-private page already: not selected
       dev.stats.dev_migrate_to_device++;
@@ -223,12 +258,12 @@ export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   return true;
 }
 
-/** Pages of this device's memory that are device-private pages now, in pfn order. */
+/** Pages of this device's memory that are device-private or device-coherent pages now, in pfn order. */
 export function devicePages(k: Kernel, dev: Device): number[] {
   const node = k.phys.hnodes[dev.hnode];
   const f = k.phys.frames;
   const out: number[] = [];
   for (let p = node.startPfn; p < node.startPfn + node.nframes; p++)
-    if (f.has(p, PG.devicePrivate)) out.push(p);
+    if (f.has(p, PG.devicePrivate) || f.has(p, PG.deviceCoherent)) out.push(p);
   return out;
 }

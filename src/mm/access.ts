@@ -245,6 +245,7 @@ function accessSlow(
 
 function complete(k: Kernel, pfn: number, kind: Access): number {
   const token = k.phys.frames.token;
+  if (pfn >= k.phys.cpuFrames) k.pgmap?.cpuAccess?.(pfn); // device-coherent memory
   if (kind === Access.write) {
     const t = k.phys.newToken();
     token[pfn] = t;

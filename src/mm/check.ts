@@ -1,7 +1,7 @@
 // The invariant checker: the page tables, VMAs, frame metadata and counters agree.
 // Run after every step in tests and with VMLAB_CHECK=1. Reads only; changes nothing.
 
-import { isDevicePrivateType, PteAttr, SwpType } from '../arch/pmap.js';
+import { isDeviceExclusiveType, isDevicePrivateType, PteAttr, SwpType } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from './huge-rmap.js';
@@ -17,12 +17,14 @@ export function checkInvariants(k: Kernel): string[] {
   const bad: string[] = [];
   const maps = new Map<number, number>();
   const pmdMaps = new Map<number, number>();
+  /** Device-exclusive entries per page: each holds a reference, not a mapping. */
+  const excl = new Map<number, number>();
   let zeroHolders = 0;
   let tablePages = 0;
   for (const t of k.tasks.values()) {
     if (t.mm === null) continue;
     checkVmas(k, t.mm, bad);
-    checkLeaves(k, t.mm, maps, pmdMaps, bad);
+    checkLeaves(k, t.mm, maps, pmdMaps, excl, bad);
     if ((t.mm.thpFlags & MmfThp.HUGE_ZERO_PAGE) !== 0) zeroHolders++;
     const c = t.mm.pmap.countTables();
     if (c.pgtablesBytes !== t.mm.pmap.pgtablesBytes) {
@@ -39,7 +41,7 @@ export function checkInvariants(k: Kernel): string[] {
   }
   if (tablePages !== k.pool.live)
     bad.push(`checkTables: ${k.pool.live} table pages allocated, processes hold ${tablePages}`);
-  checkFrames(k, maps, pmdMaps, bad);
+  checkFrames(k, maps, pmdMaps, excl, bad);
   const t = k.thp;
   if (t.hugeZeroPfn >= 0 ? t.hugeZeroRefs !== zeroHolders + 1 : t.hugeZeroRefs !== 0)
     bad.push(
@@ -82,6 +84,7 @@ function checkLeaves(
   mm: Mm,
   maps: Map<number, number>,
   pmdMaps: Map<number, number>,
+  excl: Map<number, number>,
   bad: string[],
 ): void {
   const f = k.phys.frames;
@@ -147,9 +150,18 @@ function checkLeaves(
         bad.push(`checkLeaves: vpn ${vpn} maps pfn ${pfn}, which is neither anon nor page cache`);
       }
     },
-    (_vpn, _offset, type) => {
-      // A device-private entry stands for an anonymous page (zap_nonpresent_ptes: rss[mm_counter]).
+    (vpn, offset, type) => {
+      // A device-private or device-exclusive entry stands for an anonymous page
+      // (zap_nonpresent_ptes: rss[mm_counter]).
       if (isDevicePrivateType(type)) anon++;
+      if (!isDeviceExclusiveType(type)) return;
+      anon++;
+      excl.set(offset, (excl.get(offset) ?? 0) + 1);
+      const v = mm.vmaAt(vpn);
+      if (!f.has(offset, PG.anon) || f.has(offset, PG.compound) || v === undefined || v.file !== null)
+        bad.push(
+          `checkLeaves: vpn ${vpn} device-exclusive entry for ${offset}, not a private anonymous page`,
+        );
     },
   );
   if (file !== mm.rss[MmCounter.FILEPAGES])
@@ -205,6 +217,7 @@ function checkFrames(
   k: Kernel,
   maps: Map<number, number>,
   pmdMaps: Map<number, number>,
+  excl: Map<number, number>,
   bad: string[],
 ): void {
   const f = k.phys.frames;
@@ -253,9 +266,12 @@ function checkFrames(
     if (flags & PG.anon) {
       if (f.mapcount[pfn] > 0) c.anonPages++;
       const cached = (flags & PG.swapcache) !== 0 ? 1 : 0;
-      if (f.refcount[pfn] !== f.mapcount[pfn] + cached)
-        bad.push(`checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]}`);
-      if (f.mapcount[pfn] === 0 && cached === 0)
+      const held = cached + (excl.get(pfn) ?? 0); // references that are not mappings
+      if (f.refcount[pfn] !== f.mapcount[pfn] + held)
+        bad.push(
+          `checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]} (+${held} held)`,
+        );
+      if (f.mapcount[pfn] === 0 && held === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
     } else if (flags & (PG.shmem | PG.file)) {
       if (flags & PG.shmem) shmemPages++;
@@ -271,6 +287,13 @@ function checkFrames(
     } else {
       bad.push(`checkFrames: pfn ${pfn} is allocated but belongs to nothing (leak)`);
     }
+  }
+  // Device-coherent pages (ZONE_DEVICE, after the CPU frames) are mapped anonymous pages too.
+  for (const [pfn, m] of maps) {
+    if (pfn < k.phys.cpuFrames) continue;
+    if (f.mapcount[pfn] !== m)
+      bad.push(`checkFrames: device pfn ${pfn} mapcount ${f.mapcount[pfn]} but ${m} entries map it`);
+    if (m > 0 && f.has(pfn, PG.anon)) c.anonPages++;
   }
   if (c.anonPages !== k.anonPages)
     bad.push(`checkFrames: AnonPages ${k.anonPages} but ${c.anonPages} anon frames mapped`);

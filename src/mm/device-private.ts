@@ -5,8 +5,9 @@
 // does with these entries when it zaps, forks or mprotects follows mm/memory.c and
 // mm/mprotect.c; what the device does with them is hetero/'s business.
 
-import { isDevicePrivateType, SwpType } from '../arch/pmap.js';
+import { isDeviceExclusiveType, isDevicePrivateType, SwpType } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { protectExclusiveEntry, zapExclusiveEntry } from './device-exclusive.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
 import { freeSwapEntry } from './swap.js';
@@ -15,9 +16,14 @@ import { VM, type Vma } from './vma.js';
 /**
  * zap_nonpresent_ptes for any swap entry: a device-private one drops its page's mapping and
  * reference (folio_remove_rmap_pte, folio_put: the last one returns the page to its driver,
- * free_zone_device_folio -> page_free); a swap-device one drops its slot reference.
+ * free_zone_device_folio -> page_free); a device-exclusive one its page's reference; a
+ * swap-device one drops its slot reference.
  */
 export function zapSwpEntry(k: Kernel, mm: Mm, offset: number, type: number): void {
+  if (isDeviceExclusiveType(type)) {
+    zapExclusiveEntry(k, mm, offset);
+    return;
+  }
   if (!isDevicePrivateType(type)) {
     freeSwapEntry(k, mm, offset);
     return;
@@ -65,21 +71,25 @@ export function dupDevicePrivate(
 /**
  * change_pte_range's swap-entry branch: a writable device-private entry in a range whose
  * protection changes becomes readable (write access is restored by the next fault, which
- * migrates the page back).
+ * migrates the page back); so does a writable device-exclusive entry
+ * (make_readable_device_exclusive_entry).
  */
 export function protectDevicePrivate(mm: Mm, start: number, end: number): void {
   const pmap = mm.pmap;
   const writable: number[] = [];
+  const exclusive: number[] = [];
   pmap.forEachLeaf(
     start,
     end,
     () => {},
     (vpn, _pfn, type) => {
       if (type === SwpType.deviceWrite) writable.push(vpn);
+      else if (type === SwpType.exclusiveWrite) exclusive.push(vpn);
     },
   );
   for (const vpn of writable) {
     const h = pmap.pteLookup(vpn);
     pmap.pteSetSwap(h, pmap.pteSwapSlot(h), SwpType.deviceRead);
   }
+  for (const vpn of exclusive) protectExclusiveEntry(mm, vpn);
 }

@@ -1,8 +1,9 @@
 // The page-fault handler (mm/memory.c handle_mm_fault and its stages).
 // Returns a set of VmFault bits, as the kernel does, instead of throwing.
 
-import { Access, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
+import { Access, isDeviceExclusiveType, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { removeDeviceExclusiveEntry } from './device-exclusive.js';
 import { fileFault, wpPageShared } from './file-fault.js';
 import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
 import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
@@ -65,7 +66,12 @@ export function handleMmFault(
   }
   if (pmap.pteIsSwap(h)) {
     // do_swap_page: a device-private entry is the driver's (pgmap->ops->migrate_to_ram).
-    if (isDevicePrivateType(pmap.pteSwapType(h))) return k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+    const type = pmap.pteSwapType(h);
+    if (isDevicePrivateType(type)) return k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+    if (isDeviceExclusiveType(type)) {
+      removeDeviceExclusiveEntry(k, mm, vma, vpn, h);
+      return VmFault.done;
+    }
     return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
   }
   const attrs = pmap.pteAttrs(h);
@@ -126,6 +132,8 @@ export function newAnonRmap(k: Kernel, vma: Vma, vpn: number, pfn: number): void
 /** mlock_folio: the page is Mlocked and moves to the unevictable list. */
 export function mlockPage(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
+  // A device-coherent page is ZONE_DEVICE memory: mlock_pte_range skips it, it is on no LRU.
+  if (f.has(pfn, PG.deviceCoherent)) return;
   if (f.has(pfn, PG.compound)) {
     mlockFolio(k, f.headOf(pfn)); // the folio is mlocked whole
     return;
@@ -182,6 +190,7 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   if (!isZero) {
     f.token[npfn] = f.token[pfn];
     k.vmstat.pages_copied++;
+    if (pfn >= k.phys.cpuFrames) k.pgmap?.cpuCopy?.(pfn); // from device-coherent memory
   }
   mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // wp_page_copy: the entry is replaced
   newAnonRmap(k, vma, vpn, npfn);

@@ -6,8 +6,9 @@
 // shared mappings are not copied at all, the child faults them in from the shmem object
 // (vma_needs_copy); MADV_WIPEONFORK areas reach the child empty.
 
-import { isDevicePrivateType, PteAttr } from '../arch/pmap.js';
+import { isDeviceExclusiveType, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
+import { restoreExclusivePte } from './device-exclusive.js';
 import { dupDevicePrivate } from './device-private.js';
 import { closeFiles } from './file-io.js';
 import { copyHugePmd } from './huge-pmd-ops.js';
@@ -72,8 +73,47 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   const f = k.phys.frames;
   const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
   let ok = true;
+  const copyPresent = (vpn: number, pfn: number, attrs: number, order: number): void => {
+    if (!ok) return;
+    if (order !== 0) {
+      ok = copyHugePmd(k, pmm, cmm, vpn, pfn, attrs);
+      return;
+    }
+    const h = cmm.pmap.pteAlloc(vpn);
+    if (h < 0) {
+      ok = false;
+      return;
+    }
+    let a = attrs & ~PteAttr.accessed;
+    if ((attrs & PteAttr.special) === 0) {
+      if (cow && (attrs & PteAttr.write) !== 0) {
+        pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
+        a &= ~PteAttr.write;
+      }
+      if (f.has(pfn, PG.compound)) {
+        folioAddPte(k, cmm, pfn, false); // folio_try_dup_anon_rmap_ptes on a PTE-mapped THP
+      } else {
+        f.mapcount[pfn]++;
+        f.refcount[pfn]++;
+        f.clear(pfn, PG.anonExclusive);
+        if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
+        else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
+      }
+    }
+    cmm.pmap.pteSet(h, pfn, a);
+    k.vmstat.ptes_copied++;
+  };
   const copySwap = (vpn: number, slot: number, type: number): void => {
     if (!ok) return;
+    if (isDeviceExclusiveType(type)) {
+      // copy_nonpresent_pte: try_restore_exclusive_pte makes the parent's entry present again
+      // (-ENOENT), and it is copied as a present one (device-exclusive entries exist only in
+      // CoW mappings).
+      const ph = pmm.pmap.pteLookup(vpn);
+      restoreExclusivePte(k, pmm, v, ph);
+      copyPresent(vpn, slot, pmm.pmap.pteAttrs(ph), 0);
+      return;
+    }
     const h = cmm.pmap.pteAlloc(vpn);
     if (h < 0) {
       ok = false;
@@ -89,41 +129,7 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   };
   // copy_page_range: a CoW range is write-protected in the parent; its mirrors are told.
   if (cow) mmuNotifierInvalidate(pmm, v.start, v.end, NotifyEvent.protectionPage);
-  pmm.pmap.forEachLeaf(
-    v.start,
-    v.end,
-    (vpn, pfn, attrs, order) => {
-      if (!ok) return;
-      if (order !== 0) {
-        ok = copyHugePmd(k, pmm, cmm, vpn, pfn, attrs);
-        return;
-      }
-      const h = cmm.pmap.pteAlloc(vpn);
-      if (h < 0) {
-        ok = false;
-        return;
-      }
-      let a = attrs & ~PteAttr.accessed;
-      if ((attrs & PteAttr.special) === 0) {
-        if (cow && (attrs & PteAttr.write) !== 0) {
-          pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
-          a &= ~PteAttr.write;
-        }
-        if (f.has(pfn, PG.compound)) {
-          folioAddPte(k, cmm, pfn, false); // folio_try_dup_anon_rmap_ptes on a PTE-mapped THP
-        } else {
-          f.mapcount[pfn]++;
-          f.refcount[pfn]++;
-          f.clear(pfn, PG.anonExclusive);
-          if (f.has(pfn, PG.anon)) cmm.addRss(MmCounter.ANONPAGES, 1);
-          else cmm.addRss(f.has(pfn, PG.shmem) ? MmCounter.SHMEMPAGES : MmCounter.FILEPAGES, 1);
-        }
-      }
-      cmm.pmap.pteSet(h, pfn, a);
-      k.vmstat.ptes_copied++;
-    },
-    copySwap,
-  );
+  pmm.pmap.forEachLeaf(v.start, v.end, copyPresent, copySwap);
   return ok;
 }
 

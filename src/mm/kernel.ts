@@ -337,6 +337,10 @@ export class Kernel {
   /** Return a page whose last reference is gone (it leaves the LRU: __folio_put). */
   freePage(pfn: number): void {
     const f = this.phys.frames;
+    if (f.has(pfn, PG.deviceCoherent)) {
+      this.pgmap!.pageFree(pfn); // free_zone_device_folio: back to its driver
+      return;
+    }
     if (f.has(pfn, PG.mlocked)) this.mlockedPages--;
     lruDel(this, pfn);
     this.phys.free(pfn, 0);

@@ -184,6 +184,7 @@ function scanPmd(k: Kernel, mm: Mm, vma: Vma, haddr: number): { result: Scan; at
     }
     if ((attrs & PteAttr.write) !== 0) writable = true;
     if (!f.has(pfn, PG.anon)) return no; // SCAN_PAGE_ANON
+    if (f.has(pfn, PG.deviceCoherent)) return no; // is_zone_device_page: SCAN_PAGE_NULL
     if (likelyMappedShared(k, pfn) && ++shared > cfg.maxPtesShared) return no;
     if ((attrs & PteAttr.accessed) !== 0) referenced++;
   }

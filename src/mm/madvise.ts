@@ -157,6 +157,7 @@ function coldOrPageout(k: Kernel, task: Task, start: number, end: number, pageou
   let cleared = false;
   mm.pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
     if (order !== 0 || (attrs & PteAttr.special) !== 0 || f.mapcount[pfn] !== 1) return;
+    if (f.has(pfn, PG.deviceCoherent)) return; // folio_is_zone_device: not on an LRU
     if (f.has(pfn, PG.compound)) return; // a PTE-mapped THP page: its folio is not modelled here
     if ((attrs & PteAttr.accessed) !== 0) {
       mm.pmap.pteUpdate(mm.pmap.pteLookup(vpn), 0, PteAttr.accessed);
@@ -190,6 +191,7 @@ function lazyfreeRange(k: Kernel, task: Task, start: number, end: number): void 
       if (order !== 0 || (attrs & PteAttr.special) !== 0 || !f.has(pfn, PG.anon) || f.mapcount[pfn] !== 1)
         return;
       if (f.has(pfn, PG.compound)) return; // a PTE-mapped THP page: not made lazily free
+      if (f.has(pfn, PG.deviceCoherent)) return; // madvise_free_pte_range skips zone-device folios
       freeSwapCacheIfUnused(k, pfn);
       if (f.has(pfn, PG.swapcache)) return;
       mm.pmap.pteUpdate(mm.pmap.pteLookup(vpn), 0, PteAttr.dirty | PteAttr.accessed);

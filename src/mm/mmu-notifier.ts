@@ -19,6 +19,8 @@ export const enum NotifyEvent {
   protectionPage = 3,
   /** migrate_vma_* unmapping pages to move them (owner says which driver). */
   migrate = 6,
+  /** A page becomes device-exclusive, or a CPU fault takes it back (owner: the driver, or none). */
+  exclusive = 7,
 }
 
 /**
@@ -58,6 +60,10 @@ export interface DevicePagemap {
    * the page back to system memory; the fault then retries.
    */
   migrateToRam(mm: Mm, vma: Vma, vpn: number, cpu: number): VmFault;
-  /** page_free: the last reference to the device-private page `pfn` went. */
+  /** page_free: the last reference to the device page `pfn` (private or coherent) went. */
   pageFree(pfn: number): void;
+  /** A CPU load or store reached the device-coherent page `pfn` (over the device's link). */
+  cpuAccess?(pfn: number): void;
+  /** The CPU copied the device-coherent page `pfn` whole (copy-on-write): 4 KiB over the link. */
+  cpuCopy?(pfn: number): void;
 }

@@ -18,7 +18,7 @@ import type { Kernel } from './kernel.js';
 import { LruList, lruAdd, lruDel, lruListOf } from './lru.js';
 import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { rmapWalk } from './rmap.js';
-import { evictPage, mapSwapEntry, swapOutAnon } from './swap.js';
+import { evictPage, mapSwapEntry, swapOutAnon, writeSwapCachePage } from './swap.js';
 import { VM } from './vma.js';
 
 /** SWAP_CLUSTER_MAX: pages scanned per batch. */
@@ -374,6 +374,13 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences =
     if (!swapOutAnon(k, pfn)) return activate(k, pfn);
   }
   if (f.mapcount[pfn] > 0 && !tryToUnmap(k, pfn, sc.cpu)) return activate(k, pfn);
+  // An anonymous page with a reference beyond its mappings and the swap cache (a
+  // device-exclusive entry's) is written out if dirty (pageout), but cannot be freed:
+  // __remove_mapping's refcount freeze fails, and the page is kept (keep_locked).
+  if (f.has(pfn, PG.anon) && f.refcount[pfn] > f.mapcount[pfn] + (f.has(pfn, PG.swapcache) ? 1 : 0)) {
+    writeSwapCachePage(k, pfn);
+    return keep(k, pfn);
+  }
   let wrote = false;
   if (f.has(pfn, PG.dirty)) {
     if (f.has(pfn, PG.file)) {

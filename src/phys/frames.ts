@@ -86,6 +86,9 @@ export const enum PG {
   /** A MEMORY_DEVICE_PRIVATE page (is_device_private_page): device memory the CPU cannot
    * address; CPU page tables refer to it through device-private swap entries. */
   devicePrivate = 1 << 28,
+  /** A MEMORY_DEVICE_COHERENT page (is_device_coherent_page): device memory the CPU maps and
+   * reaches over the link; an anonymous page on no LRU list. */
+  deviceCoherent = 1 << 29,
 }
 
 const ORDER_SHIFT = 12;

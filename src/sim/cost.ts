@@ -31,6 +31,10 @@ export const COSTS = {
   dev_fault: { ns: 1_000, doc: 'servicing one device fault in a batch (lookup, hmm_range_fault, mapping)' },
   migrate_kib: { ns: 40, doc: 'moving 1 KiB between system and device memory over the link (about 25 GB/s)' },
   remote_access: { ns: 1_000, doc: 'a device access to system memory across the link (PCIe round trip)' },
+  coherent_access: {
+    ns: 500,
+    doc: 'a CPU load or store to device-coherent memory across the link (a CXL or xGMI round trip)',
+  },
   dev_tlb_invalidate: {
     ns: 2_000,
     doc: 'a device TLB invalidation: the command and waiting for its completion',
@@ -75,6 +79,7 @@ function counts(c: SystemCounters, tableAllocs: number): Record<CostName, number
     dev_fault: c.dev_faults,
     migrate_kib: (c.dev_bytes_to_device + c.dev_bytes_to_system) / 1024,
     remote_access: c.dev_remote_accesses,
+    coherent_access: c.dev_cpu_accesses,
     dev_tlb_invalidate: c.dev_tlb_invalidations,
     dev_evict_chunk: c.dev_evictions,
     access_counter_notification: c.dev_access_notifications,

@@ -51,6 +51,14 @@ export const DEVICE_COUNTERS = {
   dev_faults: { unit: 'count', doc: 'vmlab: device page faults (pages found unmapped or read-only)' },
   dev_fault_batches: { unit: 'count', doc: 'vmlab: batches of device faults the driver serviced' },
   dev_fault_errors: { unit: 'count', doc: 'vmlab: device faults that failed (EFAULT, EPERM)' },
+  dev_cpu_accesses: {
+    unit: 'count',
+    doc: "vmlab: CPU loads and stores that reached the device's coherent memory over its link",
+  },
+  dev_exclusive: {
+    unit: 'count',
+    doc: "vmlab: pages made device-exclusive for the device's atomics (make_device_exclusive)",
+  },
   dev_cpu_faults: {
     unit: 'count',
     doc: 'vmlab: CPU faults on pages the device owns (device-private entries: migrate_to_ram)',
@@ -237,6 +245,10 @@ export const SYSTEM_COUNTERS = {
   pages_zeroed: { unit: 'count', doc: 'vmlab: data pages cleared for new anonymous memory (clear_page)' },
   pages_copied: { unit: 'count', doc: 'vmlab: pages copied by copy-on-write faults (copy_page)' },
   ptes_copied: { unit: 'count', doc: 'vmlab: page-table entries copied by fork (copy_pte_range)' },
+  device_exclusive_restored: {
+    unit: 'count',
+    doc: 'vmlab: device-exclusive entries made ordinary again by a CPU fault or fork (restore_exclusive_pte)',
+  },
   est_time: {
     unit: 'ns',
     doc: 'vmlab: estimated time of the memory-management work (sim/cost.ts), nanoseconds',

@@ -46,6 +46,8 @@ export class Vmstat {
   pages_zeroed = 0;
   pages_copied = 0;
   ptes_copied = 0;
+  /** vmlab: device-exclusive entries a CPU fault or fork restored (restore_exclusive_pte). */
+  device_exclusive_restored = 0;
   // Transparent huge pages (Documentation/admin-guide/mm/transhuge.rst, "Monitoring usage").
   thp_fault_alloc = 0;
   thp_fault_fallback = 0;

@@ -489,6 +489,7 @@ export class System {
       pages_zeroed: k.vmstat.pages_zeroed,
       pages_copied: k.vmstat.pages_copied,
       ptes_copied: k.vmstat.ptes_copied,
+      device_exclusive_restored: k.vmstat.device_exclusive_restored,
       est_time: 0,
       oom_events: this.oomEvents,
       processes: k.tasks.size,

@@ -41,6 +41,8 @@ import {
 } from './schema-dsl.js';
 
 export const DEVICE_OPS = ['read', 'write', 'atomic'] as const;
+/** MEMORY_DEVICE_PRIVATE or MEMORY_DEVICE_COHERENT device memory. */
+export const MEMORY_KINDS = ['private', 'coherent'] as const;
 export const DEVICE_PAGE_SIZES = [4096, 64 * 1024, 2 * MiB] as const;
 /** Defaults for a device's TLB (an order of magnitude for a GPU's last-level TLB). */
 export const DEFAULT_DEVICE_TLB = { entries: 2048, ways: 16 } as const;
@@ -213,6 +215,11 @@ export const device = object(
       thrashing,
       'none',
       'Pages bouncing between CPU and device: none, pin (for a while) or remote (for good).',
+    ),
+    memory_kind: withDefault(
+      enumOf(MEMORY_KINDS),
+      'private',
+      'private: pages moved here are device-private (the CPU faults them back); coherent: the CPU maps them and reaches them over the link (MEMORY_DEVICE_COHERENT).',
     ),
   },
   {

@@ -39,6 +39,7 @@ describe('scenario format: devices', () => {
         link: { bandwidth: 24 * 2 ** 30, latencyNs: 1000 },
         placement: 'remote',
         policies: DEFAULT_POLICIES,
+        memoryKind: 'private',
       },
     ]);
     expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
@@ -74,6 +75,15 @@ describe('scenario format: devices', () => {
     if (!r2.ok) expect(r2.errors[0].message).toMatch(/no access counter covers/);
     const r3 = bad('prefetch: { policy: tree, threshold: 101 }');
     expect(r3.ok).toBe(false);
+  });
+
+  it('takes memory_kind coherent and refuses other kinds', () => {
+    const coherent = GPU.replace('memory: 16MiB', 'memory: 16MiB, memory_kind: coherent');
+    const r = parseScenario(doc(coherent, 'hmm', '  - attach: { in: app, device: gpu }\n'), FILE);
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    expect(r.scenario.machine.devices?.[0].memoryKind).toBe('coherent');
+    const bad = GPU.replace('memory: 16MiB', 'memory: 16MiB, memory_kind: shared');
+    expect(parseScenario(doc(bad, 'hmm', '  - attach: { in: app, device: gpu }\n'), FILE).ok).toBe(false);
   });
 
   it('parses device kernels, migrations and evictions', () => {

@@ -54,6 +54,7 @@ export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
     link: { bandwidth: d.link?.bandwidth ?? 24 * 2 ** 30, latencyNs: d.link?.latency_ns ?? 1000 },
     placement: typeof d.placement === 'string' ? d.placement : d.placement.policy,
     policies: policiesOf(d),
+    memoryKind: d.memory_kind,
   }));
 }
 
