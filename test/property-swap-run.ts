@@ -1,0 +1,111 @@
+// Memory pressure in the differential property test's runner (test/property-run.ts), for the
+// swap variant (test/property-swap.test.ts): the balloon, large touches, and the bound that
+// keeps the OOM killer out of the runs.
+//
+// No OOM kill can be right here, by construction: the sequence never makes more anonymous and
+// shmem pages than the swap device holds (an operation that could is skipped), nothing is
+// mlocked, and the balloon leaves BALLOON_SPARE frames to what cannot be reclaimed (page
+// tables, a page being faulted in). So reclaim can always make room, by swapping or by
+// writing file pages back and dropping them, and the OOM killer (on, as in a default kernel)
+// must never fire: a kill, or a failed access (the model has no out-of-memory mode here), is
+// a failure. (The balloon itself never calls the OOM killer: __GFP_NORETRY.)
+
+import type { Task } from '../src/mm/mm.js';
+import type { System } from '../src/sim/system.js';
+import { type Op, resolve } from './property-ops.js';
+import type { SwapOp } from './property-swap-ops.js';
+import { PAGE_SIZE, type ReferenceModel } from './reference-model.js';
+
+/**
+ * Frames the balloon leaves above the high watermark and the page tables of the moment: room
+ * for the page tables later steps make while it is inflated (they cannot be reclaimed).
+ */
+const BALLOON_SPARE = 96;
+/** Swap slots kept out of the budget (a margin for THPs split after a partial unmap). */
+const SWAP_SPARE = 512;
+
+export class SwapPressure {
+  /** Pages the sequence may have brought into being so far (an upper bound; never decreases). */
+  private used = 0;
+  private readonly budget: number;
+
+  constructor(private readonly sys: System) {
+    const k = sys.kernel;
+    this.budget = (k.swap?.slots ?? 0) - SWAP_SPARE;
+  }
+
+  /**
+   * Whether op (by process p) may run: what it could make, each page of a mapping once per
+   * process, a fork as much again as the parent maps, must fit in the budget. A mapping's pages
+   * count from the call that maps them until the end, so that the sum bounds every anonymous
+   * and shmem page that can exist at once (a shmem object outlives a partial unmap, a THP
+   * outlives the unmap of part of it until it is split). Counts the op in when it may run.
+   */
+  admit(model: ReferenceModel, p: number, op: Op): boolean {
+    let cost = 0;
+    if (op.op === 'mmap' || op.op === 'mmapFile') cost = op.len;
+    else if (op.op === 'fork') cost = model.mappedCount(p);
+    else if (op.op === 'mremap') {
+      const { pages } = resolve(model, p, op.r);
+      cost = op.mode === 'dontunmap' ? pages : op.newLen;
+    }
+    if (this.used + cost > this.budget) return false;
+    this.used += cost;
+    return true;
+  }
+
+  /** A pressure operation: what it was, and the first difference from the model (or null). */
+  run(model: ReferenceModel, p: number, task: Task | null, op: SwapOp): { what: string; bad: string | null } {
+    if (op.op === 'balloon') {
+      const k = this.sys.kernel;
+      const held = k.balloon.pages.length;
+      // What it may hold: all but the high watermark, the page tables and the spare.
+      const cap = Math.max(held, k.phys.totalPages - k.watermarks[0].high - k.pool.live - BALLOON_SPARE);
+      const target = op.squeeze < 0 ? 0 : Math.min(cap, held + k.phys.freePages + op.squeeze);
+      // It may stop short (__GFP_NORETRY: one direct reclaim pass per page), e.g. when the
+      // huge zero page or page tables hold what it would need.
+      const got = this.sys.balloon(target * PAGE_SIZE) / PAGE_SIZE;
+      return { what: `balloon ${target}p = ${got}p`, bad: null };
+    }
+    const { page, pages } = resolve(model, p, op.r);
+    let n = 0;
+    for (let v = page; v < page + pages; v++) {
+      if (model.pageInfo(p, v) === undefined) continue;
+      const r = this.sys.access(task!, v * PAGE_SIZE, op.kind, op.cpu);
+      n++;
+      const bad = model.access(p, v, op.kind, r);
+      if (bad !== null) {
+        return {
+          what: `p${p} touch ${op.kind} 0x${(v * PAGE_SIZE).toString(16)} on cpu ${op.cpu} = ${r}`,
+          bad,
+        };
+      }
+    }
+    return {
+      what: `p${p} touch ${op.kind} 0x${(page * PAGE_SIZE).toString(16)} +${pages}p: ${n} pages`,
+      bad: null,
+    };
+  }
+
+  /** After every step: the invariants hold and the OOM killer stayed away. */
+  check(): string | null {
+    const bad = this.sys.check();
+    if (bad.length > 0) return `invariants broken:\n  ${bad.join('\n  ')}`;
+    const kills = this.sys.kernel.oomKills;
+    if (kills.length === 0) return null;
+    const v = kills[0];
+    return `the OOM killer killed ${v.name} (${v.points} points), with room in swap`;
+  }
+
+  /** After every process exited: every swap slot is free and the swap cache is empty. */
+  leaks(): string[] {
+    const k = this.sys.kernel;
+    const out: string[] = [];
+    const sw = k.swap!;
+    if (sw.freeSlots !== sw.slots) out.push(`${sw.slots - sw.freeSlots} swap slots leaked`);
+    if (sw.cacheSize !== 0 || k.swapCachePages !== 0) {
+      out.push(`swap cache: ${sw.cacheSize} entries, SwapCached ${k.swapCachePages} pages after every exit`);
+    }
+    return out;
+  }
+}
