@@ -4,14 +4,15 @@
 //
 // No OOM kill can be right here, by construction: the sequence never makes more anonymous and
 // shmem pages than the swap device holds (an operation that could is skipped), nothing is
-// mlocked, and the balloon leaves BALLOON_SPARE frames to what cannot be reclaimed (page
-// tables, a page being faulted in). So reclaim can always make room, by swapping or by
+// mlocked, and the balloon leaves BALLOON_SPARE frames above the high watermark and what
+// cannot be reclaimed (page tables, the huge zero page). So reclaim can always make room, by swapping or by
 // writing file pages back and dropping them, and the OOM killer (on, as in a default kernel)
 // must never fire: a kill, or a failed access (the model has no out-of-memory mode here), is
 // a failure. (The balloon itself never calls the OOM killer: __GFP_NORETRY.)
 
 import type { Task } from '../src/mm/mm.js';
 import type { System } from '../src/sim/system.js';
+import { HPAGE_PMD_NR } from '../src/arch/pmap.js';
 import { type Op, resolve } from './property-ops.js';
 import type { SwapOp } from './property-swap-ops.js';
 import { PAGE_SIZE, type ReferenceModel } from './reference-model.js';
@@ -59,8 +60,11 @@ export class SwapPressure {
     if (op.op === 'balloon') {
       const k = this.sys.kernel;
       const held = k.balloon.pages.length;
-      // What it may hold: all but the high watermark, the page tables and the spare.
-      const cap = Math.max(held, k.phys.totalPages - k.watermarks[0].high - k.pool.live - BALLOON_SPARE);
+      // What it may hold: all but the high watermark, what reclaim cannot free (the page
+      // tables, the huge zero page) and the spare.
+      const hugeZero = k.thp.hugeZeroPfn >= 0 ? HPAGE_PMD_NR : 0;
+      const fixed = k.watermarks[0].high + k.pool.live + hugeZero + BALLOON_SPARE;
+      const cap = Math.max(held, k.phys.totalPages - fixed);
       const target = op.squeeze < 0 ? 0 : Math.min(cap, held + k.phys.freePages + op.squeeze);
       // It may stop short (__GFP_NORETRY: one direct reclaim pass per page), e.g. when the
       // huge zero page or page tables hold what it would need.
