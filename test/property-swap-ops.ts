@@ -9,9 +9,11 @@ import type { AccessKind, Advice } from './reference-model.js';
 
 export type SwapOp =
   /**
-   * The balloon (virtio-balloon): `squeeze` < 0 deflates it; otherwise it inflates until
-   * `squeeze` pages more than are free now are held (up to what the test lets it take), so
-   * that kswapd and direct reclaim must swap out, or write back and drop, that many pages.
+   * The balloon (virtio-balloon): `squeeze` -1 deflates it; -2 is a pulse: it asks for all of
+   * memory (kswapd gives up, direct reclaim swaps out all it can, and the balloon stops short)
+   * and then goes back to what it held. Otherwise it inflates until `squeeze` pages more than
+   * are free now are held (up to what the test lets it keep), so that reclaim must swap out,
+   * or write back and drop, that many pages.
    */
   | { readonly op: 'balloon'; readonly squeeze: number }
   /** A large touch: every mapped page of the range, in order, read or written. */
@@ -27,6 +29,12 @@ export function isSwapOp(op: Op): op is SwapOp {
   return op.op === 'balloon' || op.op === 'touch';
 }
 
+/** A balloon step that takes memory away. */
+const squeezeArb: fc.Arbitrary<Op> = fc.record({
+  op: fc.constant('balloon' as const),
+  squeeze: fc.constantFrom(-2, 64, 256, 1024),
+});
+
 /** A whole piece of the process (len 0: to its end). */
 const wholePiece: fc.Arbitrary<RangeSpec> = fc.record({
   at: fc.constant('piece' as const),
@@ -41,7 +49,7 @@ const swapOpArbs: fc.WeightedArbitrary<Op>[] = [
     weight: 8,
     arbitrary: fc.record({
       op: fc.constant('balloon' as const),
-      squeeze: fc.constantFrom(-1, -1, 0, 16, 64, 256, 1024),
+      squeeze: fc.constantFrom(-2, -1, -1, 0, 16, 64, 256, 1024),
     }),
   },
   {
@@ -98,5 +106,10 @@ function workingSet(pages: number): Op[] {
 
 /** A working set, then the main test's operations and the pressure operations, without mlock. */
 export const swapOpsArb: fc.Arbitrary<Op[]> = fc
-  .tuple(fc.constantFrom(64, 128, 256, 384), opsArb(false, swapOpArbs))
-  .map(([pages, ops]) => [...workingSet(pages), ...ops.flatMap(unlocked)]);
+  .tuple(fc.constantFrom(64, 128, 256, 384), opsArb(false, swapOpArbs), fc.nat(), squeezeArb)
+  .map(([pages, ops, at, squeeze]) => {
+    // One squeeze somewhere in every sequence, so that most of them swap.
+    const rest = ops.flatMap(unlocked);
+    rest.splice(at % (rest.length + 1), 0, squeeze);
+    return [...workingSet(pages), ...rest];
+  });

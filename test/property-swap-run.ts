@@ -10,9 +10,9 @@
 // must never fire: a kill, or a failed access (the model has no out-of-memory mode here), is
 // a failure. (The balloon itself never calls the OOM killer: __GFP_NORETRY.)
 
+import { HPAGE_PMD_NR } from '../src/arch/pmap.js';
 import type { Task } from '../src/mm/mm.js';
 import type { System } from '../src/sim/system.js';
-import { HPAGE_PMD_NR } from '../src/arch/pmap.js';
 import { type Op, resolve } from './property-ops.js';
 import type { SwapOp } from './property-swap-ops.js';
 import { PAGE_SIZE, type ReferenceModel } from './reference-model.js';
@@ -60,6 +60,11 @@ export class SwapPressure {
     if (op.op === 'balloon') {
       const k = this.sys.kernel;
       const held = k.balloon.pages.length;
+      if (op.squeeze === -2) {
+        const got = this.sys.balloon(k.phys.totalPages * PAGE_SIZE) / PAGE_SIZE;
+        this.sys.balloon(held * PAGE_SIZE);
+        return { what: `balloon pulse: ${got}p, back to ${held}p`, bad: null };
+      }
       // What it may hold: all but the high watermark, what reclaim cannot free (the page
       // tables, the huge zero page) and the spare.
       const hugeZero = k.thp.hugeZeroPfn >= 0 ? HPAGE_PMD_NR : 0;
