@@ -119,7 +119,10 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   };
   const copy = (vpn: number, _pfn: number, _attrs: number, order: number): void => {
     if (!ok) return;
-    if (order === 0) return copyPte(vpn);
+    if (order === 0) {
+      copyPte(vpn);
+      return;
+    }
     const r = copyHugePmd(k, pmm, cmm, vpn);
     if (r === 'oom') ok = false;
     else if (r === 'again') pmm.pmap.forEachLeaf(vpn, vpn + HPAGE_PMD_NR, copy, copyPte);
