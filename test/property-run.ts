@@ -46,11 +46,16 @@ export interface RunConfig {
 
 const PROT_NAMES = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
 
-/**
- * Run `ops` on vmlab and on the model; throws on the first difference. Returns the system's
- * counters at the end (after every process exited).
- */
-export function runSequence(ops: readonly Op[], cfg: RunConfig): SystemCounters {
+/** What a sequence did, for the swap variant's check that pressure happened. */
+export interface RunStats {
+  /** The system's counters after every process exited. */
+  readonly counters: SystemCounters;
+  /** Whether shmem pages were in swap after some step (swap variant only). */
+  readonly shmemSwapped: boolean;
+}
+
+/** Run `ops` on vmlab and on the model; throws on the first difference. */
+export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
   const sys = new System({
     machine: {
       cpus: CPUS,
@@ -379,7 +384,7 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): SystemCounters 
   }
   if (leaks.length > 0)
     throw new Error(`after exit: ${leaks.join('; ')}\n  steps:\n    ${log.join('\n    ')}`);
-  return sys.systemCounters();
+  return { counters: sys.systemCounters(), shmemSwapped: swap?.shmemSwapped ?? false };
 }
 
 /** VMLAB_PROP_STATS=1 prints how often each kind of outcome occurred (to judge the generator). */

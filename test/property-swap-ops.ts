@@ -82,26 +82,31 @@ function unlocked(op: Op): Op[] {
 }
 
 /**
- * The working set a sequence starts with: process 0 maps `pages` private pages above the
- * window and writes each one, so that there is data for reclaim to swap out (and for the
- * model to check when it comes back) in every sequence.
+ * The working set a sequence starts with: process 0 maps `pages` private pages and 64 pages of
+ * shared anonymous memory (shmem) above the window and writes each one, so that there is data
+ * for reclaim to swap out (and for the model to check when it comes back) in every sequence.
  */
 function workingSet(pages: number): Op[] {
-  return [
-    {
-      op: 'mmap',
-      p: 0,
-      page: 2048, // above every fixed mapping of the other operations
-      len: pages,
-      prot: 3,
-      shared: false,
-      mode: 'fixed',
-      populate: false,
-      locked: false,
-      noreserve: false,
-    },
-    { op: 'touch', p: 0, r: { at: 'piece', sel: 0, off: 0, len: 0 }, kind: 'write', cpu: 0 },
-  ];
+  const map = (page: number, len: number, shared: boolean): Op => ({
+    op: 'mmap',
+    p: 0,
+    page, // above every fixed mapping of the other operations
+    len,
+    prot: 3,
+    shared,
+    mode: 'fixed',
+    populate: false,
+    locked: false,
+    noreserve: false,
+  });
+  const write = (sel: number): Op => ({
+    op: 'touch',
+    p: 0,
+    r: { at: 'piece', sel, off: 0, len: 0 },
+    kind: 'write',
+    cpu: 0,
+  });
+  return [map(2048, pages, false), write(0), map(2560, 64, true), write(1)];
 }
 
 /** A working set, then the main test's operations and the pressure operations, without mlock. */

@@ -28,6 +28,8 @@ const SWAP_SPARE = 512;
 export class SwapPressure {
   /** Pages the sequence may have brought into being so far (an upper bound; never decreases). */
   private used = 0;
+  /** Whether a shmem page (MAP_SHARED|MAP_ANONYMOUS) was ever seen in swap after a step. */
+  shmemSwapped = false;
   private readonly budget: number;
 
   constructor(private readonly sys: System) {
@@ -100,6 +102,11 @@ export class SwapPressure {
   check(): string | null {
     const bad = this.sys.check();
     if (bad.length > 0) return `invariants broken:\n  ${bad.join('\n  ')}`;
+    for (const t of this.sys.kernel.tasks.values()) {
+      for (const v of t.mm?.vmas.values() ?? []) {
+        if (v.file?.inode.isShmem() && v.file.inode.swapped > 0) this.shmemSwapped = true;
+      }
+    }
     const kills = this.sys.kernel.oomKills;
     if (kills.length === 0) return null;
     const v = kills[0];
