@@ -165,9 +165,10 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
     if (alive.length === 0) continue; // every respawn failed for lack of memory
     const p = alive[op.p % alive.length];
     const task = tasks[p]!;
-    if (swap !== null && !swap.admit(model, p, op)) {
-      log.push(`#${i} p${p} ${op.op} skipped (could make more pages than swap holds)`);
-      if (STATS) count(`${op.op} -> skipped (swap budget)`);
+    const skip = swap?.admit(model, p, op) ?? null;
+    if (skip !== null) {
+      log.push(`#${i} p${p} ${op.op} skipped (${skip})`);
+      if (STATS) count(`${op.op} -> skipped (${skip})`);
       continue;
     }
     if (op.op === 'touch') {

@@ -1,7 +1,7 @@
 // The operations of the swap-pressure property test (test/property-swap.test.ts): memory
 // pressure on a small machine with a swap device. They come on top of the main test's
-// operations (test/property-ops.ts), less mlock: mlocked memory cannot be reclaimed, and the
-// test keeps pressure below what reclaim and swap can absorb (see property-swap-run.ts).
+// operations (test/property-ops.ts); the runner skips those that could take more than reclaim
+// and swap can absorb (see property-swap-run.ts).
 
 import fc from 'fast-check';
 import { CPUS, type Op, opsArb, procArb, type RangeSpec, rangeArb } from './property-ops.js';
@@ -74,13 +74,6 @@ const swapOpArbs: fc.WeightedArbitrary<Op>[] = [
   },
 ];
 
-/** No mlock: mlock and munlock calls go, and no mapping is MAP_LOCKED. */
-function unlocked(op: Op): Op[] {
-  if (op.op === 'mlock' || op.op === 'munlock') return [];
-  if ((op.op === 'mmap' || op.op === 'mmapFile') && op.locked) return [{ ...op, locked: false }];
-  return [op];
-}
-
 /**
  * The working set a sequence starts with: process 0 maps `pages` private pages and 64 pages of
  * shared anonymous memory (shmem) above the window and writes each one, so that there is data
@@ -109,12 +102,12 @@ function workingSet(pages: number): Op[] {
   return [map(2048, pages, false), write(0), map(2560, 64, true), write(1)];
 }
 
-/** A working set, then the main test's operations and the pressure operations, without mlock. */
+/** A working set, then the main test's operations and the pressure operations. */
 export const swapOpsArb: fc.Arbitrary<Op[]> = fc
   .tuple(fc.constantFrom(64, 128, 256, 384), opsArb(false, swapOpArbs), fc.nat(), squeezeArb)
   .map(([pages, ops, at, squeeze]) => {
     // One squeeze somewhere in every sequence, so that most of them swap.
-    const rest = ops.flatMap(unlocked);
+    const rest = [...ops];
     rest.splice(at % (rest.length + 1), 0, squeeze);
     return [...workingSet(pages), ...rest];
   });

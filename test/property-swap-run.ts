@@ -3,9 +3,10 @@
 // keeps the OOM killer out of the runs.
 //
 // No OOM kill can be right here, by construction: the sequence never makes more anonymous and
-// shmem pages than the swap device holds (an operation that could is skipped), nothing is
-// mlocked, and the balloon leaves BALLOON_SPARE frames above the high watermark and what
-// cannot be reclaimed (page tables, the huge zero page). So reclaim can always make room, by swapping or by
+// shmem pages than the swap device holds (an operation that could is skipped), never mlocks
+// more than LOCK_CAP pages at once (likewise), and the balloon leaves BALLOON_SPARE frames
+// above the high watermark and what cannot be reclaimed (page tables, the huge zero page,
+// mlocked pages). So reclaim can always make room, by swapping or by
 // writing file pages back and dropping them, and the OOM killer (on, as in a default kernel)
 // must never fire: a kill, or a failed access (the model has no out-of-memory mode here), is
 // a failure. (The balloon itself never calls the OOM killer: __GFP_NORETRY.)
@@ -13,7 +14,7 @@
 import { HPAGE_PMD_NR } from '../src/arch/pmap.js';
 import type { Task } from '../src/mm/mm.js';
 import type { System } from '../src/sim/system.js';
-import { type Op, resolve } from './property-ops.js';
+import { MAX_PROCS, type Op, resolve } from './property-ops.js';
 import type { SwapOp } from './property-swap-ops.js';
 import { PAGE_SIZE, type ReferenceModel } from './reference-model.js';
 
@@ -21,7 +22,9 @@ import { PAGE_SIZE, type ReferenceModel } from './reference-model.js';
  * Frames the balloon leaves above the high watermark and the page tables of the moment: room
  * for the page tables later steps make while it is inflated (they cannot be reclaimed).
  */
-const BALLOON_SPARE = 96;
+const BALLOON_SPARE = 96 + 48;
+/** Pages that may be mlocked at once (all processes): mlock may take them after the balloon inflated. */
+const LOCK_CAP = 48;
 /** Swap slots kept out of the budget (a margin for THPs split after a partial unmap). */
 const SWAP_SPARE = 512;
 
@@ -42,9 +45,10 @@ export class SwapPressure {
    * process, a fork as much again as the parent maps, must fit in the budget. A mapping's pages
    * count from the call that maps them until the end, so that the sum bounds every anonymous
    * and shmem page that can exist at once (a shmem object outlives a partial unmap, a THP
-   * outlives the unmap of part of it until it is split). Counts the op in when it may run.
+   * outlives the unmap of part of it until it is split). And it may not mlock more than
+   * LOCK_CAP pages in all. Counts the op in when it may run; else says why not.
    */
-  admit(model: ReferenceModel, p: number, op: Op): boolean {
+  admit(model: ReferenceModel, p: number, op: Op): string | null {
     let cost = 0;
     if (op.op === 'mmap' || op.op === 'mmapFile') cost = op.len;
     else if (op.op === 'fork') cost = model.mappedCount(p);
@@ -52,9 +56,23 @@ export class SwapPressure {
       const { pages } = resolve(model, p, op.r);
       cost = op.mode === 'dontunmap' ? pages : op.newLen;
     }
-    if (this.used + cost > this.budget) return false;
+    if (this.used + cost > this.budget) return 'could make more pages than swap holds';
+    const locking = this.lockCost(model, p, op);
+    if (locking > 0 && lockedPages(model) + locking > LOCK_CAP)
+      return `could mlock more than ${LOCK_CAP} pages`;
     this.used += cost;
-    return true;
+    return null;
+  }
+
+  /** Pages op may mlock (and so populate): a locked mapping, mlock, mremap growing a locked area. */
+  private lockCost(model: ReferenceModel, p: number, op: Op): number {
+    if ((op.op === 'mmap' || op.op === 'mmapFile') && op.locked) return op.len;
+    if (op.op === 'mlock') return resolve(model, p, op.r).pages;
+    if (op.op === 'mremap') {
+      const { page, pages } = resolve(model, p, op.r);
+      for (let v = page; v < page + pages; v++) if (model.pageInfo(p, v)?.locked) return op.newLen;
+    }
+    return 0;
   }
 
   /** A pressure operation: what it was, and the first difference from the model (or null). */
@@ -70,7 +88,7 @@ export class SwapPressure {
       // What it may hold: all but the high watermark, what reclaim cannot free (the page
       // tables, the huge zero page) and the spare.
       const hugeZero = k.thp.hugeZeroPfn >= 0 ? HPAGE_PMD_NR : 0;
-      const fixed = k.watermarks[0].high + k.pool.live + hugeZero + BALLOON_SPARE;
+      const fixed = k.watermarks[0].high + k.pool.live + hugeZero + k.mlockedPages + BALLOON_SPARE;
       const cap = Math.max(held, k.phys.totalPages - fixed);
       const target = op.squeeze < 0 ? 0 : Math.min(cap, held + k.phys.freePages + op.squeeze);
       // It may stop short (__GFP_NORETRY: one direct reclaim pass per page), e.g. when the
@@ -124,4 +142,13 @@ export class SwapPressure {
     }
     return out;
   }
+}
+
+/** Mapped pages in a VM_LOCKED area, over every process of the model. */
+function lockedPages(model: ReferenceModel): number {
+  let n = 0;
+  for (let p = 0; p < MAX_PROCS; p++) {
+    for (const v of model.mappedPages(p)) if (model.pageInfo(p, v)!.locked) n++;
+  }
+  return n;
 }
