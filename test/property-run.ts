@@ -52,6 +52,8 @@ export interface RunStats {
   readonly counters: SystemCounters;
   /** Whether shmem pages were in swap after some step (swap variant only). */
   readonly shmemSwapped: boolean;
+  /** Whether the balloon squeezed while pages were mlocked (swap variant only). */
+  readonly lockedSqueezed: boolean;
 }
 
 /** Run `ops` on vmlab and on the model; throws on the first difference. */
@@ -385,7 +387,11 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
   }
   if (leaks.length > 0)
     throw new Error(`after exit: ${leaks.join('; ')}\n  steps:\n    ${log.join('\n    ')}`);
-  return { counters: sys.systemCounters(), shmemSwapped: swap?.shmemSwapped ?? false };
+  return {
+    counters: sys.systemCounters(),
+    shmemSwapped: swap?.shmemSwapped ?? false,
+    lockedSqueezed: swap?.lockedSqueezed ?? false,
+  };
 }
 
 /** VMLAB_PROP_STATS=1 prints how often each kind of outcome occurred (to judge the generator). */

@@ -33,6 +33,8 @@ export class SwapPressure {
   private used = 0;
   /** Whether a shmem page (MAP_SHARED|MAP_ANONYMOUS) was ever seen in swap after a step. */
   shmemSwapped = false;
+  /** Whether the balloon ever squeezed while pages were mlocked (reclaim must pass them by). */
+  lockedSqueezed = false;
   private readonly budget: number;
 
   constructor(private readonly sys: System) {
@@ -81,6 +83,7 @@ export class SwapPressure {
       const k = this.sys.kernel;
       const held = k.balloon.pages.length;
       if (op.squeeze === -2) {
+        if (k.mlockedPages > 0) this.lockedSqueezed = true;
         const got = this.sys.balloon(k.phys.totalPages * PAGE_SIZE) / PAGE_SIZE;
         this.sys.balloon(held * PAGE_SIZE);
         return { what: `balloon pulse: ${got}p, back to ${held}p`, bad: null };
@@ -93,6 +96,7 @@ export class SwapPressure {
       const target = op.squeeze < 0 ? 0 : Math.min(cap, held + k.phys.freePages + op.squeeze);
       // It may stop short (__GFP_NORETRY: one direct reclaim pass per page), e.g. when the
       // huge zero page or page tables hold what it would need.
+      if (target > held && k.mlockedPages > 0) this.lockedSqueezed = true;
       const got = this.sys.balloon(target * PAGE_SIZE) / PAGE_SIZE;
       return { what: `balloon ${target}p = ${got}p`, bad: null };
     }

@@ -16,7 +16,8 @@
 //
 // Pressure must really happen: over the run, most sequences must have swapped out and in and
 // woken kswapd, and a good share must have entered direct reclaim, reclaimed file pages and
-// swapped shmem pages out (the sequences start with a private and a shmem working set).
+// swapped shmem pages out (the sequences start with a private and a shmem working set), and
+// squeezed memory while pages were mlocked.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -48,9 +49,14 @@ describe('vmlab agrees with the reference model under memory pressure with swap'
       let direct = 0;
       let file = 0;
       let shmem = 0;
+      let locked = 0;
       await fc.assert(
         fc.asyncProperty(thpArb, swapOpsArb, async (thp, ops) => {
-          const { counters: c, shmemSwapped } = runSequence(ops, { memory: 8 * MiB, thp, swap: 32 * MiB });
+          const {
+            counters: c,
+            shmemSwapped,
+            lockedSqueezed,
+          } = runSequence(ops, { memory: 8 * MiB, thp, swap: 32 * MiB });
           runs++;
           if (c.pswpout > 0) swappedOut++;
           if (c.pswpin > 0) swappedIn++;
@@ -58,13 +64,14 @@ describe('vmlab agrees with the reference model under memory pressure with swap'
           if (c.allocstall > 0) direct++;
           if (c.pgsteal_file > 0) file++;
           if (shmemSwapped) shmem++;
+          if (lockedSqueezed) locked++;
           await yieldTurn();
         }),
         params,
       );
       if (process.env.VMLAB_PROP_STATS === '1')
         console.log(
-          `${runs} sequences: ${swappedOut} swapped out, ${swappedIn} swapped in, ${kswapd} reclaimed by kswapd, ${direct} entered direct reclaim, ${file} reclaimed file pages, ${shmem} swapped shmem`,
+          `${runs} sequences: ${swappedOut} swapped out, ${swappedIn} swapped in, ${kswapd} reclaimed by kswapd, ${direct} entered direct reclaim, ${file} reclaimed file pages, ${shmem} swapped shmem, ${locked} squeezed with pages mlocked`,
         );
       // Every run passed (a failure throws above); most must have swapped out and in.
       expect(swappedOut / runs, `${swappedOut} of ${runs} sequences swapped out`).toBeGreaterThan(0.8);
@@ -73,6 +80,9 @@ describe('vmlab agrees with the reference model under memory pressure with swap'
       expect(direct / runs, `${direct} of ${runs} sequences entered direct reclaim`).toBeGreaterThan(0.2);
       expect(file / runs, `${file} of ${runs} sequences reclaimed file pages`).toBeGreaterThan(0.35);
       expect(shmem / runs, `${shmem} of ${runs} sequences swapped shmem out`).toBeGreaterThan(0.4);
+      expect(locked / runs, `${locked} of ${runs} sequences squeezed with pages mlocked`).toBeGreaterThan(
+        0.2,
+      );
     },
     timeout,
   );
