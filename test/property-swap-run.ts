@@ -6,10 +6,10 @@
 // shmem pages than the swap device holds (an operation that could is skipped), never mlocks
 // more than LOCK_CAP pages at once (likewise), and the balloon leaves BALLOON_SPARE frames
 // above the high watermark and what cannot be reclaimed (page tables, the huge zero page,
-// mlocked pages). So reclaim can always make room, by swapping or by
-// writing file pages back and dropping them, and the OOM killer (on, as in a default kernel)
-// must never fire: a kill, or a failed access (the model has no out-of-memory mode here), is
-// a failure. (The balloon itself never calls the OOM killer: __GFP_NORETRY.)
+// mlocked pages). So reclaim can always make room, by swapping or by writing file pages back
+// and dropping them, and the OOM killer (on, as in a default kernel) must never fire: a kill,
+// or a failed access (the model has no out-of-memory mode here), is a failure. (The balloon
+// itself never calls the OOM killer: __GFP_NORETRY.)
 
 import { HPAGE_PMD_NR } from '../src/arch/pmap.js';
 import type { Task } from '../src/mm/mm.js';
@@ -19,8 +19,9 @@ import type { SwapOp } from './property-swap-ops.js';
 import { PAGE_SIZE, type ReferenceModel } from './reference-model.js';
 
 /**
- * Frames the balloon leaves above the high watermark and the page tables of the moment: room
- * for the page tables later steps make while it is inflated (they cannot be reclaimed).
+ * Frames the balloon leaves above the high watermark and what cannot be reclaimed at the
+ * moment: room for the page tables later steps make while it is inflated, and for LOCK_CAP
+ * pages that mlock may lock meanwhile (neither can be reclaimed).
  */
 const BALLOON_SPARE = 96 + 48;
 /** Pages that may be mlocked at once (all processes): mlock may take them after the balloon inflated. */
@@ -89,7 +90,7 @@ export class SwapPressure {
         return { what: `balloon pulse: ${got}p, back to ${held}p`, bad: null };
       }
       // What it may hold: all but the high watermark, what reclaim cannot free (the page
-      // tables, the huge zero page) and the spare.
+      // tables, the huge zero page, mlocked pages) and the spare.
       const hugeZero = k.thp.hugeZeroPfn >= 0 ? HPAGE_PMD_NR : 0;
       const fixed = k.watermarks[0].high + k.pool.live + hugeZero + k.mlockedPages + BALLOON_SPARE;
       const cap = Math.max(held, k.phys.totalPages - fixed);
