@@ -14,6 +14,9 @@
 // or an access that fails for lack of memory, is a bug. At the end every written page is read
 // back, every process exits, and no frame, page table, swap slot or swap-cache entry is left.
 //
+// Bugs it found are pinned by scenarios (swap-cache-freed-at-exit, balloon-no-oom-kill) and
+// unit tests (src/mm/fork-reclaim.test.ts).
+//
 // Pressure must really happen: over the run, most sequences must have swapped out and in and
 // woken kswapd, and a good share must have entered direct reclaim, reclaimed file pages and
 // swapped shmem pages out (the sequences start with a private and a shmem working set), and
@@ -86,69 +89,4 @@ describe('vmlab agrees with the reference model under memory pressure with swap'
     },
     timeout,
   );
-});
-
-describe('regressions found by the swap-pressure property test', () => {
-  const win = (page: number, len: number, more: Partial<Op> = {}): Op =>
-    ({
-      op: 'mmap',
-      p: 0,
-      page,
-      len,
-      prot: 3,
-      shared: false,
-      mode: 'fixed',
-      populate: false,
-      locked: false,
-      noreserve: false,
-      ...more,
-    }) as Op;
-
-  // copy_pte_range allocates the child's table before it reads the parent's entries; vmlab
-  // read the parent's entry first, and the allocation's direct reclaim swapped that page out:
-  // the child got the freed frame (and the slot lost a reference).
-  it('fork whose page-table allocation reclaims the page being copied', () => {
-    runSequence(
-      [
-        { op: 'create', f: 0, size: 12289, cached: false },
-        win(0, 1024, { p: 1 }),
-        { op: 'fork', p: 0 },
-        {
-          op: 'mmapFile',
-          p: 0,
-          f: 0,
-          offset: 0,
-          page: 0,
-          len: 1,
-          prot: 1,
-          shared: false,
-          mode: 'fixed',
-          populate: false,
-          locked: false,
-        },
-        { op: 'access', p: 0, target: 'common', sel: 0, kind: 'read', cpu: 0 },
-        { op: 'access', p: 1, target: 'written', sel: 512, kind: 'write', cpu: 0 },
-        { op: 'write', p: 0, f: 0, off: 16385, len: 8192 },
-        { op: 'balloon', squeeze: 1024 },
-        {
-          op: 'mmapFile',
-          p: 1,
-          f: 0,
-          offset: 0,
-          page: 0,
-          len: 4,
-          prot: 3,
-          shared: false,
-          mode: 'fixed',
-          populate: false,
-          locked: false,
-        },
-        { op: 'access', p: 1, target: 'common', sel: 0, kind: 'read', cpu: 0 },
-        win(0, 600, { p: 2, populate: true }),
-        { op: 'truncate', p: 0, f: 0, size: 8193 },
-        { op: 'fork', p: 2 },
-      ],
-      { memory: 8 * MiB, thp: 'never', swap: 32 * MiB },
-    );
-  });
 });
