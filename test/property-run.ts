@@ -59,7 +59,8 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
       tlb: { entries: 64, ways: 4 },
       maxMapCount: 65530,
       // Out of memory, allocations must fail (the model's -3, ENOMEM, EAGAIN); the OOM killer
-      // would kill the sequence's processes instead.
+      // would kill the sequence's processes instead. With swap it is on, as in a default
+      // kernel, and must never fire (property-swap-run.ts).
       oomKiller: cfg.swap !== undefined,
       ...(cfg.swap !== undefined && { swapBytes: cfg.swap }),
       thp: { ...DEFAULT_THP, enabled: cfg.thp },
@@ -105,13 +106,13 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
   };
 
   /** With swap: the invariants hold and the OOM killer did not fire in the step before step i. */
-  const noOom = (i: number): void => {
+  const afterStep = (i: number): void => {
     const bad = swap?.check() ?? null;
     if (bad !== null) fail(i - 1, log.at(-1) ?? '', bad);
   };
 
   for (const [i, op] of ops.entries()) {
-    noOom(i);
+    afterStep(i);
     if (op.op === 'release') {
       const n = Math.min(op.pages, hogPages);
       if (hog !== null && n > 0) {
@@ -338,7 +339,7 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
     if (maps !== null) fail(i, what, maps);
   }
 
-  noOom(ops.length);
+  afterStep(ops.length);
   // Every page with content, in every process, still reads what the model says (on the other
   // CPU than the last access, so that a stale TLB entry does not hide a lost page).
   for (const p of live()) {
@@ -352,7 +353,7 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
     }
   }
 
-  noOom(ops.length + 1);
+  afterStep(ops.length + 1);
   if (swap !== null) sys.balloon(0);
   if (STATS) {
     const c = sys.systemCounters();
