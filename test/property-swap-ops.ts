@@ -69,7 +69,7 @@ const swapOpArbs: fc.WeightedArbitrary<Op>[] = [
       op: fc.constant('madvise' as const),
       p: procArb,
       r: fc.oneof(wholePiece, rangeArb(3)),
-      advice: fc.constantFrom<Advice>('pageout', 'pageout', 'pageout', 'cold'),
+      advice: fc.constantFrom<Advice>('pageout', 'pageout', 'pageout', 'cold', 'willneed'),
     }),
   },
 ];

@@ -5,7 +5,7 @@
 // and deflates (kswapd and direct reclaim swap anonymous and shmem pages out, write dirty file
 // pages back and drop clean ones), large touches read or write whole mappings (swap-ins by
 // reads and by writes, more reclaim), and MADV_PAGEOUT and MADV_COLD reclaim or deactivate
-// ranges. Forks share swapped pages, munmap, exit and truncate drop them.
+// ranges (MADV_WILLNEED reads swapped pages back into the swap cache). Forks share swapped pages, munmap, exit and truncate drop them.
 //
 // After every step: every access reads what the reference model says (a page swapped out and
 // in, or a file page written back, dropped and read again, keeps its contents), the VMAs are
@@ -43,7 +43,7 @@ const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(res
 
 describe('vmlab agrees with the reference model under memory pressure with swap', () => {
   it(
-    'on random sequences with balloon, large touches, MADV_PAGEOUT/COLD (8 MiB, 32 MiB of swap)',
+    'on random sequences with balloon, large touches, MADV_PAGEOUT/COLD/WILLNEED (8 MiB, 32 MiB of swap)',
     async () => {
       let runs = 0;
       let swappedOut = 0;
