@@ -1,11 +1,13 @@
 // Differential property test under memory pressure with swap (issue 3): the main test's random
-// sequences (mmap, munmap, mprotect, mremap, madvise, fork, exec, exit, file calls, THPs,
-// khugepaged, drop_caches, accesses on several processes and CPUs; test/property.test.ts) on
-// a small machine (8 MiB) with a swap device (32 MiB), plus pressure: the balloon inflates
-// and deflates (kswapd and direct reclaim swap anonymous and shmem pages out, write dirty file
-// pages back and drop clean ones), large touches read or write whole mappings (swap-ins by
-// reads and by writes, more reclaim), and MADV_PAGEOUT and MADV_COLD reclaim or deactivate
-// ranges (MADV_WILLNEED reads swapped pages back into the swap cache). Forks share swapped pages, munmap, exit and truncate drop them.
+// sequences (mmap, munmap, mprotect, mremap, madvise, mlock, fork, exec, exit, file calls,
+// THPs, khugepaged, drop_caches, accesses on several processes and CPUs; test/property.test.ts)
+// on a small machine (8 MiB) with a swap device (32 MiB), after a private and a shmem working
+// set, plus pressure: the balloon inflates, deflates and pulses (kswapd and direct reclaim swap
+// anonymous and shmem pages out, write dirty file pages back and drop clean ones, pass mlocked
+// pages by), large touches read or write whole mappings (swap-ins by reads and by writes, more
+// reclaim), MADV_PAGEOUT and MADV_COLD reclaim or deactivate ranges, MADV_WILLNEED reads
+// swapped pages back into the swap cache. Forks share swapped pages; munmap, exit and truncate
+// drop them.
 //
 // After every step: every access reads what the reference model says (a page swapped out and
 // in, or a file page written back, dropped and read again, keeps its contents), the VMAs are
