@@ -75,7 +75,8 @@ const swapOpArbs: fc.WeightedArbitrary<Op>[] = [
 ];
 
 /**
- * The working set a sequence starts with: process 0 maps `pages` private pages and 64 pages of
+ * The working set a sequence starts with: process 0 maps `pages` private pages (512: a whole
+ * THP where THPs are on; the address is 2 MiB aligned) and 64 pages of
  * shared anonymous memory (shmem) above the window and writes each one, so that there is data
  * for reclaim to swap out (and for the model to check when it comes back) in every sequence.
  */
@@ -104,7 +105,7 @@ function workingSet(pages: number): Op[] {
 
 /** A working set, then the main test's operations and the pressure operations. */
 export const swapOpsArb: fc.Arbitrary<Op[]> = fc
-  .tuple(fc.constantFrom(64, 128, 256, 384), opsArb(false, swapOpArbs), fc.nat(), squeezeArb)
+  .tuple(fc.constantFrom(64, 128, 256, 384, 512), opsArb(false, swapOpArbs), fc.nat(), squeezeArb)
   .map(([pages, ops, at, squeeze]) => {
     // One squeeze somewhere in every sequence, so that most of them swap.
     const rest = [...ops];

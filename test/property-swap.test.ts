@@ -31,7 +31,7 @@ import { MiB, type Op } from './property-ops.js';
 import { runSequence } from './property-run.js';
 import { swapOpsArb } from './property-swap-ops.js';
 
-const thpArb = fc.constantFrom<ThpEnabled>('always', 'madvise', 'madvise', 'never');
+const thpArb = fc.constantFrom<ThpEnabled>('always', 'always', 'madvise', 'never');
 
 const seedEnv = process.env.VMLAB_FC_SEED;
 const runsEnv = process.env.VMLAB_FC_RUNS;
