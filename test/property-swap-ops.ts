@@ -76,9 +76,9 @@ const swapOpArbs: fc.WeightedArbitrary<Op>[] = [
 
 /**
  * The working set a sequence starts with: process 0 maps `pages` private pages (512: a whole
- * THP where THPs are on; the address is 2 MiB aligned) and 64 pages of
- * shared anonymous memory (shmem) above the window and writes each one, so that there is data
- * for reclaim to swap out (and for the model to check when it comes back) in every sequence.
+ * THP where THPs are on; the address is 2 MiB aligned) and 64 pages of shared anonymous memory
+ * (shmem) above the window and writes each one, so that there is data for reclaim to swap out
+ * (and for the model to check when it comes back) in every sequence.
  */
 function workingSet(pages: number): Op[] {
   const map = (page: number, len: number, shared: boolean): Op => ({
