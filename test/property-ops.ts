@@ -11,6 +11,7 @@
 // and drop_caches (whose mode 2 runs the THP shrinkers) are steps of their own.
 
 import fc from 'fast-check';
+import type { SwapOp } from './property-swap-ops.js';
 import {
   type AccessKind,
   type Advice,
@@ -18,6 +19,7 @@ import {
   type MremapMode,
   type MsyncFlag,
   PAGE_SIZE,
+  type ReferenceModel,
 } from './reference-model.js';
 
 export const MiB = 1024 * 1024;
@@ -85,7 +87,8 @@ export type Op =
   | { readonly op: 'release'; readonly pages: number }
   /** One khugepaged pass (pages_to_scan of progress). */
   | { readonly op: 'khugepaged' }
-  | FileOp;
+  | FileOp
+  | SwapOp;
 
 /** Operations on files, and on mappings of files. Sizes and offsets of read/write/truncate are bytes. */
 export type FileOp =
@@ -130,12 +133,12 @@ export const MAX_PROCS = 4;
 export const START_PROCS = 2;
 export const CPUS = 2;
 
-const procArb = fc.integer({ min: 0, max: MAX_PROCS - 1 });
+export const procArb = fc.integer({ min: 0, max: MAX_PROCS - 1 });
 const pageArb = fc.integer({ min: 0, max: WIN_PAGES - 1 });
 const lenArb = fc.integer({ min: 1, max: 16 });
 const protArb = fc.integer({ min: 0, max: 7 });
 /** Ranges in the window, or in a piece (`pieceWeight` in 4); in a piece, len 0 means "to its end". */
-const rangeArb = (pieceWeight: number): fc.Arbitrary<RangeSpec> =>
+export const rangeArb = (pieceWeight: number): fc.Arbitrary<RangeSpec> =>
   fc.oneof(
     {
       weight: 4 - pieceWeight,
@@ -304,7 +307,11 @@ const fileOpArbs: fc.WeightedArbitrary<Op>[] = [
  * likely and anonymous mappings a third as likely, so that file mappings meet each other
  * (and mremap finds room to grow them) more often.
  */
-export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
+export const opArb = (
+  oom: boolean,
+  files = false,
+  extra: fc.WeightedArbitrary<Op>[] = [],
+): fc.Arbitrary<Op> => {
   const arbs: fc.WeightedArbitrary<Op>[] = [
     { weight: files ? 4 : 12, arbitrary: mmapArb },
     { weight: 3, arbitrary: bigMmapArb },
@@ -403,6 +410,7 @@ export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
     { weight: 1, arbitrary: dropCachesArb(2, 2, 3) },
   ];
   arbs.push(...fileOpArbs.map((a) => ({ weight: a.weight * (files ? 3 : 1), arbitrary: a.arbitrary })));
+  arbs.push(...extra);
   if (oom) {
     arbs.push({
       weight: 2,
@@ -418,7 +426,7 @@ export const opArb = (oom: boolean, files = false): fc.Arbitrary<Op> => {
  * and child share written pages from early on), then anything: in half the sequences with
  * the weights of a sequence about files (opArb).
  */
-export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
+export const opsArb = (oom: boolean, extra: fc.WeightedArbitrary<Op>[] = []): fc.Arbitrary<Op[]> =>
   fc
     .tuple(
       fc.array(createArb, { minLength: 1, maxLength: 3 }),
@@ -443,8 +451,8 @@ export const opsArb = (oom: boolean): fc.Arbitrary<Op[]> =>
       ),
       fc.boolean(),
       fc.oneof(
-        fc.array(opArb(oom), { maxLength: 60, size: 'max' }),
-        fc.array(opArb(oom, true), { maxLength: 60, size: 'max' }),
+        fc.array(opArb(oom, false, extra), { maxLength: 60, size: 'max' }),
+        fc.array(opArb(oom, true, extra), { maxLength: 60, size: 'max' }),
       ),
     )
     .map(([files, maps, writes, fork, rest]) => {
@@ -475,4 +483,18 @@ export function mmapReq(
     locked,
     noreserve,
   };
+}
+
+/** The first page and the length of a range, for process p of the model. */
+export function resolve(model: ReferenceModel, p: number, r: RangeSpec): { page: number; pages: number } {
+  if (r.at === 'piece') {
+    const pieces = model.pieces(p);
+    if (pieces.length > 0) {
+      const pc = pieces[r.sel % pieces.length];
+      const page = pc.start + (r.off % (pc.end - pc.start));
+      return { page, pages: r.len === 0 ? pc.end - page : r.len };
+    }
+    return { page: WIN + (r.sel % WIN_PAGES), pages: Math.max(1, r.len) };
+  }
+  return { page: WIN + r.page, pages: r.len };
 }

@@ -4,27 +4,23 @@
 import { afterAll } from 'vitest';
 import type { Task } from '../src/mm/mm.js';
 import { DEFAULT_THP } from '../src/mm/thp-state.js';
-import { System } from '../src/sim/system.js';
+import { System, type SystemCounters } from '../src/sim/system.js';
 import type { ThpEnabled } from '../src/workload/scenario.js';
 import { checkFilesOnDisk, runFileOp, runGlobalFileOp } from './property-files.js';
+import { addr, compareMaps, PROT_NAMES, show } from './property-maps.js';
 import {
   type AccessTarget,
   CPUS,
   MAX_PROCS,
   mmapReq,
   type Op,
-  type RangeSpec,
+  resolve,
   START_PROCS,
   WIN,
   WIN_PAGES,
 } from './property-ops.js';
-import { type CallResult, PAGE_SIZE, type PageInfo, ReferenceModel } from './reference-model.js';
-
-const VM_SHARED = 0x8;
-const VM_LOCKED = 0x2000;
-const VM_LOCKONFAULT = 0x80000;
-const VM_DONTCOPY = 0x20000;
-const VM_WIPEONFORK = 0x2000000;
+import { SwapPressure } from './property-swap-run.js';
+import { PAGE_SIZE, ReferenceModel } from './reference-model.js';
 
 export interface RunConfig {
   /** Machine memory in bytes (a multiple of 4 MiB). */
@@ -36,12 +32,25 @@ export interface RunConfig {
   readonly freeTarget?: number;
   /** Transparent huge pages: the machine's enabled mode. */
   readonly thp: ThpEnabled;
+  /**
+   * Memory pressure with swap: the size of the swap device in bytes. The OOM killer is then
+   * on, and must never fire (see property-swap-run.ts); balloon and touch steps run.
+   */
+  readonly swap?: number;
 }
 
-const PROT_NAMES = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
+/** What a sequence did, for the swap variant's check that pressure happened. */
+export interface RunStats {
+  /** The system's counters after every process exited. */
+  readonly counters: SystemCounters;
+  /** Whether shmem pages were in swap after some step (swap variant only). */
+  readonly shmemSwapped: boolean;
+  /** Whether the balloon squeezed while pages were mlocked (swap variant only). */
+  readonly lockedSqueezed: boolean;
+}
 
 /** Run `ops` on vmlab and on the model; throws on the first difference. */
-export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
+export function runSequence(ops: readonly Op[], cfg: RunConfig): RunStats {
   const sys = new System({
     machine: {
       cpus: CPUS,
@@ -50,13 +59,17 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       tlb: { entries: 64, ways: 4 },
       maxMapCount: 65530,
       // Out of memory, allocations must fail (the model's -3, ENOMEM, EAGAIN); the OOM killer
-      // would kill the sequence's processes instead.
-      oomKiller: false,
+      // would kill the sequence's processes instead. With swap it is on, as in a default
+      // kernel, and must never fire (property-swap-run.ts).
+      oomKiller: cfg.swap !== undefined,
+      ...(cfg.swap !== undefined && { swapBytes: cfg.swap }),
       thp: { ...DEFAULT_THP, enabled: cfg.thp },
     },
     design: 'linux',
     seed: 1,
-    check: true,
+    // With swap, the checker runs after every step instead (SwapPressure.check): a touch step
+    // is hundreds of accesses.
+    check: cfg.swap === undefined,
   });
   const oom = cfg.freeTarget !== undefined;
   const model = new ReferenceModel(MAX_PROCS, oom, cfg.thp !== 'never');
@@ -67,6 +80,7 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     if (t === null && p < START_PROCS) throw new Error(`spawn p${p} failed`);
     tasks.push(t);
   }
+  const swap = cfg.swap !== undefined ? new SwapPressure(sys) : null;
   /** The live slots. */
   const live = (): number[] => tasks.flatMap((t, p) => (t === null ? [] : [p]));
   /** Which process wrote each token (for the statistics). */
@@ -91,7 +105,14 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     throw new Error(`step ${i}: ${what}: ${msg}\n  steps before (resolved):\n    ${recent}`);
   };
 
+  /** With swap: the invariants hold and the OOM killer did not fire in the step before step i. */
+  const afterStep = (i: number): void => {
+    const bad = swap?.check() ?? null;
+    if (bad !== null) fail(i - 1, log.at(-1) ?? '', bad);
+  };
+
   for (const [i, op] of ops.entries()) {
+    afterStep(i);
     if (op.op === 'release') {
       const n = Math.min(op.pages, hogPages);
       if (hog !== null && n > 0) {
@@ -129,10 +150,30 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
       if (STATS) count(`respawn -> ${t === null ? 'out of memory' : 'ok'}`);
       continue;
     }
+    if (op.op === 'balloon') {
+      const { what, bad } = swap!.run(model, 0, null, op);
+      log.push(`#${i} ${what}`);
+      if (bad !== null) fail(i, what, bad);
+      if (STATS) count(`balloon ${op.squeeze} -> ok`);
+      continue;
+    }
     const alive = live();
     if (alive.length === 0) continue; // every respawn failed for lack of memory
     const p = alive[op.p % alive.length];
     const task = tasks[p]!;
+    const skip = swap?.admit(model, p, op) ?? null;
+    if (skip !== null) {
+      log.push(`#${i} p${p} ${op.op} skipped (${skip})`);
+      if (STATS) count(`${op.op} -> skipped (${skip})`);
+      continue;
+    }
+    if (op.op === 'touch') {
+      const { what, bad } = swap!.run(model, p, task, op);
+      log.push(`#${i} ${what}`);
+      if (bad !== null) fail(i, what, bad);
+      if (STATS) count(`touch ${op.kind} -> ok`);
+      continue;
+    }
     if (op.op === 'fork' || op.op === 'exec' || op.op === 'exit') {
       let what: string;
       let bad: string | null = null;
@@ -298,6 +339,7 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     if (maps !== null) fail(i, what, maps);
   }
 
+  afterStep(ops.length);
   // Every page with content, in every process, still reads what the model says (on the other
   // CPU than the last access, so that a stale TLB entry does not hide a lost page).
   for (const p of live()) {
@@ -311,6 +353,8 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     }
   }
 
+  afterStep(ops.length + 1);
+  if (swap !== null) sys.balloon(0);
   if (STATS) {
     const c = sys.systemCounters();
     for (const name of THP_EVENTS) if (c[name] > 0) count(`sequences with ${name} (thp ${cfg.thp})`);
@@ -331,11 +375,17 @@ export function runSequence(ops: readonly Op[], cfg: RunConfig): void {
     leaks.push(`${k.phys.totalPages - 1 - k.phys.freePages} frames leaked (only the zero page may stay)`);
   }
   if (k.pool.live !== 0) leaks.push(`${k.pool.live} page tables remain`);
+  if (swap !== null) leaks.push(...swap.leaks(), ...sys.check());
   if (k.anonPages !== 0 || k.shmemPages !== 0 || k.mlockedPages !== 0) {
     leaks.push(`AnonPages ${k.anonPages}, Shmem ${k.shmemPages}, Mlocked ${k.mlockedPages} after every exit`);
   }
   if (leaks.length > 0)
     throw new Error(`after exit: ${leaks.join('; ')}\n  steps:\n    ${log.join('\n    ')}`);
+  return {
+    counters: sys.systemCounters(),
+    shmemSwapped: swap?.shmemSwapped ?? false,
+    lockedSqueezed: swap?.lockedSqueezed ?? false,
+  };
 }
 
 /** VMLAB_PROP_STATS=1 prints how often each kind of outcome occurred (to judge the generator). */
@@ -368,68 +418,3 @@ afterAll(() => {
         .join('\n'),
     );
 });
-
-function resolve(model: ReferenceModel, p: number, r: RangeSpec): { page: number; pages: number } {
-  if (r.at === 'piece') {
-    const pieces = model.pieces(p);
-    if (pieces.length > 0) {
-      const pc = pieces[r.sel % pieces.length];
-      const page = pc.start + (r.off % (pc.end - pc.start));
-      return { page, pages: r.len === 0 ? pc.end - page : r.len };
-    }
-    return { page: WIN + (r.sel % WIN_PAGES), pages: Math.max(1, r.len) };
-  }
-  return { page: WIN + r.page, pages: r.len };
-}
-
-/**
- * vmlab's VMAs of the task cover exactly the model's pages, with the same prot, lock, backing
- * (anonymous, shmem, or which page of which file, shared or private) and fork advice.
- */
-function compareMaps(model: ReferenceModel, p: number, task: Task): string | null {
-  let n = 0;
-  for (const v of task.mm!.vmas.values()) {
-    for (let vpn = v.start; vpn < v.end; vpn++) {
-      n++;
-      const m = model.pageInfo(p, vpn);
-      if (m === undefined) return `maps: vmlab maps ${addr(vpn)}, the model does not`;
-      const got: PageInfo = {
-        prot: v.flags & 7,
-        locked: (v.flags & VM_LOCKED) !== 0,
-        onfault: (v.flags & VM_LOCKONFAULT) !== 0,
-        backing:
-          v.file === null
-            ? 'anon'
-            : v.file.inode.isShmem()
-              ? 'shm'
-              : `${v.file.inode.name} ${(v.flags & VM_SHARED) !== 0 ? 'shared' : 'private'} @${v.pageIndex(vpn)}`,
-        dontfork: (v.flags & VM_DONTCOPY) !== 0,
-        wipeonfork: (v.flags & VM_WIPEONFORK) !== 0,
-      };
-      const a = describePage(got);
-      const b = describePage(m);
-      if (a !== b) return `maps: ${addr(vpn)} is ${a} in vmlab, ${b} in the model`;
-    }
-  }
-  if (n !== model.mappedCount(p)) return `maps: vmlab maps ${n} pages, the model ${model.mappedCount(p)}`;
-  return null;
-}
-
-function describePage(m: PageInfo): string {
-  return (
-    PROT_NAMES[m.prot] +
-    (m.locked ? ' locked' : '') +
-    (m.onfault ? ' onfault' : '') +
-    ` ${m.backing}` +
-    (m.dontfork ? ' dontfork' : '') +
-    (m.wipeonfork ? ' wipeonfork' : '')
-  );
-}
-
-function addr(page: number): string {
-  return `0x${(page * PAGE_SIZE).toString(16)}`;
-}
-
-function show(r: CallResult): string {
-  return r.ok ? (r.value >= PAGE_SIZE ? addr(r.value / PAGE_SIZE) : String(r.value)) : r.errno;
-}

@@ -6,7 +6,9 @@
 // in reference-files.ts. It predicts, for each call, success or the errno, and for each
 // access the token read, SIGSEGV or SIGBUS.
 //
-// Linux behaviour modelled (6.x, no swap; files on a disk-backed file system such as ext4):
+// Linux behaviour modelled (6.x; files on a disk-backed file system such as ext4; reclaim and
+// swap are transparent: a page swapped out, or a file page written back and dropped, reads
+// back what it held, which is all the model knows of them):
 // - mmap: MAP_FIXED replaces what was there; MAP_FIXED_NOREPLACE fails with EEXIST over any
 //   mapped page; a free hint is honoured exactly; otherwise any free place. Private memory
 //   reads zero until written; MAP_SHARED|MAP_ANONYMOUS memory is a new shmem object of the
@@ -21,6 +23,8 @@
 //   (madvise(2): later accesses see "the up-to-date contents of the underlying mapped file"),
 //   leaves shared pages alone (they stay in the object or file), and fails with EINVAL at the
 //   first mlocked area (earlier areas were zapped already).
+//   MADV_COLD and MADV_PAGEOUT change no contents (a page reclaimed to swap or dropped from the
+//   page cache reads back as it was) and fail with EINVAL at the first mlocked area.
 //   MADV_HUGEPAGE/NOHUGEPAGE change no contents (huge pages are transparent), only VMA flags.
 //   MADV_DONTFORK/DOFORK and MADV_WIPEONFORK/KEEPONFORK change no contents, only what a later
 //   fork does with the pages; MADV_WIPEONFORK fails with EINVAL at the first shared or file
@@ -130,7 +134,9 @@ export type Advice =
   | 'wipeonfork'
   | 'keeponfork'
   | 'hugepage'
-  | 'nohugepage';
+  | 'nohugepage'
+  | 'cold'
+  | 'pageout';
 export type MmapMode = 'fixed' | 'noreplace' | 'hint' | 'any';
 export type MremapMode = 'maymove' | 'nomove' | 'fixed' | 'dontunmap';
 
@@ -327,7 +333,10 @@ export class ReferenceModel extends SpacesModel {
     const end = page + pages;
     let hole = false;
     let invalid = false;
-    if (advice !== 'dontneed' && advice !== 'willneed') {
+    // MADV_COLD and MADV_PAGEOUT change no VMA flags (they deactivate or reclaim pages), so
+    // they split nothing.
+    const lru = advice === 'cold' || advice === 'pageout';
+    if (advice !== 'dontneed' && advice !== 'willneed' && !lru) {
       // The others change VMA flags: VMAs may split at the range's ends. (When EINVAL stops
       // the walk, Linux splits less; a piece split more than needed is still inside one VMA.)
       this.split(sp, page);
@@ -345,6 +354,12 @@ export class ReferenceModel extends SpacesModel {
           break;
         }
         if (!s.shared) dropPrivate(s);
+      } else if (lru) {
+        // can_madv_lru_vma: EINVAL at the first locked area (earlier ones were advised).
+        if (s.locked) {
+          invalid = true;
+          break;
+        }
       } else if (advice === 'dontfork' || advice === 'dofork') {
         s.dontfork = advice === 'dontfork';
       } else if (advice === 'wipeonfork' || advice === 'keeponfork') {

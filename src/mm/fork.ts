@@ -6,7 +6,7 @@
 // shared mappings are not copied at all, the child faults them in from the shmem object
 // (vma_needs_copy); MADV_WIPEONFORK areas reach the child empty.
 
-import { isDeviceExclusiveType, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
+import { HPAGE_PMD_NR, isDeviceExclusiveType, isDevicePrivateType, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { restoreExclusivePte } from './device-exclusive.js';
 import { dupDevicePrivate } from './device-private.js';
@@ -68,26 +68,47 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
  * copy_pte_range over one VMA: each present entry is duplicated into the child; a writable
  * private (CoW) entry is write-protected on both sides; the page gains a mapping and loses
  * its anon-exclusive mark; child entries start old. False when page-table memory ran out.
+ * The child's table is allocated before the parent's entry is read (pte_alloc_map_lock, then
+ * the source entries under their lock): the allocation may reclaim, which may swap the
+ * parent's page out or drop a clean file page's entry in the meantime.
  */
 function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   const f = k.phys.frames;
   const cow = (v.flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
   let ok = true;
-  const copyPresent = (vpn: number, pfn: number, attrs: number, order: number): void => {
+  const copyPte = (vpn: number): void => {
     if (!ok) return;
-    if (order !== 0) {
-      ok = copyHugePmd(k, pmm, cmm, vpn, pfn, attrs);
-      return;
-    }
     const h = cmm.pmap.pteAlloc(vpn);
     if (h < 0) {
       ok = false;
       return;
     }
+    const ph = pmm.pmap.pteLookup(vpn);
+    if (ph < 0 || pmm.pmap.pteNone(ph)) return; // reclaim unmapped it (a clean file page)
+    if (pmm.pmap.pteIsSwap(ph) && isDeviceExclusiveType(pmm.pmap.pteSwapType(ph))) {
+      // copy_nonpresent_pte: try_restore_exclusive_pte makes the parent's entry present again
+      // (-ENOENT), and it is copied as a present one below (device-exclusive entries exist
+      // only in CoW mappings).
+      restoreExclusivePte(k, pmm, v, ph);
+    }
+    if (pmm.pmap.pteIsSwap(ph)) {
+      const slot = pmm.pmap.pteSwapSlot(ph);
+      const type = pmm.pmap.pteSwapType(ph);
+      if (isDevicePrivateType(type)) {
+        cmm.pmap.pteSetSwap(h, slot, dupDevicePrivate(k, pmm, cmm, v, vpn, slot, type));
+      } else {
+        cmm.pmap.pteSetSwap(h, slot);
+        dupSwapEntry(k, cmm, slot);
+      }
+      k.vmstat.ptes_copied++;
+      return;
+    }
+    const pfn = pmm.pmap.ptePfn(ph);
+    const attrs = pmm.pmap.pteAttrs(ph);
     let a = attrs & ~PteAttr.accessed;
     if ((attrs & PteAttr.special) === 0) {
       if (cow && (attrs & PteAttr.write) !== 0) {
-        pmm.pmap.pteUpdate(pmm.pmap.pteLookup(vpn), 0, PteAttr.write);
+        pmm.pmap.pteUpdate(ph, 0, PteAttr.write);
         a &= ~PteAttr.write;
       }
       if (f.has(pfn, PG.compound)) {
@@ -103,33 +124,19 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
     cmm.pmap.pteSet(h, pfn, a);
     k.vmstat.ptes_copied++;
   };
-  const copySwap = (vpn: number, slot: number, type: number): void => {
+  const copy = (vpn: number, _pfn: number, _attrs: number, order: number): void => {
     if (!ok) return;
-    if (isDeviceExclusiveType(type)) {
-      // copy_nonpresent_pte: try_restore_exclusive_pte makes the parent's entry present again
-      // (-ENOENT), and it is copied as a present one (device-exclusive entries exist only in
-      // CoW mappings).
-      const ph = pmm.pmap.pteLookup(vpn);
-      restoreExclusivePte(k, pmm, v, ph);
-      copyPresent(vpn, slot, pmm.pmap.pteAttrs(ph), 0);
+    if (order === 0) {
+      copyPte(vpn);
       return;
     }
-    const h = cmm.pmap.pteAlloc(vpn);
-    if (h < 0) {
-      ok = false;
-      return;
-    }
-    if (isDevicePrivateType(type)) {
-      cmm.pmap.pteSetSwap(h, slot, dupDevicePrivate(k, pmm, cmm, v, vpn, slot, type));
-    } else {
-      cmm.pmap.pteSetSwap(h, slot);
-      dupSwapEntry(k, cmm, slot);
-    }
-    k.vmstat.ptes_copied++;
+    const r = copyHugePmd(k, pmm, cmm, vpn);
+    if (r === 'oom') ok = false;
+    else if (r === 'again') pmm.pmap.forEachLeaf(vpn, vpn + HPAGE_PMD_NR, copy, copyPte);
   };
   // copy_page_range: a CoW range is write-protected in the parent; its mirrors are told.
   if (cow) mmuNotifierInvalidate(pmm, v.start, v.end, NotifyEvent.protectionPage);
-  pmm.pmap.forEachLeaf(v.start, v.end, copyPresent, copySwap);
+  pmm.pmap.forEachLeaf(v.start, v.end, copy, copyPte);
   return ok;
 }
 

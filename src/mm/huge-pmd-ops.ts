@@ -30,25 +30,28 @@ export function zapHugeLeaf(k: Kernel, mm: Mm, pfn: number, locked: boolean): vo
 /**
  * copy_huge_pmd at fork: the child gets the huge PMD write-protected and old, with a table
  * deposited (VmPTE + 4 KiB); the folio gains a PMD mapping and loses its anon-exclusive mark;
- * the parent's PMD is write-protected too. False when the child's table memory ran out.
+ * the parent's PMD is write-protected too. 'oom' when the child's table memory ran out.
+ * The deposit is allocated before the parent's PMD is read (pte_alloc_one comes first in
+ * copy_huge_pmd): the allocation may reclaim, and reclaim may split the parent's THP (to swap
+ * it out, or from the deferred split queue). Then the child's entry goes again and the caller
+ * copies the range PTE by PTE ('again': copy_huge_pmd's -EAGAIN, copy_pmd_range's retry).
  */
-export function copyHugePmd(
-  k: Kernel,
-  parent: Mm,
-  child: Mm,
-  vpn: number,
-  pfn: number,
-  attrs: number,
-): boolean {
-  const a = attrs & ~(PteAttr.write | PteAttr.accessed);
-  if (isHugeZero(k, pfn)) {
-    mmGetHugeZero(k, child); // takes a reference only: the page exists
-    return child.pmap.hugeEnter(vpn, pfn, a);
+export function copyHugePmd(k: Kernel, parent: Mm, child: Mm, vpn: number): 'done' | 'oom' | 'again' {
+  if (parent.pmap.pmdState(vpn) !== PmdState.huge) return 'again';
+  const pfn = parent.pmap.hugePfn;
+  const attrs = parent.pmap.hugeAttrs & ~(PteAttr.write | PteAttr.accessed);
+  const zero = isHugeZero(k, pfn);
+  if (zero) mmGetHugeZero(k, child); // takes a reference only: the page exists
+  if (!child.pmap.hugeEnter(vpn, pfn, attrs)) return 'oom';
+  if (parent.pmap.pmdState(vpn) !== PmdState.huge || parent.pmap.hugePfn !== pfn) {
+    child.pmap.hugeClear(vpn);
+    return 'again';
   }
-  if (!child.pmap.hugeEnter(vpn, pfn, a)) return false;
+  child.pmap.hugeSet(vpn, pfn, parent.pmap.hugeAttrs & ~(PteAttr.write | PteAttr.accessed));
+  if (zero) return 'done';
   folioDupPmd(k, child, pfn);
   parent.pmap.hugeUpdate(vpn, 0, PteAttr.write);
-  return true;
+  return 'done';
 }
 
 /**

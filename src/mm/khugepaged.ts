@@ -188,7 +188,8 @@ function scanPmd(k: Kernel, mm: Mm, vma: Vma, haddr: number): { result: Scan; at
     if (likelyMappedShared(k, pfn) && ++shared > cfg.maxPtesShared) return no;
     if ((attrs & PteAttr.accessed) !== 0) referenced++;
   }
-  // Swapped-out entries would need swapin (and referenced >= HPAGE_PMD_NR / 2); vmlab has no swap yet.
+  // Swapped-out entries would need __collapse_huge_page_swapin (and referenced >= HPAGE_PMD_NR
+  // / 2), which is not modelled: a range with any is left alone.
   if (!writable || referenced === 0 || swap > 0) return no; // SCAN_PAGE_RO, SCAN_LACK_REFERENCED_PAGE
   return { result: collapseHugePage(k, mm, vma, haddr), attempted: true };
 }

@@ -344,6 +344,20 @@ export function freeSwapCacheIfUnused(k: Kernel, pfn: number): void {
 }
 
 /**
+ * free_swap_cache, for a page a zap has just unmapped (free_pages_and_swap_cache in the
+ * gather's flush, mm/swap_state.c): a page left in the swap cache that nothing maps and no
+ * swap entry refers to any more leaves it (folio_free_swap), and is freed when that was its
+ * last reference. Without this, a page swapped in by two processes that shared it at fork
+ * stayed in the swap cache, holding a frame and a slot, after both had exited.
+ */
+export function freeSwapCache(k: Kernel, pfn: number): void {
+  const f = k.phys.frames;
+  if (!f.has(pfn, PG.swapcache) || f.mapcount[pfn] !== 0) return;
+  freeSwapCacheIfUnused(k, pfn);
+  if (!f.has(pfn, PG.swapcache) && f.refcount[pfn] === 0) k.freePage(pfn);
+}
+
+/**
  * read_swap_cache_async for MADV_WILLNEED: the slot's page is read into the swap cache (a
  * swap-in, not mapped yet). False when memory is exhausted.
  */

@@ -17,6 +17,7 @@ import { khugepagedExit } from './khugepaged.js';
 import type { Mm } from './mm.js';
 import { MmuGather } from './mmu-gather.js';
 import { mmuNotifierInvalidate, mmuNotifierRelease, NotifyEvent } from './mmu-notifier.js';
+import { freeSwapCache } from './swap.js';
 import { VM, type Vma } from './vma.js';
 import { removeVma, splitVma } from './vma-ops.js';
 
@@ -56,7 +57,7 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
         forceFlush = true;
         markDirty(k, pfn);
       }
-      dropMapping(k, mm, pfn, locked);
+      zapPage(k, mm, pfn, locked);
       if (g.page(delay)) {
         g.flushMmu(); // the flush also ran the delayed rmaps so far
         forceFlush = false;
@@ -140,6 +141,15 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
 }
 
 /**
+ * zap_present_pte's page: the mapping goes, and the gather's flush (free_pages_and_swap_cache)
+ * lets an unmapped page out of the swap cache when no swap entry refers to it any more.
+ */
+function zapPage(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
+  dropMapping(k, mm, pfn, locked);
+  freeSwapCache(k, pfn);
+}
+
+/**
  * exit_mmap: unmap everything, free every table. A full-mm gather flushes the whole address
  * space; the mm is gone, so vmlab drops its translations without counting a shootdown.
  */
@@ -159,7 +169,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
         if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
         if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
         if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
-        dropMapping(k, mm, pfn, locked);
+        zapPage(k, mm, pfn, locked);
       },
       (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
     );

@@ -135,9 +135,10 @@ export class PhysMem {
   /**
    * Allocate 2^order frames, from `node` first and then the other nodes in id order
    * (the zonelist fallback). Returns the head pfn with refcount 1, or -1 when memory is
-   * exhausted. The caller decides what the frame's content is (see zero()).
+   * exhausted. The caller decides what the frame's content is (see zero()). `noretry`
+   * (__GFP_NORETRY): one direct reclaim pass, then failure; never the OOM killer.
    */
-  alloc(order: number, node = 0): number {
+  alloc(order: number, node = 0, noretry = false): number {
     const p = this.policy;
     if (p === null || this.inReclaim) {
       const raw = this.allocAbove(order, node, null);
@@ -161,9 +162,10 @@ export class PhysMem {
         const reclaimed = this.reclaiming(() => p.directReclaim());
         pfn = this.allocAbove(order, node, 'min');
         if (pfn >= 0) return pfn;
+        if (noretry) break; // __alloc_pages_slowpath: "Do not loop if specifically requested"
         noProgress = reclaimed > 0 ? 0 : noProgress + 1;
       }
-      if (!this.reclaiming(() => p.outOfMemory())) break;
+      if (noretry || !this.reclaiming(() => p.outOfMemory())) break;
     }
     this.allocFailures++;
     return -1;
