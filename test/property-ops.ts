@@ -204,6 +204,19 @@ const hugeAdviseArb = fc.record({
   advice: fc.constant<Advice>('hugepage'),
 });
 
+/**
+ * A 2 MiB mapping of the opening, in half the cases advised MADV_HUGEPAGE at once, before the
+ * first writes fill its PMDs with PTE tables: otherwise 'madvise'-mode sequences almost never
+ * fault a THP (a later random advice seldom finds the big mapping, and finds it touched).
+ */
+const bigMmapAdvisedArb: fc.Arbitrary<Op[]> = fc
+  .tuple(bigMmapArb, fc.boolean())
+  .map(([m, advise]): Op[] =>
+    advise
+      ? [m, { op: 'madvise', p: m.p, r: { at: 'win', page: m.page, len: m.len }, advice: 'hugepage' }]
+      : [m],
+  );
+
 /** drop_caches in one of `modes`. */
 const dropCachesArb = (...modes: (1 | 2 | 3)[]) =>
   fc.record({ op: fc.constant('dropCaches' as const), mode: fc.constantFrom(...modes) });
@@ -421,10 +434,11 @@ export const opArb = (
 };
 
 /**
- * A sequence: a few files and mappings first (so that most operations find memory), then in
- * half the sequences a few writes by the first mapping's process and its fork (so that parent
- * and child share written pages from early on), then anything: in half the sequences with
- * the weights of a sequence about files (opArb).
+ * A sequence: a few files and mappings first (so that most operations find memory; a 2 MiB
+ * one sometimes advised MADV_HUGEPAGE at once), then in half the sequences a few writes by the
+ * first mapping's process and its fork (so that parent and child share written pages from
+ * early on), then anything: in half the sequences with the weights of a sequence about files
+ * (opArb).
  */
 export const opsArb = (oom: boolean, extra: fc.WeightedArbitrary<Op>[] = []): fc.Arbitrary<Op[]> =>
   fc
@@ -432,9 +446,9 @@ export const opsArb = (oom: boolean, extra: fc.WeightedArbitrary<Op>[] = []): fc
       fc.array(createArb, { minLength: 1, maxLength: 3 }),
       fc.array(
         fc.oneof(
-          { weight: 3, arbitrary: mmapArb },
-          { weight: 1, arbitrary: bigMmapArb },
-          { weight: 4, arbitrary: mmapFileArb },
+          { weight: 3, arbitrary: mmapArb.map((m): Op[] => [m]) },
+          { weight: 1, arbitrary: bigMmapAdvisedArb },
+          { weight: 4, arbitrary: mmapFileArb.map((m): Op[] => [m]) },
         ),
         { minLength: 1, maxLength: 4 },
       ),
@@ -455,9 +469,11 @@ export const opsArb = (oom: boolean, extra: fc.WeightedArbitrary<Op>[] = []): fc
         fc.array(opArb(oom, true, extra), { maxLength: 60, size: 'max' }),
       ),
     )
-    .map(([files, maps, writes, fork, rest]) => {
+    .map(([files, groups, writes, fork, rest]) => {
+      const maps = groups.flat();
       if (!fork) return [...files, ...maps, ...rest];
-      const p = maps[0].p;
+      const first = maps[0] as Op & { op: 'mmap' | 'mmapFile' };
+      const p = first.p;
       return [...files, ...maps, ...writes.map((w) => ({ ...w, p })), { op: 'fork' as const, p }, ...rest];
     });
 
