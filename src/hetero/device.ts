@@ -33,6 +33,10 @@ export interface DeviceSpec {
   readonly link: LinkSpec;
   /** What the driver does on a fault: map system memory remotely, or migrate it here. */
   readonly placement: 'remote' | 'migrate';
+  /** gmem: which device page goes when device memory is full (default lru). */
+  readonly eviction?: 'lru' | 'random';
+  /** gmem: byte ranges of the device's address space already taken (a peer OS's own VMAs). */
+  readonly reserved?: readonly { readonly addr: number; readonly length: number }[];
 }
 
 /** Bytes a device access moves over the link when it reaches system memory (one cache line). */

@@ -32,6 +32,7 @@ import {
 
 export const DEVICE_OPS = ['read', 'write', 'atomic'] as const;
 export const PLACEMENTS = ['remote', 'migrate'] as const;
+export const EVICTIONS = ['lru', 'random'] as const;
 export const DEVICE_PAGE_SIZES = [4096, 64 * 1024, 2 * MiB] as const;
 /** Defaults for a device's TLB (an order of magnitude for a GPU's last-level TLB). */
 export const DEFAULT_DEVICE_TLB = { entries: 2048, ways: 16 } as const;
@@ -89,10 +90,9 @@ export const device = object(
       size({ min: 4 * MiB, multipleOf: 4 * MiB, why: 'device memory is a node of whole 4MiB blocks' }),
       'Device memory (an hnode: a memory node the CPU allocator does not use).',
     ),
-    page_size: withDefault(
+    page_size: optional(
       size(),
-      4096,
-      "The device MMU's page size: 4KiB, 64KiB or 2MiB (what one fault services).",
+      "The device MMU's page size: 4KiB, 64KiB or 2MiB (what one fault services); default 4KiB, 2MiB under design gmem.",
     ),
     tlb: optional(
       deviceTlb,
@@ -115,12 +115,21 @@ export const device = object(
       'remote',
       'On a fault: map system memory remotely, or migrate private anonymous memory to the device.',
     ),
+    eviction: withDefault(
+      enumOf(EVICTIONS),
+      'lru',
+      'gmem: the victim when device memory is full: the least recently mapped device page, or a random one.',
+    ),
+    reserved: optional(
+      listOf(object({ addr: required(virtualAddress, 'Start.'), length: required(positiveSize, 'Bytes.') })),
+      "gmem: ranges of the device's address space already taken; a peer-shared mmap there is retried elsewhere.",
+    ),
   },
   {
     rules: [
       {
         check(v, report) {
-          if (!(DEVICE_PAGE_SIZES as readonly number[]).includes(v.page_size))
+          if (v.page_size !== undefined && !(DEVICE_PAGE_SIZES as readonly number[]).includes(v.page_size))
             report(
               'page_size',
               `page size ${v.page_size} is not one a device MMU has`,
@@ -191,3 +200,26 @@ export const migrate = object(
 );
 
 export const evict = scalarOrMap(deviceName, object({ device: onDevice, expect_error: expectError }));
+
+export const HMADVISE_ADVICE = ['prefetch', 'dontneed'] as const;
+
+export const hmadviseStep = object(
+  {
+    in: inProcess,
+    device: optional(deviceName, 'The device whose hnode is advised (or give hnid; neither: hnid -1).'),
+    hnid: optional(integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), 'A raw hnode id, to try the checks.'),
+    ...RANGE,
+    advice: required(enumOf(HMADVISE_ADVICE), 'MADV_PREFETCH or MADV_DONTNEED.'),
+    expect_error: expectError,
+  },
+  {
+    rules: [
+      ...RANGE_RULES,
+      {
+        check(v, report) {
+          if (has(v, 'device') && has(v, 'hnid')) report('hnid', "give 'device' or 'hnid', not both");
+        },
+      },
+    ],
+  },
+);

@@ -37,6 +37,7 @@ describe('scenario format: devices', () => {
         peer: false,
         link: { bandwidth: 24 * 2 ** 30, latencyNs: 1000 },
         placement: 'remote',
+        eviction: 'lru',
       },
     ]);
     expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
@@ -65,7 +66,7 @@ describe('scenario format: devices', () => {
 
   it('refuses devices under a design without device support, at the design', () => {
     expect(errors(doc(GPU, 'linux', ''))).toEqual([
-      "dev.yaml:8:9: design: the linux design has no device support: use 'design: hmm' (Linux with HMM)",
+      "dev.yaml:8:9: design: the linux design has no device support: use 'design: hmm' (Linux with HMM) or 'design: gmem'",
     ]);
   });
 

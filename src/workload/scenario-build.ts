@@ -27,7 +27,7 @@ import {
 import { StepTracker } from './step-tracker.js';
 
 export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | Invalid {
-  const machine = buildMachine(d.machine);
+  const machine = buildMachine(d.machine, d.design);
   const tracker = new StepTracker(ctx, machine.cpus);
   const deviceNames = checkDevices(d, ctx);
   const steps: Step[] = [];
@@ -47,7 +47,7 @@ export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | In
   };
 }
 
-function buildMachine(m: DecodedMachine): MachineSpec {
+function buildMachine(m: DecodedMachine, design: string): MachineSpec {
   return {
     cpus: m.cpus,
     nodes: m.memory !== undefined ? [m.memory] : [...(m.nodes ?? [])],
@@ -68,7 +68,7 @@ function buildMachine(m: DecodedMachine): MachineSpec {
         overcommit: m.hugepages.overcommit,
       },
     }),
-    devices: buildDevices(m.devices),
+    devices: buildDevices(m.devices, design),
   };
 }
 

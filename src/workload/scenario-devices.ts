@@ -11,24 +11,29 @@ import { expectErrorOf, locOf, rangeOf } from './scenario-build.js';
 import { type DecodeCtx, placeOf } from './schema-dsl.js';
 import type { StepTracker } from './step-tracker.js';
 
-const DEVICE_STEPS = ['attach', 'detach', 'device', 'migrate', 'evict'] as const;
+const DEVICE_STEPS = ['attach', 'detach', 'device', 'migrate', 'evict', 'hmadvise'] as const;
 export type DeviceStep = Extract<DecodedStep, { key: (typeof DEVICE_STEPS)[number] }>;
 
 export function isDeviceStep(item: DecodedStep): item is DeviceStep {
   return (DEVICE_STEPS as readonly string[]).includes(item.key);
 }
 
-export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
+/** A device page is 4 KiB unless said otherwise; gmem's is HPAGE_SIZE (its series' granularity). */
+export function buildDevices(list: DecodedMachine['devices'], design: string): DeviceSpec[] {
   return list.map((d) => ({
     name: d.name,
     memory: d.memory,
-    pageSize: d.page_size,
+    pageSize: d.page_size ?? (design === 'gmem' ? 2 * 1024 * 1024 : PAGE_SIZE),
     tlb: d.tlb === undefined ? { ...DEFAULT_DEVICE_TLB } : { entries: d.tlb.entries, ways: d.tlb.ways },
     replayableFaults: d.replayable_faults,
     faultBatch: d.fault_batch,
     peer: d.peer,
     link: { bandwidth: d.link?.bandwidth ?? 24 * 2 ** 30, latencyNs: d.link?.latency_ns ?? 1000 },
     placement: d.placement,
+    eviction: d.eviction,
+    ...(d.reserved !== undefined && {
+      reserved: d.reserved.map((r) => ({ addr: r.addr, length: r.length })),
+    }),
   }));
 }
 
@@ -42,7 +47,7 @@ export function checkDevices(d: DecodedScenario, ctx: DecodeCtx): Set<string> {
   if (d.machine.devices.length > 0 && d.design === 'linux')
     ctx.report(
       placeOf(d, 'design'),
-      "the linux design has no device support: use 'design: hmm' (Linux with HMM)",
+      "the linux design has no device support: use 'design: hmm' (Linux with HMM) or 'design: gmem'",
     );
   return names;
 }
@@ -88,6 +93,20 @@ export function buildDeviceStep(
       t.process(v.in, placeOf(v, 'in'));
       dev(v.device, v);
       return { ...base, kind: 'migrate', in: v.in, device: v.device, range: rangeOf(v, t), to: v.to };
+    }
+    case 'hmadvise': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      if (v.device !== undefined) dev(v.device, v);
+      return {
+        ...base,
+        kind: 'hmadvise',
+        in: v.in,
+        ...(v.device !== undefined && { device: v.device }),
+        ...(v.hnid !== undefined && { hnid: v.hnid }),
+        range: rangeOf(v, t),
+        advice: v.advice,
+      };
     }
     case 'evict': {
       const v = item.value;
