@@ -92,19 +92,25 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       phys.frames.token,
       () => phys.newToken(),
       (vpns, writes) => {
-        // The driver calls gm_dev_fault once per device page of the batch.
-        const seen = new Set<number>();
-        for (let i = 0; i < vpns.length; i++) {
-          const vma = task.mm!.vmaAt(vpns[i]);
-          if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
-          const b = Math.floor(vpns[i] / this.g.per);
-          if (seen.has(b)) continue;
-          seen.add(b);
-          const r = gmDevFault(this.g, c, vpns[i], false, task.cpu);
-          if (r === GmRet.NOMEM) return 'ENOMEM';
-          if (r === GmRet.FAILURE_UNKNOWN) return 'EFAULT';
+        // The driver calls gm_dev_fault once per device page of the batch. A page an eviction
+        // of this same batch took away faults again on replay: vmlab services it again, a few
+        // rounds at most (device memory thrashing), then gives up with ENOMEM.
+        for (let round = 0; round < 4; round++) {
+          const seen = new Set<number>();
+          for (let i = 0; i < vpns.length; i++) {
+            const vma = task.mm!.vmaAt(vpns[i]);
+            if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
+            if (c.ctx.pt.lookup(vpns[i]) !== 0) continue;
+            const b = Math.floor(vpns[i] / this.g.per);
+            if (seen.has(b)) continue;
+            seen.add(b);
+            const r = gmDevFault(this.g, c, vpns[i], false, task.cpu);
+            if (r === GmRet.NOMEM) return 'ENOMEM';
+            if (r === GmRet.FAILURE_UNKNOWN) return 'EFAULT';
+          }
+          if (seen.size === 0) return null;
         }
-        return null;
+        return 'ENOMEM';
       },
     );
   }
