@@ -93,7 +93,9 @@ export function peerMap(
     if (dpfns[i] < 0) continue;
     const old = c.ctx.pt.lookup(vpn + i);
     if (old !== 0 && Math.floor(old / 8) !== dpfns[i]) stale = true;
-    c.ctx.pt.map(vpn + i, dpfns[i], write);
+    // gm_dev_fault left room for the tables (TABLE_SPARE): a failure here is vmlab's bug.
+    if (!c.ctx.pt.map(vpn + i, dpfns[i], write))
+      throw new Error(`peerMap: no device memory for a table at vpn ${vpn + i}`);
   }
   if (stale) tlbInvl(c, vpn + lo, vpn + hi);
 }

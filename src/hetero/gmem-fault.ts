@@ -62,8 +62,21 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
     dev.privatePages++;
     out[i] = pfn;
   }
+  // Room for the device page-table pages mapping the block may need (a leaf and two levels
+  // above it): pmap_enter must not fail half-way.
+  while (g.k.phys.hnodeFreePages(dev.hnode) < TABLE_SPARE) {
+    const v = chooseVictim(g, dev, m);
+    if (v === undefined || !evictBlock(g, dev, v[0], v[1])) {
+      for (let i = lo; i < hi; i++)
+        if (out[i] >= 0 && (m.dpfns === null || m.dpfns[i] < 0)) freeDeviceFrame(dev, out[i]);
+      return null;
+    }
+  }
   return out;
 }
+
+/** Device page-table pages one device page's mapping may add (leaf, middle, upper). */
+const TABLE_SPARE = 3;
 
 /**
  * gm_dev_fault for the device page holding vpn. `hint`: a prefetch (MADV_WILLNEED /
