@@ -196,6 +196,21 @@ describe('vmlab compare', () => {
     expect(bad.status).toBe(2);
     expect(bad.err).toMatch(/design linux cannot run this scenario/);
     expect(cli('compare', 'examples/quickstart.yaml', '--designs', 'nope').status).toBe(2);
-    expect(cli('compare', 'examples/quickstart.yaml').status).toBe(2);
+  });
+
+  it("runs the scenario's own designs when --designs is not given; run --design picks one", () => {
+    const c = cli('compare', 'test/scenarios/designs-list.yaml');
+    expect(c.status).toBe(0);
+    expect(c.out).toMatch(/^counter\s+linux\s+hmm$/m);
+    expect(c.out).toMatch(/^pgfault\s+1\s+2$/m);
+    expect(c.out).toMatch(/^expect failures\s+0\s+0$/m);
+    const r = cli('run', 'test/scenarios/designs-list.yaml', '--design', 'hmm', '--json');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.out).scenario.design).toBe('hmm');
+    expect(cli('run', 'test/scenarios/designs-list.yaml', '--design', 'nope').status).toBe(2);
+    const bad = cli('run', 'test/scenarios/hmm-migrate.yaml', '--design', 'linux');
+    expect(bad.status).toBe(2);
+    expect(bad.err).toMatch(/design linux cannot run this scenario/);
+    expect(cli('check', 'test/scenarios/designs-list.yaml').out).toMatch(/designs linux, hmm/);
   });
 });

@@ -12,9 +12,12 @@ import { runScenario } from '../workload/run.js';
 import type { Scenario } from '../workload/scenario.js';
 
 const USAGE = `usage:
-  vmlab run FILE [--json] [--seed N] [--check]   run a scenario and print its report
-  vmlab compare FILE --designs D1,D2[,...] [--format table|json|csv] [--seed N]
-                                                 run a scenario under each design, counters side by side
+  vmlab run FILE [--json] [--seed N] [--check] [--design D]
+                                                 run a scenario (under its first design, or D)
+                                                 and print its report
+  vmlab compare FILE [--designs D1,D2,...] [--format table|json|csv] [--seed N]
+                                                 run a scenario under each design (default: the
+                                                 designs it lists), counters side by side
   vmlab check FILE                               validate a scenario without running it
   vmlab schema                                   print the scenario format's JSON Schema
   vmlab designs                                  list the designs
@@ -67,22 +70,22 @@ function main(argv: readonly string[], io: CliIo): number {
       let check = false;
       let seed: number | undefined;
       let file: string | undefined;
+      let design: DesignName | undefined;
       for (let i = 0; i < rest.length; i++) {
         const a = rest[i];
         if (a === '--json') json = true;
+        else if (a === '--design') design = designArg(rest[++i]);
         else if (a === '--check') check = true;
-        else if (a === '--seed') {
-          const v = rest[++i];
-          if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
-            throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
-          seed = Number(v);
-        } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
+        else if (a === '--seed') seed = seedArg(rest[++i]);
+        else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
         else if (file === undefined) file = a;
         else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
       }
       if (file === undefined) throw new Usage('run needs a scenario FILE');
-      const sc = load(file, io);
-      if (sc === null) return 2;
+      const loaded = load(file, io);
+      if (loaded === null) return 2;
+      const sc = design === undefined ? loaded : { ...loaded, design };
+      if (!canRun(sc, sc.design, io)) return 2;
       const report = runScenario(sc, { seed, check: check || undefined });
       io.stdout.write(json ? reportJson(report) : reportText(report));
       if (!report.ok && json) {
@@ -97,7 +100,8 @@ function main(argv: readonly string[], io: CliIo): number {
       if (rest.length !== 1) throw new Usage('check takes exactly one FILE');
       const sc = load(rest[0], io);
       if (sc === null) return 2;
-      io.stdout.write(`${rest[0]}: ok (${sc.steps.length} steps, design ${sc.design})\n`);
+      const ds = sc.designs.length > 1 ? `designs ${sc.designs.join(', ')}` : `design ${sc.design}`;
+      io.stdout.write(`${rest[0]}: ok (${sc.steps.length} steps, ${ds})\n`);
       return 0;
     }
     case 'schema':
@@ -116,15 +120,38 @@ function main(argv: readonly string[], io: CliIo): number {
   }
 }
 
+/** The value of --seed. */
+function seedArg(v: string | undefined): number {
+  if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
+    throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
+  return Number(v);
+}
+
+/** A design named on the command line. */
+function designArg(v: string | undefined): DesignName {
+  if (v === undefined || !Object.hasOwn(DESIGNS, v))
+    throw new Usage(`unknown design ${v ?? '(none given)'} (designs: ${Object.keys(DESIGNS).join(', ')})`);
+  return v as DesignName;
+}
+
+/** A scenario with devices needs a design with device support; false (after saying so) otherwise. */
+function canRun(sc: Scenario, d: DesignName, io: CliIo): boolean {
+  if ((sc.machine.devices?.length ?? 0) === 0 || DESIGNS[d].hetero !== undefined) return true;
+  io.stderr.write(
+    `vmlab: ${sc.file}: design ${d} cannot run this scenario: it has devices and ${d} has no device support\n`,
+  );
+  return false;
+}
+
 /**
- * compare FILE --designs a,b: the scenario runs once per design (its `design` replaced); the
- * counters print side by side. Exit 0 when every run went through all its steps (its own
- * expectations may fail under another design: they are counted, not fatal), 1 when a run
- * stopped early, 2 for bad input (a design that cannot run the scenario included).
+ * compare FILE [--designs a,b]: the scenario runs once per design (default: the designs it lists;
+ * its `design` replaced); the counters print side by side. Exit 0 when every run went through all
+ * its steps (its own expectations may fail under another design: they are counted, not fatal),
+ * 1 when a run stopped early, 2 for bad input (a design that cannot run the scenario included).
  */
 function compare(args: readonly string[], io: CliIo): number {
   let file: string | undefined;
-  let designs: string[] | undefined;
+  let designs: DesignName[] | undefined;
   let format: CompareFormat = 'table';
   let seed: number | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -132,38 +159,23 @@ function compare(args: readonly string[], io: CliIo): number {
     if (a === '--designs') {
       const v = args[++i];
       if (v === undefined || v === '') throw new Usage('--designs takes a comma-separated list of designs');
-      designs = v.split(',');
-      for (const d of designs)
-        if (!(d in DESIGNS))
-          throw new Usage(`unknown design ${d} (designs: ${Object.keys(DESIGNS).join(', ')})`);
+      designs = v.split(',').map(designArg);
     } else if (a === '--format') {
       const v = args[++i];
       if (v !== 'table' && v !== 'json' && v !== 'csv')
         throw new Usage(`--format takes table, json or csv, got ${v ?? 'nothing'}`);
       format = v;
-    } else if (a === '--seed') {
-      const v = args[++i];
-      if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || Number(v) > 2 ** 32 - 1)
-        throw new Usage(`--seed takes an integer from 0 to 4294967295, got ${v ?? 'nothing'}`);
-      seed = Number(v);
-    } else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
+    } else if (a === '--seed') seed = seedArg(args[++i]);
+    else if (a.startsWith('-')) throw new Usage(`unknown option ${a}`);
     else if (file === undefined) file = a;
     else throw new Usage(`one scenario file at a time (got ${file} and ${a})`);
   }
   if (file === undefined) throw new Usage('compare needs a scenario FILE');
-  if (designs === undefined) throw new Usage('compare needs --designs');
   const sc = load(file, io);
   if (sc === null) return 2;
-  const hasDevices = (sc.machine.devices?.length ?? 0) > 0;
-  for (const d of designs) {
-    if (hasDevices && DESIGNS[d as DesignName].hetero === undefined) {
-      io.stderr.write(
-        `vmlab: ${file}: design ${d} cannot run this scenario: it has devices and ${d} has no device support\n`,
-      );
-      return 2;
-    }
-  }
-  const reports = designs.map((d) => runScenario({ ...sc, design: d as DesignName }, { seed }));
+  const list = designs ?? sc.designs;
+  for (const d of list) if (!canRun(sc, d, io)) return 2;
+  const reports = list.map((d) => runScenario({ ...sc, design: d }, { seed }));
   const c = compareReports(reports, sc.steps.length);
   io.stdout.write(formatComparison(c, format));
   return c.runs.some((r) => r.stopped) ? 1 : 0;

@@ -8,7 +8,7 @@
 // - device memory adds up: free + page-table pages + private pages = the hnode.
 // Reads only; changes nothing.
 
-import { PmdState, PteAttr, SwpType } from '../arch/pmap.js';
+import { PteAttr, SwpType } from '../arch/pmap.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import type { Vma } from '../mm/vma.js';

@@ -14,7 +14,7 @@ import type { Mm, Task } from '../mm/mm.js';
 import type { PeerSharedOps } from '../mm/peer-shared.js';
 import { VM, type Vma } from '../mm/vma.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
-import { Device, type DeviceSpec } from './device.js';
+import { Device, type DeviceSpec, withPageSize } from './device.js';
 import { runDeviceKernel } from './device-run.js';
 import { checkGmem } from './gmem-check.js';
 import { blockHome, contextOf, evictBlock, type GmemCore, installPage, reuseHeld } from './gmem-core.js';
@@ -32,7 +32,7 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
   constructor(k: Kernel, specs: readonly DeviceSpec[]) {
     this.k = k;
     // gm_dev_create + gm_dev_register_physmem: each device's memory is an hnode.
-    this.devices = specs.map((s, i) => new Device(k, i, s, i));
+    this.devices = specs.map((s, i) => new Device(k, i, withPageSize(s, 2 * 1024 * 1024), i));
     this.g = {
       k,
       per: Math.max(...this.devices.map((d) => d.pagePages)),

@@ -17,7 +17,7 @@ import { NotifyEvent } from '../mm/mmu-notifier.js';
 import { VM, type Vma } from '../mm/vma.js';
 import { checkHetero } from './check.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
-import { Device, type DeviceContext, type DeviceSpec } from './device.js';
+import { Device, type DeviceContext, type DeviceSpec, withPageSize } from './device.js';
 import { runDeviceKernel } from './device-run.js';
 import { HmmPfn, type HmmRange, hmmRangeFault } from './hmm-range.js';
 import { deviceOf, devicePages, devicePrivateWalk, migrateBack, migrateToDevice } from './migrate.js';
@@ -41,7 +41,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
 
   constructor(k: Kernel, specs: readonly DeviceSpec[]) {
     this.k = k;
-    this.devices = specs.map((s, i) => new Device(k, i, s, i));
+    this.devices = specs.map((s, i) => new Device(k, i, withPageSize(s, 4096), i));
     k.pgmap = this;
   }
 

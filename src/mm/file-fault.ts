@@ -41,16 +41,27 @@ export function fileFault(
   return r;
 }
 
-/** do_read_fault */
+/**
+ * do_read_fault. When filemap_fault had to read the page (sync readahead), it dropped the
+ * fault lock for the I/O and returned VM_FAULT_MAJOR | VM_FAULT_RETRY; the retried fault finds
+ * the pages cached and maps the fault-around window, the faulting page with it. One fault,
+ * counted major (mm_account_fault: FAULT_FLAG_TRIED after a major attempt).
+ */
 function readFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
-  if (k.config.faultAroundPages > 1) {
+  const around = k.config.faultAroundPages > 1;
+  if (around) {
     faultAround(k, mm, vma, vpn);
     if (!mm.pmap.pteNone(h)) return VmFault.done; // VM_FAULT_NOPAGE: mapped from the cache
   }
   const pfn = getPage(k, vma, vpn);
   if (pfn < 0) return -pfn as VmFault;
+  const major = lastMajor;
+  if (major && around && !vma.file!.inode.isShmem()) {
+    faultAround(k, mm, vma, vpn); // the retry
+    if (!mm.pmap.pteNone(h)) return VmFault.major;
+  }
   mapFilePage(k, mm, vma, h, pfn, 0);
-  return lastMajor ? VmFault.major : VmFault.done;
+  return major ? VmFault.major : VmFault.done;
 }
 
 /** do_cow_fault: a private copy of the file page, made before the page is looked up. */

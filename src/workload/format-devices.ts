@@ -4,18 +4,18 @@
 
 import { GiB, MiB, PAGE_SIZE } from '../lib/units.js';
 import {
-  byteSize,
   expectError,
+  inProcess,
   positiveSize,
-  processName,
-  regionName,
+  RANGE,
+  RANGE_RULES,
+  STRIDE_RULE,
   TOUCH_PATTERNS,
   virtualAddress,
 } from './format-values.js';
 import {
   boolean,
   enumOf,
-  exactlyOne,
   has,
   integer,
   listOf,
@@ -23,7 +23,6 @@ import {
   object,
   optional,
   required,
-  requires,
   scalarOrMap,
   size,
   string,
@@ -143,19 +142,7 @@ export const device = object(
 
 export const devices = listOf(device, { maxItems: 64 });
 
-const inProcess = required(processName, 'The process that performs the step.');
 const onDevice = required(deviceName, 'The device.');
-const RANGE = {
-  region: optional(regionName, 'The region to act on (or give addr).'),
-  addr: optional(virtualAddress, 'Start of the range (or give region).'),
-  offset: optional(byteSize, 'Bytes from the start of the region (with region only); default 0.'),
-  length: optional(byteSize, 'Bytes; default: to the end of the region. Required with addr.'),
-};
-const RANGE_RULES = [
-  exactlyOne('region', 'addr'),
-  requires('offset', 'region', "'offset' is only allowed with 'region'"),
-  requires('addr', 'length', "'addr' needs 'length'"),
-];
 
 export const attach = object({ in: inProcess, device: onDevice, expect_error: expectError });
 
@@ -171,20 +158,7 @@ export const deviceKernel = object(
     expect_error: expectError,
   },
   {
-    rules: [
-      ...RANGE_RULES,
-      {
-        check(v, report) {
-          if (has(v, 'stride') && v.pattern !== 'strided')
-            report('stride', "'stride' needs 'pattern: strided'");
-        },
-        json: {
-          dependentSchemas: {
-            stride: { required: ['pattern'], properties: { pattern: { const: 'strided' } } },
-          },
-        },
-      },
-    ],
+    rules: [...RANGE_RULES, STRIDE_RULE],
   },
 );
 

@@ -2,6 +2,7 @@
 // shape below; `expect_error` may stand beside the key or inside the mapping.
 // Checks that need earlier steps (was the process spawned? is the region defined?) are in scenario-build.ts.
 
+import { DESIGN_NAMES } from '../designs/names.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from '../sim/counter-names.js';
 import { attach, deviceKernel, evict, hmadviseStep, migrate as migrateStep } from './format-devices.js';
@@ -12,13 +13,17 @@ import {
   expectError,
   fileName,
   hugePageSize,
+  inProcess,
   MMAP_FLAGS,
   MREMAP_FLAGS,
   MSYNC_FLAGS,
   positiveSize,
   processName,
   prot,
+  RANGE,
+  RANGE_RULES,
   regionName,
+  STRIDE_RULE,
   signedSize,
   TOUCH_OPS,
   TOUCH_PATTERNS,
@@ -36,30 +41,15 @@ import {
   named,
   object,
   oneKeyOf,
+  oneOrList,
   openObject,
   optional,
   type Rule,
   required,
-  requires,
   type Schema,
   scalarOrMap,
   withDefault,
 } from './schema-dsl.js';
-
-const inProcess = required(processName, 'The process that performs the step.');
-
-/** A range: `region` (+ `offset`, + `length`) or `addr` + `length`. */
-const RANGE = {
-  region: optional(regionName, 'The region to act on (or give addr).'),
-  addr: optional(virtualAddress, 'Start of the range (or give region).'),
-  offset: optional(byteSize, 'Bytes from the start of the region (with region only); default 0.'),
-  length: optional(byteSize, 'Bytes; default: to the end of the region. Required with addr.'),
-};
-const RANGE_RULES: readonly Rule<Located>[] = [
-  exactlyOne('region', 'addr'),
-  requires('offset', 'region', "'offset' is only allowed with 'region'"),
-  requires('addr', 'length', "'addr' needs 'length'"),
-];
 
 /** A rule on one field's value that JSON Schema can state as `properties: { key: json }`. */
 function fieldRule<O extends Located>(key: string, json: object, check: Rule<O>['check']): Rule<O> {
@@ -243,20 +233,7 @@ const touch = object(
     expect_error: expectError,
   },
   {
-    rules: [
-      ...RANGE_RULES,
-      {
-        check(v, report) {
-          if (has(v, 'stride') && v.pattern !== 'strided')
-            report('stride', "'stride' needs 'pattern: strided'");
-        },
-        json: {
-          dependentSchemas: {
-            stride: { required: ['pattern'], properties: { pattern: { const: 'strided' } } },
-          },
-        },
-      },
-    ],
+    rules: [...RANGE_RULES, STRIDE_RULE],
   },
 );
 
@@ -468,5 +445,15 @@ export const STEP_SHAPES = {
 
 export const step = named(
   'step',
-  oneKeyOf(STEP_SHAPES, { noun: 'step', siblings: { expect_error: expectError }, noSiblings: ['expect'] }),
+  oneKeyOf(STEP_SHAPES, {
+    noun: 'step',
+    siblings: {
+      expect_error: expectError,
+      design: optional(
+        oneOrList(enumOf(DESIGN_NAMES), { minItems: 1, unique: true }),
+        'Only under these designs: the step is skipped when the scenario runs under another.',
+      ),
+    },
+    refuse: { expect: ['expect_error'] },
+  }),
 );

@@ -13,7 +13,21 @@ import type {
   TouchOp,
   TouchPattern,
 } from './scenario.js';
-import { address, enumOf, integer, named, optional, size, string } from './schema-dsl.js';
+import {
+  address,
+  enumOf,
+  exactlyOne,
+  has,
+  integer,
+  type Located,
+  named,
+  optional,
+  type Rule,
+  required,
+  requires,
+  size,
+  string,
+} from './schema-dsl.js';
 
 /** `values`, checked at compile time to list every member of the union T. */
 function every<T extends string>() {
@@ -108,3 +122,30 @@ export const expectError = optional(
   named('guestError', enumOf(GUEST_ERRORS), 'An errno of a failed call, or a signal delivered on a fault.'),
   'The step must fail with this errno or signal.',
 );
+
+export const inProcess = required(processName, 'The process that performs the step.');
+
+/** A range: `region` (+ `offset`, + `length`) or `addr` + `length`. */
+export const RANGE = {
+  region: optional(regionName, 'The region to act on (or give addr).'),
+  addr: optional(virtualAddress, 'Start of the range (or give region).'),
+  offset: optional(byteSize, 'Bytes from the start of the region (with region only); default 0.'),
+  length: optional(byteSize, 'Bytes; default: to the end of the region. Required with addr.'),
+};
+export const RANGE_RULES: readonly Rule<Located>[] = [
+  exactlyOne('region', 'addr'),
+  requires('offset', 'region', "'offset' is only allowed with 'region'"),
+  requires('addr', 'length', "'addr' needs 'length'"),
+];
+
+/** `stride` goes with `pattern: strided` only (touch and device kernels). */
+export const STRIDE_RULE: Rule<Located & { pattern?: string }> = {
+  check(v, report) {
+    if (has(v, 'stride') && v.pattern !== 'strided') report('stride', "'stride' needs 'pattern: strided'");
+  },
+  json: {
+    dependentSchemas: {
+      stride: { required: ['pattern'], properties: { pattern: { const: 'strided' } } },
+    },
+  },
+};

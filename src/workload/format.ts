@@ -18,6 +18,7 @@ import {
   literal,
   named,
   object,
+  oneOrList,
   optional,
   required,
   scalarOrMap,
@@ -172,7 +173,10 @@ export const scenarioFormat = object({
   description: optional(string(), 'What the scenario shows.'),
   seed: withDefault(integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), 1, 'Seed of the random generator.'),
   machine: required(machine, 'The simulated machine.'),
-  design: required(enumOf(DESIGN_NAMES), 'The design to run: a preset of designs/.'),
+  design: required(
+    oneOrList(enumOf(DESIGN_NAMES), { minItems: 1, unique: true }),
+    'The design to run (a preset of designs/), or the designs the scenario holds for: `vmlab run` takes the first unless told (--design), the test suite runs each.',
+  ),
   steps: required(listOf(step), 'What happens, in order.'),
 });
 

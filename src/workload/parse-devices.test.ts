@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { System } from '../sim/system.js';
 import { formatScenarioError, parseScenario } from './parse.js';
 
 const FILE = 'dev.yaml';
@@ -30,7 +31,7 @@ describe('scenario format: devices', () => {
       {
         name: 'gpu',
         memory: 16 * 2 ** 20,
-        pageSize: 4096,
+        pageSize: 0, // the design's default: 4 KiB under hmm, 2 MiB under gmem
         tlb: { entries: 2048, ways: 16 },
         replayableFaults: true,
         faultBatch: 256,
@@ -41,6 +42,18 @@ describe('scenario format: devices', () => {
       },
     ]);
     expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
+  });
+
+  it('gives a device without page_size 4 KiB pages under hmm and 2 MiB under gmem', () => {
+    for (const [design, bytes] of [
+      ['hmm', 4096],
+      ['gmem', 2 * 2 ** 20],
+    ] as const) {
+      const r = parseScenario(doc(GPU, design, '  - attach: { in: app, device: gpu }\n'), FILE);
+      if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+      const sys = new System({ machine: r.scenario.machine, design, seed: 1, check: false });
+      expect(sys.hetero!.devices[0].spec.pageSize).toBe(bytes);
+    }
   });
 
   it('parses device kernels, migrations and evictions', () => {

@@ -104,6 +104,7 @@ describe('parseScenario: format v1', () => {
         devices: [],
       },
       design: 'linux',
+      designs: ['linux'],
       steps: [
         { loc: loc(15, 5), index: 0, kind: 'spawn', name: 'app' },
         { loc: loc(16, 5), index: 1, kind: 'spawn', name: 'db', cpu: 1 },
@@ -411,7 +412,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, huge_size, expect_error)",
     ]);
     expect(errors(withSteps('  - mmapp: { in: a }'))).toEqual([
-      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict, hmadvise, expect_error)",
+      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict, hmadvise, expect_error, design)",
     ]);
   });
 
@@ -437,7 +438,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:11: steps[1].mmap.size: missing required key 'size' (expected a size such as 4096, 0x1000 or 4KiB, at least 1B)",
     ]);
     expect(errors('vmlab: 1\nname: t\nmachine: { memory: 4GiB }\nsteps: []\n')).toEqual([
-      "test.yaml:1:1: design: missing required key 'design' (expected one of linux, hmm, gmem)",
+      "test.yaml:1:1: design: missing required key 'design' (expected one of linux, hmm, gmem, or a list, each one of linux, hmm, gmem)",
       "test.yaml:3:10: machine.cpus: missing required key 'cpus' (expected an integer from 1 to 1024)",
     ]);
   });
@@ -670,6 +671,28 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(
       errors(withSteps('  - spawn: a', '  - expect: { in: a, VmRSS: 0 }', '    expect_error: EINVAL')),
     ).toEqual(["test.yaml:8:19: steps[1].expect_error: 'expect_error' cannot be used with 'expect'"]);
+  });
+
+  it('takes a list of designs, and limits a step to some of them with `design` beside its key', () => {
+    const text = withSteps('  - spawn: a', '  - expect: { in: a, VmRSS: 0 }', '    design: hmm').replace(
+      'design: linux',
+      'design: [linux, hmm]',
+    );
+    const sc = parsed(text);
+    expect(sc.design).toBe('linux');
+    expect(sc.designs).toEqual(['linux', 'hmm']);
+    expect(sc.steps[0].designs).toBeUndefined();
+    expect(sc.steps[1].designs).toEqual(['hmm']);
+    expect(errors(withSteps('  - spawn: a', '    design: [hmm]'))).toEqual([
+      "test.yaml:7:13: steps[0].design: design hmm is not one of the scenario's designs (linux)",
+    ]);
+    expect(errors(withSteps('  - spawn: a')).length).toBe(0);
+    expect(errors(withSteps('  - spawn: a').replace('design: linux', 'design: [linux, linux]'))).toEqual([
+      'test.yaml:4:17: design[1]: linux is listed twice (expected a list, each one of linux, hmm, gmem)',
+    ]);
+    expect(errors(withSteps('  - spawn: a').replace('design: linux', 'design: []'))).toEqual([
+      'test.yaml:4:9: design: the list is empty (expected a list, each one of linux, hmm, gmem)',
+    ]);
   });
 
   it('reports two step keys in one item', () => {

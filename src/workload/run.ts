@@ -218,6 +218,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
   try {
     for (const step of sc.steps) {
       stepsRun++;
+      if (step.designs !== undefined && !step.designs.includes(sc.design)) continue; // another design's step
       try {
         runStep(step);
       } finally {

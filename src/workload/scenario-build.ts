@@ -3,6 +3,7 @@
 // same process) before it is used, a CPU index must exist, a process name is spawned once.
 // Every problem is reported to ctx with its position; nothing is thrown.
 
+import type { DesignName } from '../designs/names.js';
 import type { GuestError } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { DEFAULT_THP } from '../mm/thp-state.js';
@@ -27,8 +28,8 @@ import {
 import { StepTracker } from './step-tracker.js';
 
 export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | Invalid {
-  const machine = buildMachine(d.machine, d.design);
-  const tracker = new StepTracker(ctx, machine.cpus);
+  const machine = buildMachine(d.machine);
+  const tracker = new StepTracker(ctx, machine.cpus, d.design);
   const deviceNames = checkDevices(d, ctx);
   const steps: Step[] = [];
   d.steps.forEach((item, index) => {
@@ -42,12 +43,13 @@ export function buildScenario(d: DecodedScenario, ctx: DecodeCtx): Scenario | In
     ...(d.description !== undefined && { description: d.description }),
     seed: d.seed,
     machine,
-    design: d.design,
+    design: d.design[0],
+    designs: d.design,
     steps,
   };
 }
 
-function buildMachine(m: DecodedMachine, design: string): MachineSpec {
+function buildMachine(m: DecodedMachine): MachineSpec {
   return {
     cpus: m.cpus,
     nodes: m.memory !== undefined ? [m.memory] : [...(m.nodes ?? [])],
@@ -68,7 +70,7 @@ function buildMachine(m: DecodedMachine, design: string): MachineSpec {
         overcommit: m.hugepages.overcommit,
       },
     }),
-    devices: buildDevices(m.devices, design),
+    devices: buildDevices(m.devices),
   };
 }
 
@@ -100,8 +102,7 @@ function buildStep(
   t: StepTracker,
   ctx: DecodeCtx,
 ): Step {
-  const expectError = expectErrorOf(item, ctx);
-  const base = { loc: locOf(ctx, item.where), index, ...(expectError !== undefined && { expectError }) };
+  const base = stepBase(item, index, t, ctx);
   const ranged = (v: DecodedRange) => {
     t.process(v.in, placeOf(v, 'in'));
     return { in: v.in, range: rangeOf(v, t) };
@@ -272,8 +273,34 @@ function buildStep(
   }
 }
 
+/** What every step has: its place, `expect_error`, and the designs it is limited to (`design`). */
+export function stepBase(
+  item: DecodedStep,
+  index: number,
+  t: StepTracker,
+  ctx: DecodeCtx,
+): { loc: SourceLoc; index: number; expectError?: GuestError; designs?: readonly DesignName[] } {
+  const expectError = expectErrorOf(item, ctx);
+  const designs = item.siblings.design;
+  if (designs !== undefined) {
+    const all = t.designs;
+    for (const d of designs)
+      if (!all.includes(d))
+        ctx.report(
+          placeOf(item.siblings, 'design'),
+          `design ${d} is not one of the scenario's designs (${all.join(', ')})`,
+        );
+  }
+  return {
+    loc: locOf(ctx, item.where),
+    index,
+    ...(expectError !== undefined && { expectError }),
+    ...(designs !== undefined && { designs }),
+  };
+}
+
 /** `expect_error` beside the step key or inside its mapping; both at once is an error. */
-export function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefined {
+function expectErrorOf(item: DecodedStep, ctx: DecodeCtx): GuestError | undefined {
   const outer = item.siblings.expect_error;
   const v: unknown = item.value;
   const inner =

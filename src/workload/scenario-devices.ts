@@ -7,7 +7,7 @@ import { PAGE_SIZE } from '../lib/units.js';
 import type { DecodedMachine, DecodedScenario, DecodedStep } from './format.js';
 import { DEFAULT_DEVICE_TLB } from './format-devices.js';
 import type { Step } from './scenario.js';
-import { expectErrorOf, locOf, rangeOf } from './scenario-build.js';
+import { rangeOf, stepBase } from './scenario-build.js';
 import { type DecodeCtx, placeOf } from './schema-dsl.js';
 import type { StepTracker } from './step-tracker.js';
 
@@ -18,12 +18,11 @@ export function isDeviceStep(item: DecodedStep): item is DeviceStep {
   return (DEVICE_STEPS as readonly string[]).includes(item.key);
 }
 
-/** A device page is 4 KiB unless said otherwise; gmem's is HPAGE_SIZE (its series' granularity). */
-export function buildDevices(list: DecodedMachine['devices'], design: string): DeviceSpec[] {
+export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
   return list.map((d) => ({
     name: d.name,
     memory: d.memory,
-    pageSize: d.page_size ?? (design === 'gmem' ? 2 * 1024 * 1024 : PAGE_SIZE),
+    pageSize: d.page_size ?? 0, // 0: the design's default (devicePageSize)
     tlb: d.tlb === undefined ? { ...DEFAULT_DEVICE_TLB } : { entries: d.tlb.entries, ways: d.tlb.ways },
     replayableFaults: d.replayable_faults,
     faultBatch: d.fault_batch,
@@ -44,7 +43,7 @@ export function checkDevices(d: DecodedScenario, ctx: DecodeCtx): Set<string> {
     if (names.has(dev.name)) ctx.report(placeOf(dev, 'name'), `device '${dev.name}' is declared twice`);
     names.add(dev.name);
   }
-  if (d.machine.devices.length > 0 && d.design === 'linux')
+  if (d.machine.devices.length > 0 && d.design.includes('linux'))
     ctx.report(
       placeOf(d, 'design'),
       "the linux design has no device support: use 'design: hmm' (Linux with HMM) or 'design: gmem'",
@@ -59,8 +58,7 @@ export function buildDeviceStep(
   names: Set<string>,
   ctx: DecodeCtx,
 ): Step {
-  const expectError = expectErrorOf(item, ctx);
-  const base = { loc: locOf(ctx, item.where), index, ...(expectError !== undefined && { expectError }) };
+  const base = stepBase(item, index, t, ctx);
   const dev = (name: string, v: object) => {
     if (!names.has(name)) ctx.report(placeOf(v as never, 'device'), `no device '${name}' in machine.devices`);
   };

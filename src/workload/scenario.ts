@@ -96,6 +96,8 @@ interface StepBase {
   /** 0-based index in `steps`. */
   readonly index: number;
   readonly expectError?: GuestError;
+  /** The step runs only under these designs (absent: under every design). */
+  readonly designs?: readonly DesignName[];
 }
 
 export type MmapFlag =
@@ -279,6 +281,9 @@ export interface Scenario {
   readonly description?: string;
   readonly seed: number;
   readonly machine: MachineSpec;
+  /** The design a run uses (the first listed). */
   readonly design: DesignName;
+  /** Every design the scenario holds for (`design: [hmm, gmem]`); the test suite runs each. */
+  readonly designs: readonly DesignName[];
   readonly steps: readonly Step[];
 }

@@ -216,8 +216,8 @@ export interface OneKeyOptions<K extends string, F extends Fields> {
   readonly noun: string;
   /** Keys allowed beside the shape key (`expect_error`). */
   readonly siblings: F;
-  /** Shapes that take no siblings. */
-  readonly noSiblings?: readonly K[];
+  /** Siblings a shape does not take (`expect` takes no `expect_error`). */
+  readonly refuse?: Partial<Record<K, readonly string[]>>;
 }
 
 /** A mapping with exactly one key from `shapes`, whose value that shape decodes, plus optional siblings. */
@@ -257,9 +257,9 @@ export function oneKeyOf<S extends Record<string, Schema<unknown>>, F extends Fi
       const valueWhere = ctx.place(pair.value, keyWhere.path, keyWhere);
       const value = ctx.decode(shapes[k], pair.value, valueWhere);
       if (value === INVALID || !m.ok) return INVALID;
-      if (opts.noSiblings?.includes(k) && Object.keys(m.places).length > 0) {
-        const first = Object.keys(m.places)[0];
-        ctx.report(m.places[first], `'${first}' cannot be used with '${k}'`);
+      const refused = Object.keys(m.places).find((s) => opts.refuse?.[k]?.includes(s));
+      if (refused !== undefined) {
+        ctx.report(m.places[refused], `'${refused}' cannot be used with '${k}'`);
         return INVALID;
       }
       const siblings = { ...m.values, [AT]: { self: where, fields: m.places } } as ObjectOf<F>;
@@ -269,11 +269,15 @@ export function oneKeyOf<S extends Record<string, Schema<unknown>>, F extends Fi
       const siblingJson = objectJson(opts.siblings, defs, {}) as { properties: object; required?: string[] };
       return {
         oneOf: shapeKeys.map((k) => {
-          const alone = opts.noSiblings?.includes(k) ?? false;
+          const refused = opts.refuse?.[k] ?? [];
+          const props = Object.fromEntries(
+            Object.entries(siblingJson.properties).filter(([s]) => !refused.includes(s)),
+          );
+          const req = (siblingJson.required ?? []).filter((s) => !refused.includes(s));
           return {
             type: 'object',
-            properties: { [k]: shapes[k].json(defs), ...(alone ? {} : siblingJson.properties) },
-            required: [k, ...(alone ? [] : (siblingJson.required ?? []))],
+            properties: { [k]: shapes[k].json(defs), ...props },
+            required: [k, ...req],
             additionalProperties: false,
           };
         }),

@@ -302,3 +302,21 @@ export function named<T>(name: string, schema: Schema<T>, description?: string):
       defs.ref(name, () => ({ ...(description !== undefined && { description }), ...schema.json(defs) })),
   };
 }
+
+/** One scalar, or a list of them: always decoded as a list (`design: hmm` or `design: [hmm, gmem]`). */
+export function oneOrList<T>(item: Schema<T>, opts: ListOptions = {}): Schema<T[]> {
+  const list = listOf(item, opts);
+  const expected = `${item.expected}, or ${list.expected}`;
+  return {
+    expected,
+    decode(node, where, ctx) {
+      if (isSeq(node)) return list.decode(node, where, ctx);
+      if (isScalar(node)) {
+        const v = item.decode(node, where, ctx);
+        return v === INVALID ? INVALID : [v];
+      }
+      return wrongType(ctx, node, where, expected);
+    },
+    json: (defs) => ({ anyOf: [item.json(defs), list.json(defs)] }),
+  };
+}

@@ -3,6 +3,7 @@
 // Deliberately simple: a name stays known after `exit`, and a region after munmap (the runner
 // reports what then fails, as the kernel would).
 
+import type { DesignName } from '../designs/names.js';
 import type { DecodeCtx, Where } from './schema-dsl.js';
 import { byCloseness, didYouMean } from './suggest.js';
 
@@ -22,6 +23,8 @@ export class StepTracker {
   constructor(
     private readonly ctx: DecodeCtx,
     private readonly cpus: number,
+    /** The scenario's designs: a step's `design` must name some of these. */
+    readonly designs: readonly DesignName[],
   ) {}
 
   /** A spawn step creates `name`; a name may be spawned only once. */
