@@ -4,8 +4,9 @@
 
 import type { DeviceSpec } from '../hetero/device.js';
 import { GmemDesign } from '../hetero/gmem.js';
+import type { Rng } from '../lib/rng.js';
 import type { Kernel } from '../mm/kernel.js';
 
-export function createGmem(k: Kernel, devices: readonly DeviceSpec[]): GmemDesign {
-  return new GmemDesign(k, devices);
+export function createGmem(k: Kernel, devices: readonly DeviceSpec[], rng?: () => Rng): GmemDesign {
+  return new GmemDesign(k, devices, rng);
 }

@@ -4,8 +4,9 @@
 
 import type { DeviceSpec } from '../hetero/device.js';
 import { HmmDesign } from '../hetero/hmm.js';
+import type { Rng } from '../lib/rng.js';
 import type { Kernel } from '../mm/kernel.js';
 
-export function createHmm(k: Kernel, devices: readonly DeviceSpec[]): HmmDesign {
-  return new HmmDesign(k, devices);
+export function createHmm(k: Kernel, devices: readonly DeviceSpec[], rng?: () => Rng): HmmDesign {
+  return new HmmDesign(k, devices, rng);
 }

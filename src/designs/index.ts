@@ -2,6 +2,7 @@
 
 import type { HeteroDesign } from '../hetero/design.js';
 import type { DeviceSpec } from '../hetero/device.js';
+import type { Rng } from '../lib/rng.js';
 import type { Kernel, KernelConfig } from '../mm/kernel.js';
 import { createGmem } from './gmem.js';
 import { createHmm } from './hmm.js';
@@ -14,7 +15,8 @@ export interface Design {
   readonly summary: string;
   create(config: KernelConfig): Kernel;
   /** The heterogeneous-memory slot: how devices share the address space (absent: no devices). */
-  hetero?(k: Kernel, devices: readonly DeviceSpec[]): HeteroDesign;
+  /** `rng` forks the scenario's seeded stream for a policy that draws. */
+  hetero?(k: Kernel, devices: readonly DeviceSpec[], rng: () => Rng): HeteroDesign;
 }
 
 export const DESIGNS: Record<DesignName, Design> = {

@@ -47,6 +47,7 @@ export function runDeviceKernel(
   token: Uint32Array,
   newToken: () => number,
   service: ServiceFn,
+  onRemote: ((vpn: number) => void) | null = null,
 ): DeviceRunResult {
   const firstVpn = Math.floor(req.addr / 4096);
   const pages = Math.ceil((req.addr + req.length) / 4096) - firstVpn;
@@ -54,10 +55,14 @@ export function runDeviceKernel(
   const count = req.count ?? perPass;
   const write = needsWrite(req.op);
   let last = -1;
-  const complete = (pfn: number): void => {
-    if (pfn < cpuFrames) dev.remoteAccess(); // system memory, over the link
+  const complete = (pfn: number, vpn: number): void => {
     if (write) token[pfn] = newToken();
     last = token[pfn];
+    if (pfn < cpuFrames) {
+      dev.remoteAccess(); // system memory, over the link
+      // The access counters see it once it is done: a notification may migrate the page.
+      if (onRemote !== null) onRemote(vpn);
+    }
   };
   const queued: number[] = [];
   const writes: boolean[] = [];
@@ -71,11 +76,13 @@ export function runDeviceKernel(
       dev.stats.dev_fault_errors += queued.length;
       return e;
     }
+    dev.replaying = true;
     for (const v of replay) {
       const pfn = translate(dev, ctx, v, write);
       if (pfn < 0) throw new Error(`runDeviceKernel: vpn ${v} still faults after its batch was serviced`);
-      complete(pfn);
+      complete(pfn, v);
     }
+    dev.replaying = false;
     queued.length = 0;
     writes.length = 0;
     inQueue.clear();
@@ -98,7 +105,7 @@ export function runDeviceKernel(
     dev.stats.dev_accesses++;
     const pfn = translate(dev, ctx, vpn, write);
     if (pfn >= 0) {
-      complete(pfn);
+      complete(pfn, vpn);
       continue;
     }
     if (!inQueue.has(vpn)) {

@@ -5,10 +5,21 @@
 
 import { DevicePageTable } from '../arch/device-mmu.js';
 import { Tlb } from '../arch/tlb.js';
+import type { Rng } from '../lib/rng.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import { DEVICE_COUNTERS, type DeviceCounter } from '../sim/counter-names.js';
 import type { TlbConfig } from '../workload/scenario.js';
+import {
+  CHUNK_PAGES,
+  DEFAULT_POLICIES,
+  type DevicePolicies,
+  type EvictionPolicy,
+  type PlacementName,
+  type PrefetchPolicy,
+} from './policy.js';
+import { createEviction } from './policy-eviction.js';
+import { createPrefetch } from './policy-prefetch.js';
 
 export interface LinkSpec {
   /** Bytes per second each way. */
@@ -34,12 +45,20 @@ export interface DeviceSpec {
   /** Peer access to other devices' memory (recorded; not used by the hmm design yet). */
   readonly peer: boolean;
   readonly link: LinkSpec;
-  /** What the driver does on a fault: map system memory remotely, or migrate it here. */
-  readonly placement: 'remote' | 'migrate';
-  /** gmem: which device page goes when device memory is full (default lru). */
-  readonly eviction?: 'lru' | 'random';
+  /** What the driver does on a fault: map system memory remotely, migrate it here, or map
+   *  remotely until the access counters say migrate (policy.ts). */
+  readonly placement: PlacementName;
+  /** Placement parameters, prefetch, eviction and thrashing (absent: DEFAULT_POLICIES with
+   *  `placement`); policies.placement.policy, when given, is `placement`. */
+  readonly policies?: DevicePolicies;
   /** gmem: byte ranges of the device's address space already taken (a peer OS's own VMAs). */
   readonly reserved?: readonly { readonly addr: number; readonly length: number }[];
+}
+
+/** The spec's policies, defaults filled in. */
+export function policiesOf(spec: DeviceSpec): DevicePolicies {
+  const p = spec.policies ?? DEFAULT_POLICIES;
+  return { ...p, placement: { ...p.placement, policy: spec.placement } };
 }
 
 /** The spec with its page size resolved: `dflt` when the scenario gave none. */
@@ -72,13 +91,35 @@ export class Device {
   readonly stats: Record<DeviceCounter, number>;
   /** Device-private pages held now, and page-table pages. */
   privatePages = 0;
+  /** Placement, prefetch, eviction and thrashing, defaults filled in. */
+  readonly policies: DevicePolicies;
+  /** Which 2 MiB chunk of this device's memory to evict; counts its private pages by chunk. */
+  readonly eviction: EvictionPolicy;
+  /** What a fault batch services beyond its faults. */
+  readonly prefetch: PrefetchPolicy;
+  /**
+   * The driver's eviction, called when a private-page allocation finds the memory full: true
+   * when it freed something (the allocation is retried once). Set by the design.
+   */
+  onFull: (() => boolean) | null = null;
+  /** Chunks the current driver operation allocated into: not eviction victims. */
+  readonly pinned = new Set<number>();
+  /** The faulted accesses of a serviced batch are replaying: what it mapped must stay. */
+  replaying = false;
   private readonly k: Kernel;
 
-  constructor(k: Kernel, id: number, spec: DeviceSpec, hnode: number) {
+  /** `rng` gives the scenario's seeded stream to a policy that draws (random eviction). */
+  constructor(k: Kernel, id: number, spec: DeviceSpec, hnode: number, rng?: () => Rng) {
     this.k = k;
     this.id = id;
     this.spec = spec;
     this.hnode = hnode;
+    this.policies = policiesOf(spec);
+    this.prefetch = createPrefetch(this.policies.prefetch);
+    this.eviction = createEviction(this.policies.eviction.policy, () => {
+      if (rng === undefined) throw new Error(`Device ${spec.name}: random eviction needs the scenario's rng`);
+      return rng();
+    });
     this.tlb = new Tlb(spec.tlb);
     this.stats = Object.fromEntries(Object.keys(DEVICE_COUNTERS).map((n) => [n, 0])) as Record<
       DeviceCounter,
@@ -96,6 +137,45 @@ export class Device {
     return this.k.phys.allocDevice(this.hnode);
   }
 
+  /** The 2 MiB chunk of device memory (UVM's root chunk) that frame pfn belongs to. */
+  chunkOf(pfn: number): number {
+    return Math.floor((pfn - this.k.phys.hnodes[this.hnode].startPfn) / CHUNK_PAGES);
+  }
+
+  /**
+   * A frame for a device-private page, or -1: when the memory is full the driver evicts
+   * (onFull) and the allocation is tried once more. The eviction policy counts the page, and
+   * its chunk is pinned until the operation ends (UVM's temporarily pinned chunks: a block
+   * being serviced is never the victim of its own allocations).
+   */
+  allocPrivateFrame(): number {
+    const pfn = this.allocEvicting();
+    if (pfn >= 0) {
+      const chunk = this.chunkOf(pfn);
+      this.eviction.allocated(chunk);
+      this.pinned.add(chunk);
+    }
+    return pfn;
+  }
+
+  /** A frame, evicting once when the memory is full. */
+  private allocEvicting(): number {
+    const pfn = this.allocFrame();
+    if (pfn >= 0 || this.onFull === null || !this.onFull()) return pfn;
+    return this.allocFrame();
+  }
+
+  /** A driver operation starts (a fault batch, a migration): no chunk is pinned. */
+  beginOperation(): void {
+    this.pinned.clear();
+  }
+
+  /** A device-private page's frame goes back (dev_pagemap_ops.page_free). */
+  freePrivateFrame(pfn: number): void {
+    this.eviction.freed(this.chunkOf(pfn));
+    this.freeFrame(pfn);
+  }
+
   freeFrame(pfn: number): void {
     this.k.phys.frames.resetMeta(pfn);
     this.k.phys.free(pfn, 0);
@@ -105,7 +185,7 @@ export class Device {
   attach(mm: Mm): DeviceContext | null {
     const pt = new DevicePageTable(
       () => {
-        const pfn = this.allocFrame();
+        const pfn = this.allocEvicting(); // page tables may evict user chunks, as in UVM's PMM
         if (pfn >= 0) this.k.meta.add('device_page_table', 4096);
         return pfn;
       },

@@ -40,6 +40,13 @@ export function checkGmem(g: GmemCore, devices: readonly Device[]): string[] {
       if (m.dev !== null && !g.resident.get(m.dev)!.has(m))
         bad.push(`checkGmem: gm_mapping at vpn ${m.vpn} is on ${m.dev.spec.name} but not in its LRU`);
       const ctx = m.dev === null ? undefined : m.dev.contexts.get(mmId);
+      if (m.dev !== null) {
+        const n = m.dpfns!.reduce((a, p) => a + (p >= 0 ? 1 : 0), 0);
+        if (m.dev.eviction.pages(m.id) !== n)
+          bad.push(
+            `checkGmem: eviction policy counts ${m.dev.eviction.pages(m.id)} pages of vpn ${m.vpn}, it has ${n}`,
+          );
+      }
       for (let i = 0; i < g.per; i++) {
         const vpn = m.vpn + i;
         const d = m.dpfns === null ? -1 : m.dpfns[i];

@@ -3,7 +3,6 @@
 // host memory (the NPU oversubscription case), and the victim choice.
 
 import { PteAttr } from '../arch/pmap.js';
-import type { Rng } from '../lib/rng.js';
 import { anonVmaPrepare, newAnonRmap } from '../mm/fault.js';
 import type { Kernel } from '../mm/kernel.js';
 import { type Mm, MmCounter } from '../mm/mm.js';
@@ -20,10 +19,12 @@ export interface GmemCore {
   readonly contexts: GmContext[];
   /** Host frames the logical page tables hold (evicted, not mapped by the CPU). */
   readonly held: Set<number>;
-  /** Per device, its resident gm_mappings (DEVICE) in LRU order (oldest first), with their mm. */
+  /** Per device, its resident gm_mappings (DEVICE), with their mm. */
   readonly resident: Map<Device, Map<GmMapping, Mm>>;
-  readonly rng: Rng;
-  clock: number;
+  /** Resident gm_mappings by id: the chunks the devices' eviction policies count. */
+  readonly byId: Map<number, [GmMapping, Mm]>;
+  /** The next gm_mapping id. */
+  nextId: number;
 }
 
 export function contextOf(g: GmemCore, mm: Mm, dev: Device): GmContext | undefined {
@@ -45,8 +46,10 @@ export function installPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, pfn: numbe
   return true;
 }
 
-export function freeDeviceFrame(dev: Device, pfn: number): void {
+/** A device frame of the device page `chunk` goes back (the eviction policy counts it). */
+export function freeDeviceFrame(dev: Device, pfn: number, chunk: number): void {
   dev.privatePages--;
+  dev.eviction.freed(chunk);
   dev.freeFrame(pfn);
 }
 
@@ -79,7 +82,7 @@ export function blockHome(g: GmemCore, mm: Mm, m: GmMapping): boolean {
     }
     f.token[pfn] = f.token[d[i]];
     c.ctx.pt.unmap(vpn, vpn + 1);
-    freeDeviceFrame(dev, d[i]);
+    freeDeviceFrame(dev, d[i], m.id);
     d[i] = -1;
     n++;
   }
@@ -109,6 +112,7 @@ export function reuseHeld(g: GmemCore, mm: Mm, m: GmMapping): boolean {
 /** The block is no longer resident on its device. */
 export function leaveDevice(g: GmemCore, m: GmMapping): void {
   if (m.dev !== null) g.resident.get(m.dev)!.delete(m);
+  g.byId.delete(m.id);
   m.dev = null;
   m.dpfns = null;
 }
@@ -134,7 +138,7 @@ export function evictBlock(g: GmemCore, dev: Device, m: GmMapping, mm: Mm): bool
     f.token[pfn] = f.token[d[i]];
     held[i] = pfn;
     g.held.add(pfn);
-    freeDeviceFrame(dev, d[i]);
+    freeDeviceFrame(dev, d[i], m.id);
   }
   peerUnmap(c, m.vpn, m.vpn + d.length, n, true);
   dev.stats.gm_evictions++;
@@ -145,13 +149,13 @@ export function evictBlock(g: GmemCore, dev: Device, m: GmMapping, mm: Mm): bool
   return true;
 }
 
-/** The victim policy: the least recently mapped device page (lru) or a random one. */
-export function chooseVictim(g: GmemCore, dev: Device, keep: GmMapping): [GmMapping, Mm] | undefined {
-  const res = g.resident.get(dev)!;
-  if (dev.spec.eviction === 'random') {
-    const all = [...res].filter(([m]) => m !== keep && !m.is(Gm.WILLNEED));
-    return all.length === 0 ? undefined : all[g.rng.nextInt(all.length)];
-  }
-  for (const e of res) if (e[0] !== keep && !e[0].is(Gm.WILLNEED)) return e;
-  return undefined;
+/**
+ * The victim, as the device's eviction policy (policy-eviction.ts) chooses among the device
+ * pages it counts: lru, the least recently mapped or marked hot (the order of the hnode's
+ * active list); random; none (no eviction). Chunks in dev.pinned (the device page being
+ * faulted) are passed over.
+ */
+export function chooseVictim(g: GmemCore, dev: Device): [GmMapping, Mm] | undefined {
+  const id = dev.eviction.victim(dev.pinned);
+  return id < 0 ? undefined : g.byId.get(id);
 }

@@ -32,12 +32,9 @@ export function objectOf(g: GmemCore, mm: Mm): VmObject {
   return o;
 }
 
-/** Most recently used now: the block moves to the LRU tail of its device. */
-function markHot(g: GmemCore, m: GmMapping, mm: Mm): void {
-  const res = g.resident.get(m.dev!)!;
-  res.delete(m);
-  res.set(m, mm);
-  m.stamp = ++g.clock;
+/** Mapped or prefetched now: the device page is the most recently used (hnode active list). */
+function markHot(m: GmMapping): void {
+  m.dev!.eviction.touched(m.id);
 }
 
 /** Device frames for the pages [lo, hi) of m that have none, evicting victims when full. */
@@ -49,26 +46,27 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
     if (out[i] >= 0) continue;
     let pfn = dev.allocFrame();
     while (pfn < 0) {
-      const v = chooseVictim(g, dev, m);
+      const v = chooseVictim(g, dev);
       if (v === undefined || !evictBlock(g, dev, v[0], v[1])) break;
       pfn = dev.allocFrame();
     }
     if (pfn < 0) {
       for (let j = lo; j < i; j++)
-        if (out[j] >= 0 && (m.dpfns === null || m.dpfns[j] < 0)) dev.freeFrame(out[j]);
+        if (out[j] >= 0 && (m.dpfns === null || m.dpfns[j] < 0)) freeDeviceFrame(dev, out[j], m.id);
       return null;
     }
     g.k.phys.frames.flags[pfn] = 0;
     dev.privatePages++;
+    dev.eviction.allocated(m.id);
     out[i] = pfn;
   }
   // Room for the device page-table pages mapping the block may need (a leaf and two levels
   // above it): pmap_enter must not fail half-way.
   while (g.k.phys.hnodeFreePages(dev.hnode) < TABLE_SPARE) {
-    const v = chooseVictim(g, dev, m);
+    const v = chooseVictim(g, dev);
     if (v === undefined || !evictBlock(g, dev, v[0], v[1])) {
       for (let i = lo; i < hi; i++)
-        if (out[i] >= 0 && (m.dpfns === null || m.dpfns[i] < 0)) freeDeviceFrame(dev, out[i]);
+        if (out[i] >= 0 && (m.dpfns === null || m.dpfns[i] < 0)) freeDeviceFrame(dev, out[i], m.id);
       return null;
     }
   }
@@ -95,8 +93,11 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
   const hi = Math.min(bs + g.per, vma.end) - bs;
   const obj = objectOf(g, mm);
   dev.stats.lock_vm_object++;
-  const m = obj.lookup(bs) ?? obj.mappingCreate(bs);
+  const m = obj.lookup(bs) ?? obj.mappingCreate(bs, g.nextId++);
   dev.stats.lock_gm_mapping++;
+  // One driver operation: the device page being faulted is no eviction victim.
+  dev.beginOperation();
+  dev.pinned.add(m.id);
   const write = (vma.flags & VM.WRITE) !== 0;
   if (m.is(Gm.DEVICE) && m.dev !== dev) {
     // Another device has it: vmlab brings it home first (the RFC has no device-to-device path).
@@ -108,7 +109,7 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
     if (complete) {
       if (!hint) return GmRet.PAGE_EXIST;
       peerMap(c, bs, m.dpfns!, lo, hi, write, 0);
-      markHot(g, m, mm);
+      markHot(m);
       return GmRet.SUCCESS;
     }
   }
@@ -145,12 +146,13 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
   if (cpuMapped) zapRange(k, vma, bs + lo, bs + hi, cpu); // unmap from the CPU
   m.held = null;
   dev.stats.dev_migrate_to_device += copied;
-  if (!g.resident.get(dev)!.has(m)) g.resident.get(dev)!.set(m, mm);
+  g.resident.get(dev)!.set(m, mm);
+  g.byId.set(m.id, [m, mm]);
   m.dev = dev;
   m.dpfns = dpfns;
   m.set(Gm.DEVICE);
   peerMap(c, bs, dpfns, lo, hi, write, copied);
-  markHot(g, m, mm);
+  markHot(m);
   return GmRet.SUCCESS;
 }
 
@@ -160,7 +162,7 @@ export function releaseBlockPages(g: GmemCore, m: GmMapping, lo: number, hi: num
   if (m.dpfns !== null)
     for (let i = lo; i < hi; i++) {
       if (m.dpfns[i] < 0) continue;
-      freeDeviceFrame(m.dev!, m.dpfns[i]);
+      freeDeviceFrame(m.dev!, m.dpfns[i], m.id);
       m.dpfns[i] = -1;
       n++;
     }

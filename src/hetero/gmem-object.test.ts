@@ -40,9 +40,9 @@ describe('vm_object', () => {
     expect(k.meta.live.get('vm_object')).toBe(VM_OBJECT_BYTES);
     // Index 0 alone lives in the head: no node. Index 512 needs two levels of 64 slots: a
     // root, the leaf holding 512, and a leaf for index 0, which leaves the head: 3 nodes.
-    const a = o.mappingCreate(0);
+    const a = o.mappingCreate(0, 1);
     expect(k.meta.live.get('vm_object_xa_node') ?? 0).toBe(0);
-    const b = o.mappingCreate(512);
+    const b = o.mappingCreate(512, 2);
     expect(o.lpt.nodes).toBe(3);
     expect(k.meta.live.get('vm_object_xa_node')).toBe(3 * XA_NODE_BYTES);
     expect(k.meta.live.get('gm_mapping')).toBe(2 * GM_MAPPING_BYTES);

@@ -30,6 +30,8 @@ export const VM_OBJECT_BYTES = 40;
 export class GmMapping {
   /** First page of the block (the xarray index). (C) */
   readonly vpn: number;
+  /** The key the device's eviction policy knows this device page by (its chunk). (C) */
+  readonly id: number;
   flag: number = Gm.NOMAP;
   /** DEVICE: the device holding the block. */
   dev: Device | null = null;
@@ -37,11 +39,10 @@ export class GmMapping {
   dpfns: Int32Array | null = null;
   /** CPU after an eviction: the host frame holding each page (-1: none), not mapped by the CPU. */
   held: Int32Array | null = null;
-  /** When the block was last mapped on a device or marked hot (the hnode's LRU order). */
-  stamp = 0;
 
-  constructor(vpn: number) {
+  constructor(vpn: number, id = 0) {
     this.vpn = vpn;
+    this.id = id;
   }
 
   is(type: Gm): boolean {
@@ -75,9 +76,9 @@ export class VmObject {
     return this.lpt.has(vpn) ? this.mappings.get(vpn) : undefined;
   }
 
-  /** vm_object_mapping_create: a NOMAP entry at vpn. */
-  mappingCreate(vpn: number): GmMapping {
-    const m = new GmMapping(vpn);
+  /** vm_object_mapping_create: a NOMAP entry at vpn; `id` names it to eviction policies. */
+  mappingCreate(vpn: number, id: number): GmMapping {
+    const m = new GmMapping(vpn, id);
     this.store(vpn, m);
     return m;
   }

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { System } from '../sim/system.js';
 import type { MachineSpec } from '../workload/scenario.js';
+import { DEFAULT_POLICIES } from './policy.js';
 
 const PAGES = 1024;
 const BLOCK = 512;
@@ -35,7 +36,7 @@ const machine: MachineSpec = {
     peer: false,
     link: { bandwidth: 2 ** 30, latencyNs: 500 },
     placement: 'migrate' as const,
-    eviction: i === 0 ? ('lru' as const) : ('random' as const),
+    policies: { ...DEFAULT_POLICIES, eviction: { policy: i === 0 ? ('lru' as const) : ('random' as const) } },
   })),
 };
 

@@ -7,21 +7,41 @@
 // CPU page table. Only peer-shared memory is the devices': a device access elsewhere fails.
 
 import type { Errno } from '../lib/errno.js';
-import { Rng } from '../lib/rng.js';
+import type { Rng } from '../lib/rng.js';
 import { VmFault } from '../mm/fault.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm, Task } from '../mm/mm.js';
 import type { PeerSharedOps } from '../mm/peer-shared.js';
 import { VM, type Vma } from '../mm/vma.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
-import { Device, type DeviceSpec, withPageSize } from './device.js';
+import { Device, type DeviceSpec, policiesOf, withPageSize } from './device.js';
 import { runDeviceKernel } from './device-run.js';
 import { checkGmem } from './gmem-check.js';
-import { blockHome, contextOf, evictBlock, type GmemCore, installPage, reuseHeld } from './gmem-core.js';
+import {
+  blockHome,
+  chooseVictim,
+  contextOf,
+  evictBlock,
+  type GmemCore,
+  installPage,
+  leaveDevice,
+  reuseHeld,
+} from './gmem-core.js';
 import { gmAsAttach, gmAsDetach, peerVaAllocFixed, peerVaFree, tlbInvlCoalesced } from './gmem-dev.js';
 import { GmRet, gmDevFault, objectOf, releaseBlockPages } from './gmem-fault.js';
 import { type HmadviseResult, hmadvise } from './gmem-hmadvise.js';
 import { Gm, type GmMapping } from './gmem-object.js';
+
+/**
+ * gmem's defaults where the scenario gave none: 2 MiB device pages (HPAGE_SIZE, the series'
+ * granularity) and LRU eviction (the series' NPU oversubscription needs one).
+ */
+function gmemSpec(s: DeviceSpec): DeviceSpec {
+  const spec = withPageSize(s, 2 * 1024 * 1024);
+  const p = policiesOf(spec);
+  if (s.policies !== undefined && p.eviction.defaulted !== true) return spec;
+  return { ...spec, policies: { ...p, eviction: { policy: 'lru' } } };
+}
 
 export class GmemDesign implements HeteroDesign, PeerSharedOps {
   readonly name = 'gmem';
@@ -29,10 +49,10 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
   readonly g: GmemCore;
   private readonly k: Kernel;
 
-  constructor(k: Kernel, specs: readonly DeviceSpec[]) {
+  constructor(k: Kernel, specs: readonly DeviceSpec[], rng?: () => Rng) {
     this.k = k;
     // gm_dev_create + gm_dev_register_physmem: each device's memory is an hnode.
-    this.devices = specs.map((s, i) => new Device(k, i, withPageSize(s, 2 * 1024 * 1024), i));
+    this.devices = specs.map((s, i) => new Device(k, i, gmemSpec(s), i, rng));
     this.g = {
       k,
       per: Math.max(...this.devices.map((d) => d.pagePages)),
@@ -40,9 +60,15 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       contexts: [],
       held: new Set(),
       resident: new Map(this.devices.map((d) => [d, new Map<GmMapping, Mm>()])),
-      rng: new Rng(0x9e3779b9),
-      clock: 0,
+      byId: new Map(),
+      nextId: 1,
     };
+    // A device page-table page that finds device memory full evicts a device page too.
+    for (const dev of this.devices)
+      dev.onFull = () => {
+        const v = chooseVictim(this.g, dev);
+        return v !== undefined && evictBlock(this.g, dev, v[0], v[1]);
+      };
     k.peer = this;
   }
 
@@ -186,7 +212,7 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
   hostFault(mm: Mm, vma: Vma, vpn: number, _h: number, _write: boolean, _cpu: number): VmFault {
     const bs = Math.floor(vpn / this.g.per) * this.g.per;
     const obj = objectOf(this.g, mm);
-    const m = obj.lookup(bs) ?? obj.mappingCreate(bs);
+    const m = obj.lookup(bs) ?? obj.mappingCreate(bs, this.g.nextId++);
     const i = vpn - bs;
     if (m.is(Gm.DEVICE) && m.dpfns![i] >= 0) {
       const dev = m.dev!;
@@ -227,7 +253,7 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       }
       const left = (m.dpfns ?? m.held)?.some((p) => p >= 0) ?? false;
       if (!left) {
-        if (m.dev !== null) this.g.resident.get(m.dev)!.delete(m);
+        leaveDevice(this.g, m);
         obj.remove(m); // free_gm_mappings
       }
     }

@@ -9,6 +9,7 @@
 // migrates it back (dev_pagemap_ops.migrate_to_ram).
 
 import type { Errno } from '../lib/errno.js';
+import type { Rng } from '../lib/rng.js';
 import { VmFault } from '../mm/fault.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm, Task } from '../mm/mm.js';
@@ -19,6 +20,15 @@ import { checkHetero } from './check.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
 import { Device, type DeviceContext, type DeviceSpec, withPageSize } from './device.js';
 import { runDeviceKernel } from './device-run.js';
+import {
+  checkEvictionCounts,
+  evictChunk,
+  type MirrorPolicies,
+  mirrorPolicies,
+  placeRange,
+  prefetchBlocks,
+  remoteAccess,
+} from './hmm-policy.js';
 import { HmmPfn, type HmmRange, hmmRangeFault } from './hmm-range.js';
 import { deviceOf, devicePages, devicePrivateWalk, migrateBack, migrateToDevice } from './migrate.js';
 import { type IntervalNotifier, MMU_INTERVAL_NOTIFIER_BYTES, subscriptionsOf } from './notifier.js';
@@ -31,6 +41,8 @@ export interface Mirror {
   readonly dev: Device;
   readonly ctx: DeviceContext;
   readonly ni: IntervalNotifier;
+  /** Thrashing history and access counters of this address space on this device. */
+  readonly pol: MirrorPolicies;
 }
 
 export class HmmDesign implements HeteroDesign, DevicePagemap {
@@ -39,9 +51,11 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   readonly mirrors: Mirror[] = [];
   private readonly k: Kernel;
 
-  constructor(k: Kernel, specs: readonly DeviceSpec[]) {
+  constructor(k: Kernel, specs: readonly DeviceSpec[], rng?: () => Rng) {
     this.k = k;
-    this.devices = specs.map((s, i) => new Device(k, i, withPageSize(s, 4096), i));
+    this.devices = specs.map((s, i) => new Device(k, i, withPageSize(s, 4096), i, rng));
+    for (const dev of this.devices)
+      dev.onFull = () => evictChunk(k, dev, (mm, vpn) => this.forget(mm, dev, vpn));
     k.pgmap = this;
   }
 
@@ -65,7 +79,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     });
     this.k.meta.add('mmu_interval_notifier', MMU_INTERVAL_NOTIFIER_BYTES);
     subs.onRelease = () => this.release(mm);
-    this.mirrors.push({ dev, ctx, ni });
+    this.mirrors.push({ dev, ctx, ni, pol: mirrorPolicies(dev) });
     return null;
   }
 
@@ -102,6 +116,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       phys.frames.token,
       () => phys.newToken(),
       (vpns, writes) => this.service(task, m, vpns, writes),
+      dev.policies.placement.policy === 'access_counters'
+        ? (vpn) => remoteAccess(this.k, task, dev, m.ctx, m.pol, vpn)
+        : null,
     );
   }
 
@@ -114,17 +131,19 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   private service(task: Task, m: Mirror, vpns: readonly number[], writes: readonly boolean[]): Errno | null {
     const mm = task.mm!;
     const dev = m.dev;
+    dev.beginOperation();
     const per = dev.pagePages;
     const blocks = new Map<number, boolean>();
     for (let i = 0; i < vpns.length; i++) {
       const b = Math.floor(vpns[i] / per);
       blocks.set(b, (blocks.get(b) ?? false) || writes[i]);
     }
+    prefetchBlocks(this.k, mm, dev, m.ctx, blocks, per);
     // Adjacent device pages of one VMA and one 2 MiB region (UVM's va_block) make one range.
     const sorted = [...blocks].sort((x, y) => x[0] - y[0]);
     for (let i = 0; i < sorted.length; ) {
       const first = sorted[i][0] * per;
-      const vma = mm.vmaAt(Math.max(first, vpns.find((v) => Math.floor(v / per) === sorted[i][0])!));
+      const vma = mm.vmaAt(Math.max(first, vpns.find((v) => Math.floor(v / per) === sorted[i][0]) ?? first));
       if (vma === undefined) return 'EFAULT';
       const region = Math.floor(first / 512);
       let write = sorted[i][1];
@@ -140,8 +159,8 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       }
       const start = Math.max(first, vma.start);
       const end = Math.min((sorted[j - 1][0] + 1) * per, vma.end);
-      if (dev.spec.placement === 'migrate' && vma.file === null)
-        migrateToDevice(this.k, task, dev, m.ctx, start, end);
+      if (dev.policies.placement.policy === 'migrate' && vma.file === null)
+        placeRange(this.k, task, dev, m.ctx, m.pol, start, end);
       const e = this.rangeFault(task, m, start, end, write);
       if (e !== null) return e;
       i = j;
@@ -177,6 +196,13 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
         dev.stats.hmm_retries++;
         continue;
       }
+      // The device pages the range maps are pinned until the next operation: a table
+      // allocation below, or a later range or notification, must not evict them.
+      const cpuFrames = this.k.phys.cpuFrames;
+      for (let i = 0; i < range.pfns.length; i++) {
+        const pfn = Math.floor(range.pfns[i] / 4);
+        if ((range.pfns[i] & HmmPfn.valid) !== 0 && pfn >= cpuFrames) dev.pinned.add(dev.chunkOf(pfn));
+      }
       let stale = false;
       for (let i = 0; i < range.pfns.length; i++) {
         const w = range.pfns[i];
@@ -200,6 +226,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     const start = Math.floor(addr / 4096);
     const end = Math.ceil((addr + length) / 4096);
     dev.stats.lock_mmap_read++;
+    dev.beginOperation();
     if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
     // dmirror_migrate_to_system: the range's pages on this device come back.
     const mm = task.mm!;
@@ -219,8 +246,16 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
 
   evict(dev: Device): number {
     let n = 0;
-    for (const pfn of devicePages(this.k, dev)) if (migrateBack(this.k, dev, pfn)) n++;
+    for (const pfn of devicePages(this.k, dev)) {
+      devicePrivateWalk(this.k, pfn, (mm, _vma, vpn) => this.forget(mm, dev, vpn)); // not a round trip
+      if (migrateBack(this.k, dev, pfn)) n++;
+    }
     return n;
+  }
+
+  /** The page's thrashing history on dev goes (the driver moved it, not the program). */
+  private forget(mm: Mm, dev: Device, vpn: number): void {
+    this.mirrorOf(mm, dev)?.pol.thrashing.forget(vpn);
   }
 
   // ---------------------------------------------------------------- dev_pagemap_ops
@@ -238,10 +273,13 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   pageFree(pfn: number): void {
     const dev = deviceOf(this.k, this.devices, pfn)!;
     dev.privatePages--;
-    dev.freeFrame(pfn);
+    dev.freePrivateFrame(pfn);
   }
 
   check(): string[] {
-    return checkHetero(this.k, this.devices, this.mirrors, devicePrivateWalk);
+    return [
+      ...checkHetero(this.k, this.devices, this.mirrors, devicePrivateWalk),
+      ...checkEvictionCounts(this.k, this.devices),
+    ];
   }
 }

@@ -51,7 +51,7 @@ export function devicePrivateWalk(
 
 /** A fresh device-private page for an anonymous page of vma at vpn (refcount and mapcount 0). */
 function newDevicePage(k: Kernel, dev: Device, owner: number, index: number, exclusive: boolean): number {
-  const dpfn = dev.allocFrame();
+  const dpfn = dev.allocPrivateFrame();
   if (dpfn < 0) return -1;
   const f = k.phys.frames;
   f.flags[dpfn] = PG.anon | PG.devicePrivate | (exclusive ? PG.anonExclusive : 0);

@@ -35,6 +35,14 @@ export const COSTS = {
     ns: 2_000,
     doc: 'a device TLB invalidation: the command and waiting for its completion',
   },
+  dev_evict_chunk: {
+    ns: 10_000,
+    doc: 'evicting a 2 MiB chunk of device memory: choosing it, unmapping its pages everywhere (copies: migrate_kib)',
+  },
+  access_counter_notification: {
+    ns: 5_000,
+    doc: 'servicing an access-counter notification: the interrupt and the notification entry (copies: migrate_kib)',
+  },
   notifier_invalidate: {
     ns: 300,
     doc: "an mmu_interval_notifier callback: the driver's lock and its page-table update",
@@ -68,6 +76,8 @@ function counts(c: SystemCounters, tableAllocs: number): Record<CostName, number
     migrate_kib: (c.dev_bytes_to_device + c.dev_bytes_to_system) / 1024,
     remote_access: c.dev_remote_accesses,
     dev_tlb_invalidate: c.dev_tlb_invalidations,
+    dev_evict_chunk: c.dev_evictions,
+    access_counter_notification: c.dev_access_notifications,
     notifier_invalidate: c.hmm_invalidations,
   };
 }

@@ -66,6 +66,27 @@ export const DEVICE_COUNTERS = {
   },
   dev_tlb_invalidations: { unit: 'count', doc: 'vmlab: device TLB invalidations (one per range flushed)' },
   dev_memory_used: { unit: 'bytes', doc: 'vmlab: device memory in use (device-private pages, page tables)' },
+  dev_evictions: {
+    unit: 'count',
+    doc: 'vmlab: 2 MiB chunks of device memory evicted to make room (eviction policy)',
+  },
+  dev_evicted_pages: {
+    unit: 'count',
+    doc: 'vmlab: pages evicted to system memory (also in dev_migrate_to_system)',
+  },
+  dev_prefetch_pages: {
+    unit: 'count',
+    doc: 'vmlab: pages a fault batch serviced beyond its faults (prefetch policy)',
+  },
+  dev_thrashing_pages: { unit: 'count', doc: 'vmlab: pages found thrashing (thrashing policy)' },
+  dev_thrashing_remote: {
+    unit: 'count',
+    doc: 'vmlab: pages mapped remotely instead of migrated because they thrash (pinned or remote)',
+  },
+  dev_access_notifications: {
+    unit: 'count',
+    doc: 'vmlab: access-counter notifications (a region reached the threshold of remote accesses)',
+  },
   hmm_invalidations: {
     unit: 'count',
     doc: 'vmlab: mmu_interval_notifier invalidate callbacks (mmu_notifier_invalidate_range_start)',

@@ -120,8 +120,9 @@ export class System {
     const design = DESIGNS[opts.design];
     if (devices.length > 0 && design.hetero === undefined)
       throw new Error(`System: design ${opts.design} has no device support`);
-    this.hetero = devices.length > 0 ? design.hetero!(this.kernel, devices) : null;
     this.rng = new Rng(opts.seed);
+    // A policy that draws (random eviction) forks its own stream; others leave it untouched.
+    this.hetero = devices.length > 0 ? design.hetero!(this.kernel, devices, () => this.rng.fork()) : null;
     this.checking = opts.check ?? process.env.VMLAB_CHECK === '1';
   }
 

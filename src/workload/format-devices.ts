@@ -2,6 +2,19 @@
 // device kernels, migrate, evict). Checks that span steps (is the device declared? is the
 // process attached?) are in scenario-build.ts and the runner.
 
+import {
+  ACCESS_COUNTER_GRANULARITY,
+  ACCESS_COUNTER_THRESHOLD,
+  EVICTION_POLICIES,
+  PLACEMENT_POLICIES,
+  PREFETCH_POLICIES,
+  PREFETCH_THRESHOLD,
+  SEQUENTIAL_PREFETCH_SIZE,
+  THRASHING_LAPSE_BATCHES,
+  THRASHING_PIN_BATCHES,
+  THRASHING_POLICIES,
+  THRASHING_THRESHOLD,
+} from '../hetero/policy.js';
 import { GiB, MiB, PAGE_SIZE } from '../lib/units.js';
 import {
   expectError,
@@ -30,8 +43,6 @@ import {
 } from './schema-dsl.js';
 
 export const DEVICE_OPS = ['read', 'write', 'atomic'] as const;
-export const PLACEMENTS = ['remote', 'migrate'] as const;
-export const EVICTIONS = ['lru', 'random'] as const;
 export const DEVICE_PAGE_SIZES = [4096, 64 * 1024, 2 * MiB] as const;
 /** Defaults for a device's TLB (an order of magnitude for a GPU's last-level TLB). */
 export const DEFAULT_DEVICE_TLB = { entries: 2048, ways: 16 } as const;
@@ -82,6 +93,81 @@ const link = object({
   latency_ns: withDefault(integer({ min: 0, max: 1e9 }), 1000, 'Nanoseconds from request to first byte.'),
 });
 
+/** UVM's access-counter granularities (uvm_perf_access_counter_granularity). */
+export const ACCESS_COUNTER_GRANULARITIES = [64 * 1024, 2 * MiB, 16 * MiB, 16 * GiB] as const;
+
+const placement = scalarOrMap(
+  enumOf(PLACEMENT_POLICIES),
+  object(
+    {
+      policy: required(enumOf(PLACEMENT_POLICIES), 'remote, migrate or access_counters.'),
+      threshold: withDefault(
+        integer({ min: 1, max: 65535 }),
+        ACCESS_COUNTER_THRESHOLD,
+        `Remote accesses to a region that make it migrate (access_counters); default ${ACCESS_COUNTER_THRESHOLD}.`,
+      ),
+      granularity: withDefault(
+        size(),
+        ACCESS_COUNTER_GRANULARITY,
+        'Bytes one access counter covers: 64KiB, 2MiB (default), 16MiB or 16GiB.',
+      ),
+    },
+    {
+      rules: [
+        {
+          check(v, report) {
+            if (!(ACCESS_COUNTER_GRANULARITIES as readonly number[]).includes(v.granularity))
+              report(
+                'granularity',
+                `no access counter covers ${v.granularity} bytes`,
+                '64KiB, 2MiB, 16MiB or 16GiB',
+              );
+          },
+        },
+      ],
+    },
+  ),
+);
+
+const prefetch = scalarOrMap(
+  enumOf(PREFETCH_POLICIES),
+  object({
+    policy: required(enumOf(PREFETCH_POLICIES), 'none, sequential or tree.'),
+    threshold: withDefault(
+      integer({ min: 1, max: 100 }),
+      PREFETCH_THRESHOLD,
+      `Percent occupancy above which a subtree is prefetched whole (tree); default ${PREFETCH_THRESHOLD}.`,
+    ),
+    size: withDefault(
+      size({ min: PAGE_SIZE, multipleOf: PAGE_SIZE, why: 'prefetch moves whole pages' }),
+      SEQUENTIAL_PREFETCH_SIZE,
+      'Bytes after each faulted page (sequential); default 64KiB.',
+    ),
+  }),
+);
+
+const thrashing = scalarOrMap(
+  enumOf(THRASHING_POLICIES),
+  object({
+    policy: required(enumOf(THRASHING_POLICIES), 'none, pin or remote.'),
+    threshold: withDefault(
+      integer({ min: 1, max: 31 }),
+      THRASHING_THRESHOLD,
+      `Round trips, each within the lapse of the last, that make a page thrash; default ${THRASHING_THRESHOLD}.`,
+    ),
+    lapse: withDefault(
+      integer({ min: 0, max: 1 << 30 }),
+      THRASHING_LAPSE_BATCHES,
+      `Device fault batches within which round trips are consecutive; default ${THRASHING_LAPSE_BATCHES}.`,
+    ),
+    pin: withDefault(
+      integer({ min: 1, max: 1 << 30 }),
+      THRASHING_PIN_BATCHES,
+      `Device fault batches a thrashing page stays pinned (pin); default ${THRASHING_PIN_BATCHES}.`,
+    ),
+  }),
+);
+
 export const device = object(
   {
     name: required(deviceName, 'Name of the device; steps refer to it with `device`.'),
@@ -110,14 +196,23 @@ export const device = object(
     peer: withDefault(boolean(), false, 'Peer access to other devices (recorded; unused by the hmm design).'),
     link: optional(link, 'The interconnect to system memory; default 24GiB/s, 1000 ns.'),
     placement: withDefault(
-      enumOf(PLACEMENTS),
+      placement,
       'remote',
-      'On a fault: map system memory remotely, or migrate private anonymous memory to the device.',
+      'On a fault: map system memory remotely (remote), migrate private anonymous memory here (migrate), or map remotely and migrate a region after enough remote accesses (access_counters).',
     ),
-    eviction: withDefault(
-      enumOf(EVICTIONS),
-      'lru',
-      'gmem: the victim when device memory is full: the least recently mapped device page, or a random one.',
+    prefetch: withDefault(
+      prefetch,
+      'none',
+      'What a fault batch services beyond its faults: none, sequential, or tree (UVM).',
+    ),
+    eviction: optional(
+      enumOf(EVICTION_POLICIES),
+      'When device memory is full: none (the page stays in system memory), lru (2 MiB chunks) or random; default none (gmem: lru).',
+    ),
+    thrashing: withDefault(
+      thrashing,
+      'none',
+      'Pages bouncing between CPU and device: none, pin (for a while) or remote (for good).',
     ),
     reserved: optional(
       listOf(object({ addr: required(virtualAddress, 'Start.'), length: required(positiveSize, 'Bytes.') })),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICIES } from '../hetero/policy.js';
 import { System } from '../sim/system.js';
 import { formatScenarioError, parseScenario } from './parse.js';
 
@@ -38,7 +39,7 @@ describe('scenario format: devices', () => {
         peer: false,
         link: { bandwidth: 24 * 2 ** 30, latencyNs: 1000 },
         placement: 'remote',
-        eviction: 'lru',
+        policies: { ...DEFAULT_POLICIES, eviction: { policy: 'none', defaulted: true } },
       },
     ]);
     expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
@@ -54,6 +55,38 @@ describe('scenario format: devices', () => {
       const sys = new System({ machine: r.scenario.machine, design, seed: 1, check: false });
       expect(sys.hetero!.devices[0].spec.pageSize).toBe(bytes);
     }
+  });
+
+  it('reads policies by name or as mappings with parameters', () => {
+    const dev = `    - name: gpu
+      memory: 16MiB
+      placement: { policy: access_counters, threshold: 64, granularity: 64KiB }
+      prefetch: tree
+      eviction: lru
+      thrashing: { policy: pin, pin: 40 }`;
+    const r = parseScenario(doc(dev, 'hmm', ''), FILE);
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    const d = r.scenario.machine.devices![0];
+    expect(d.placement).toBe('access_counters');
+    expect(d.policies).toEqual({
+      placement: { policy: 'access_counters', threshold: 64, granularity: 65536 },
+      prefetch: { policy: 'tree', threshold: 51, size: 65536 },
+      eviction: { policy: 'lru' },
+      thrashing: { policy: 'pin', threshold: 3, lapse: 12, pin: 40 },
+    });
+  });
+
+  it('rejects unknown policies and access-counter granularities the hardware lacks', () => {
+    const bad = (key: string) =>
+      parseScenario(doc(`    - { name: gpu, memory: 16MiB, ${key} }`, 'hmm', ''), FILE);
+    const r1 = bad('eviction: fifo');
+    expect(r1.ok).toBe(false);
+    if (!r1.ok) expect(r1.errors[0].message).toMatch(/unknown value 'fifo'/);
+    const r2 = bad('placement: { policy: access_counters, granularity: 1MiB }');
+    expect(r2.ok).toBe(false);
+    if (!r2.ok) expect(r2.errors[0].message).toMatch(/no access counter covers/);
+    const r3 = bad('prefetch: { policy: tree, threshold: 101 }');
+    expect(r3.ok).toBe(false);
   });
 
   it('parses device kernels, migrations and evictions', () => {

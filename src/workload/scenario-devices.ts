@@ -3,6 +3,7 @@
 // must support devices). Problems go to ctx with their position.
 
 import type { DeviceSpec } from '../hetero/device.js';
+import { DEFAULT_POLICIES, type DevicePolicies } from '../hetero/policy.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import type { DecodedMachine, DecodedScenario, DecodedStep } from './format.js';
 import { DEFAULT_DEVICE_TLB } from './format-devices.js';
@@ -18,6 +19,29 @@ export function isDeviceStep(item: DecodedStep): item is DeviceStep {
   return (DEVICE_STEPS as readonly string[]).includes(item.key);
 }
 
+/** The decoded policy keys, each a name or a mapping, as DevicePolicies. */
+function policiesOf(d: DecodedMachine['devices'][number]): DevicePolicies {
+  const def = DEFAULT_POLICIES;
+  const p = d.placement;
+  const f = d.prefetch;
+  const t = d.thrashing;
+  return {
+    placement:
+      typeof p === 'string'
+        ? { ...def.placement, policy: p }
+        : { policy: p.policy, threshold: p.threshold, granularity: p.granularity },
+    prefetch:
+      typeof f === 'string'
+        ? { ...def.prefetch, policy: f }
+        : { policy: f.policy, threshold: f.threshold, size: f.size },
+    eviction: d.eviction === undefined ? { policy: 'none', defaulted: true } : { policy: d.eviction },
+    thrashing:
+      typeof t === 'string'
+        ? { ...def.thrashing, policy: t }
+        : { policy: t.policy, threshold: t.threshold, lapse: t.lapse, pin: t.pin },
+  };
+}
+
 export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
   return list.map((d) => ({
     name: d.name,
@@ -28,8 +52,8 @@ export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
     faultBatch: d.fault_batch,
     peer: d.peer,
     link: { bandwidth: d.link?.bandwidth ?? 24 * 2 ** 30, latencyNs: d.link?.latency_ns ?? 1000 },
-    placement: d.placement,
-    eviction: d.eviction,
+    placement: typeof d.placement === 'string' ? d.placement : d.placement.policy,
+    policies: policiesOf(d),
     ...(d.reserved !== undefined && {
       reserved: d.reserved.map((r) => ({ addr: r.addr, length: r.length })),
     }),
