@@ -57,10 +57,13 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
   if (req.shared && file !== null && !file.inode.isShmem()) flags |= VM.WRITENOTIFY;
   if (req.locked) flags |= VM.LOCKED;
   if (req.noreserve) flags |= VM.NORESERVE;
-  if (req.peerShared === true) {
+  // MAP_PEER_SHARED: without gmem (k.peer null) the flag means nothing and is ignored, as
+  // mmap ignores flags it does not know (only MAP_SHARED_VALIDATE checks them).
+  const peerShared = req.peerShared === true && k.peer !== null;
+  if (peerShared) {
     // The series tracks MAP_PRIVATE | MAP_PEER_SHARED anonymous memory only; its CPU side maps
     // it with huge pages, vmlab with base pages (no THP here: VM_NOHUGEPAGE).
-    if (req.shared || file !== null || k.peer === null) return err('EINVAL');
+    if (req.shared || file !== null) return err('EINVAL');
     flags |= VM.PEER_SHARED | VM.NOHUGEPAGE;
   }
   // accountable_mapping: private writable memory is charged (VM_ACCOUNT) unless MAP_NORESERVE.
@@ -78,7 +81,7 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
     if (found < 0) return err('ENOMEM');
     start = found;
   }
-  if (req.peerShared === true) {
+  if (peerShared) {
     const r = reservePeer(k, mm, req, start, pages);
     if (r < 0) return err('ENOMEM');
     start = r;
