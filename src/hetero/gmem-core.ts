@@ -122,7 +122,7 @@ export function leaveDevice(g: GmemCore, m: GmMapping): void {
  * gm_mapping (CPU, not mapped by the CPU page table until a CPU fault reuses it). False when
  * host memory is short.
  */
-export function evictBlock(g: GmemCore, dev: Device, m: GmMapping, mm: Mm): boolean {
+export function evictBlock(g: GmemCore, dev: Device, m: GmMapping, mm: Mm, forRoom = true): boolean {
   const d = m.dpfns!;
   let n = 0;
   for (let i = 0; i < d.length; i++) if (d[i] >= 0) n++;
@@ -141,7 +141,10 @@ export function evictBlock(g: GmemCore, dev: Device, m: GmMapping, mm: Mm): bool
     freeDeviceFrame(dev, d[i], m.id);
   }
   peerUnmap(c, m.vpn, m.vpn + d.length, n, true);
-  dev.stats.gm_evictions++;
+  if (forRoom) {
+    dev.stats.dev_evictions++; // one device page (a 2 MiB chunk by default) to make room
+    dev.stats.dev_evicted_pages += n;
+  }
   dev.stats.dev_migrate_to_system += n;
   leaveDevice(g, m);
   m.held = held;

@@ -102,6 +102,10 @@ function eagerFree(g: GmemCore, task: Task, addr: number, len: number): Hmadvise
         const hi = Math.min(b + g.per, e) - b;
         if (m.is(Gm.CPU)) zapRange(g.k, vma, b + lo, b + hi, task.cpu); // zap_page_range_single
         const dev = m.dev;
+        if (dev !== null) {
+          dev.stats.lock_vm_object++; // gmem_unmap_vma_pages: xa_lock, then the entry's mutex
+          dev.stats.lock_gm_mapping++;
+        }
         releaseBlockPages(g, m, lo, hi);
         if (dev !== null) peerUnmap(contextOf(g, mm, dev)!, b + lo, b + hi, 0, true);
         // A device page another VMA shares keeps its other pages (vmlab; the series frees 2 MiB).

@@ -174,7 +174,7 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
     const res = this.g.resident.get(dev)!;
     for (const [m, mm] of [...res]) {
       const pages = m.dpfns!.reduce((a, p) => a + (p >= 0 ? 1 : 0), 0);
-      if (evictBlock(this.g, dev, m, mm)) n += pages;
+      if (evictBlock(this.g, dev, m, mm, false)) n += pages;
     }
     return n;
   }
@@ -244,6 +244,10 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       const lo = Math.max(start, m.vpn) - m.vpn;
       const hi = Math.min(end, m.vpn + per) - m.vpn;
       const dev = m.dev;
+      if (dev !== null) {
+        dev.stats.lock_vm_object++; // xa_lock over the entry, then its mutex
+        dev.stats.lock_gm_mapping++;
+      }
       if (releaseBlockPages(this.g, m, lo, hi) > 0 && dev !== null) {
         const c = contextOf(this.g, mm, dev)!;
         c.dev.stats.gm_peer_unmap++; // peer_unmap without copy: the data dies with the range

@@ -131,10 +131,6 @@ export const DEVICE_COUNTERS = {
     unit: 'count',
     doc: 'vmlab: peer_va_alloc_fixed refusals (the range is taken on the device)',
   },
-  gm_evictions: {
-    unit: 'count',
-    doc: 'vmlab: device pages (page_size) evicted to host memory when device memory was full',
-  },
   gm_prefetch_works: {
     unit: 'count',
     doc: 'vmlab: hmadvise PREFETCH work items queued (GM_WORK_CONCURRENCY splits)',
