@@ -3,9 +3,10 @@
 // gpu0 holds both device pages, gpu1 only one (its victims are random), so device memory
 // pressure evicts to host all the time. Random CPU and device reads and writes, migrations
 // both ways, hmadvise prefetch and dontneed, munmap and re-mmap of a device page's range,
-// evictions, fork with a child that reads and writes, and reclaim pressure. No data is lost
-// or mixed, the invariants (core and gmem) hold after every step, and nothing is left when
-// the process exits: no device frame, gm_mapping, radix node or held host page.
+// evictions, detach and attach again, fork with a child that reads and writes, and reclaim
+// pressure. No data is lost or mixed, the invariants (core and gmem) hold after every step,
+// and nothing is left when the process exits: no device frame, gm_mapping, radix node or
+// held host page.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +49,7 @@ type Op =
   | { k: 'dontneed'; page: number; len: number }
   | { k: 'remap'; block: number }
   | { k: 'evict'; dev: number }
+  | { k: 'reattach'; dev: number }
   | { k: 'fork'; page: number }
   | { k: 'pressure' };
 
@@ -68,6 +70,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('dontneed' as const), page, len }),
   fc.record({ k: fc.constant('remap' as const), block: fc.integer({ min: 0, max: 1 }) }),
   fc.record({ k: fc.constant('evict' as const), dev }),
+  fc.record({ k: fc.constant('reattach' as const), dev }),
   fc.record({ k: fc.constant('fork' as const), page }),
   fc.record({ k: fc.constant('pressure' as const) }),
 );
@@ -165,6 +168,11 @@ function run(ops: readonly Op[]): void {
       case 'evict':
         sys.evict(`gpu${o.dev}`);
         break;
+      case 'reattach':
+        // The process closes the device (its pages come home) and opens it again.
+        expect(sys.detach(task, `gpu${o.dev}`)).toBeNull();
+        expect(sys.attach(task, `gpu${o.dev}`)).toBeNull();
+        break;
       case 'fork': {
         const child = sys.fork(task, `child${children++}`)!;
         expect(sys.access(child, at(o.page), 'read')).toBe(ref[o.page]);
@@ -191,6 +199,14 @@ function run(ops: readonly Op[]): void {
   expect(sys.check()).toEqual([]);
 }
 
+/** Seed 4243, 30 runs; VMLAB_FC_SEED=N (or random) and VMLAB_FC_RUNS=N as for test/property.test.ts. */
+function fcParams(): fc.Parameters<[Op[]]> {
+  const seed = process.env.VMLAB_FC_SEED;
+  const numRuns = Number(process.env.VMLAB_FC_RUNS ?? 30);
+  if (seed === 'random') return { numRuns };
+  return { numRuns, seed: seed === undefined ? 4243 : Number(seed) };
+}
+
 describe('gmem design: differential property test', () => {
   it('keeps every page’s contents across CPU and device accesses, migrations, hmadvise, munmap, fork and eviction', async () => {
     await fc.assert(
@@ -199,7 +215,7 @@ describe('gmem design: differential property test', () => {
         // A turn of the event loop, so that vitest's worker RPC is not starved on long runs.
         await new Promise((r) => setImmediate(r));
       }),
-      { numRuns: 30, seed: 4243 },
+      fcParams(),
     );
-  }, 300_000);
+  }, 3_600_000);
 });
