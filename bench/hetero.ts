@@ -1,5 +1,6 @@
 // Device benchmarks for `npm run bench`: device faults per host second and migrated GiB per
-// host second, for each design with devices (hmm today; gmem when it exists).
+// host second, for each design with devices: hmm (4 KiB device pages, remote mapping) and
+// gmem (2 MiB device pages of MAP_PEER_SHARED memory, migrated on fault).
 
 import type { DeviceSpec } from '../src/hetero/device.js';
 import { System } from '../src/sim/system.js';
@@ -9,7 +10,9 @@ const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 const BASE = 0x4000_0000_0000;
 
-function machine(placement: DeviceSpec['placement']): MachineSpec {
+export type BenchDesign = 'hmm' | 'gmem';
+
+function machine(placement: DeviceSpec['placement'], design: BenchDesign): MachineSpec {
   return {
     cpus: 2,
     nodes: [2 * GiB],
@@ -20,7 +23,7 @@ function machine(placement: DeviceSpec['placement']): MachineSpec {
       {
         name: 'gpu',
         memory: GiB,
-        pageSize: 4096,
+        pageSize: design === 'gmem' ? 2 * MiB : 4096,
         tlb: { entries: 2048, ways: 16 },
         replayableFaults: true,
         faultBatch: 256,
@@ -32,8 +35,8 @@ function machine(placement: DeviceSpec['placement']): MachineSpec {
   };
 }
 
-function setup(placement: DeviceSpec['placement'], len: number) {
-  const s = new System({ machine: machine(placement), design: 'hmm', seed: 1, check: false });
+function setup(placement: DeviceSpec['placement'], len: number, design: BenchDesign) {
+  const s = new System({ machine: machine(placement, design), design, seed: 1, check: false });
   const t = s.spawn('bench', 0)!;
   s.attach(t, 'gpu');
   const r = s.mmap(t, {
@@ -46,15 +49,19 @@ function setup(placement: DeviceSpec['placement'], len: number) {
     populate: false,
     locked: false,
     noreserve: false,
+    peerShared: design === 'gmem',
   });
   if (!r.ok) throw new Error(`mmap failed: ${r.errno}`);
   return { s, t };
 }
 
-/** Device faults per host second: a device reads 256 MiB the CPU wrote (65536 faults, remote). */
-export function deviceFaultRate(): number {
+/**
+ * Device faults per host second: a device reads 256 MiB the CPU wrote (hmm: 65536 faults, each
+ * page mapped remotely; gmem: 32768 faults, 128 device pages of 2 MiB migrated).
+ */
+export function deviceFaultRate(design: BenchDesign = 'hmm'): number {
   const len = 256 * MiB;
-  const { s, t } = setup('remote', len);
+  const { s, t } = setup('remote', len, design);
   s.touch(t, { addr: BASE, length: len, op: 'write', pattern: 'sequential' });
   const t0 = performance.now();
   const r = s.deviceRun(t, 'gpu', {
@@ -66,15 +73,18 @@ export function deviceFaultRate(): number {
   });
   const dt = (performance.now() - t0) / 1000;
   const faults = s.deviceCounters().gpu.dev_faults;
-  if (r.error !== undefined || faults !== len / 4096)
+  // gmem: the first batch of 256 faults in a 2 MiB device page migrates all of it, so the
+  // other 256 pages never fault.
+  const expected = design === 'gmem' ? len / 4096 / 2 : len / 4096;
+  if (r.error !== undefined || faults !== expected)
     throw new Error(`unexpected: ${faults} faults, ${r.error}`);
   return faults / dt;
 }
 
 /** Migrated GiB per host second: 256 MiB to the device and back (explicit migrations). */
-export function migrateRate(): number {
+export function migrateRate(design: BenchDesign = 'hmm'): number {
   const len = 256 * MiB;
-  const { s, t } = setup('remote', len);
+  const { s, t } = setup('remote', len, design);
   s.touch(t, { addr: BASE, length: len, op: 'write', pattern: 'sequential' });
   const t0 = performance.now();
   const a = s.migrate(t, 'gpu', BASE, len, 'device');

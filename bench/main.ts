@@ -171,9 +171,13 @@ const steals: number[] = [];
 const thps: number[] = [];
 const devFaults: number[] = [];
 const migrations: number[] = [];
+const gmemFaults: number[] = [];
+const gmemMigrations: number[] = [];
 for (let i = 0; i < runs; i++) {
   devFaults.push(deviceFaultRate());
   migrations.push(migrateRate());
+  gmemFaults.push(deviceFaultRate('gmem'));
+  gmemMigrations.push(migrateRate('gmem'));
   const rr = reclaimRate();
   scans.push(rr.scanned);
   steals.push(rr.reclaimed);
@@ -209,6 +213,12 @@ console.log(
 );
 console.log(
   `hmm: migrated GiB per second        ${median(migrations).toFixed(2)}   (256 MiB to the device and back)`,
+);
+console.log(
+  `gmem: device faults per second      ${fmt(median(gmemFaults))}   (the same read: 2 MiB device pages migrated on fault)`,
+);
+console.log(
+  `gmem: migrated GiB per second       ${median(gmemMigrations).toFixed(2)}   (256 MiB to the device and back)`,
 );
 console.log(
   `host bytes per simulated frame      ${big.bytesPerFrame.toFixed(1)}   (frame table + LRU links)`,

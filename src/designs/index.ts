@@ -4,6 +4,7 @@ import type { HeteroDesign } from '../hetero/design.js';
 import type { DeviceSpec } from '../hetero/device.js';
 import type { Rng } from '../lib/rng.js';
 import type { Kernel, KernelConfig } from '../mm/kernel.js';
+import { createGmem } from './gmem.js';
 import { createHmm } from './hmm.js';
 import { createLinuxKernel } from './linux.js';
 import type { DesignName } from './names.js';
@@ -28,5 +29,11 @@ export const DESIGNS: Record<DesignName, Design> = {
       'Linux 6.x with HMM: devices mirror the CPU page table (mmu_interval_notifier, hmm_range_fault) and migrate to device-private memory (migrate_vma)',
     create: createLinuxKernel,
     hetero: createHmm,
+  },
+  gmem: {
+    summary:
+      'Linux 6.x with gmem (RFC, Nov 2023): MAP_PEER_SHARED memory in a per-process logical page table (vm_object of gm_mappings), gm_dev_fault, hmadvise, device oversubscription',
+    create: createLinuxKernel,
+    hetero: createGmem,
   },
 };

@@ -1,3 +1,3 @@
 // The designs a scenario may name. Each has a preset in designs/.
-export const DESIGN_NAMES = ['linux', 'hmm'] as const;
+export const DESIGN_NAMES = ['linux', 'hmm', 'gmem'] as const;
 export type DesignName = (typeof DESIGN_NAMES)[number];

@@ -50,6 +50,19 @@ export interface HeteroDesign {
   migrate(task: Task, dev: Device, addr: number, length: number, to: 'device' | 'system'): MigrateOutcome;
   /** The driver gives back all its memory: every device-resident page returns to the system. */
   evict(dev: Device): number;
+  /**
+   * hmadvise(hnid, start, len, behaviour) (gmem only). hnid -1: no node (DONTNEED only).
+   * `ret` is the syscall's return when it is not an errno.
+   */
+  hmadvise?(
+    task: Task,
+    hnid: number,
+    addr: number,
+    length: number,
+    advice: 'prefetch' | 'dontneed',
+  ): { readonly error?: Errno; readonly ret: number };
+  /** The hnode id of a device (gmem). */
+  hnid?(dev: Device): number;
   /** Invariant violations (empty when all hold). No side effects. */
   check(): string[];
 }

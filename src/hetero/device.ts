@@ -32,7 +32,10 @@ export interface DeviceSpec {
   readonly name: string;
   /** Bytes of device memory (a multiple of 4 MiB). */
   readonly memory: number;
-  /** MMU page size in bytes: 4 KiB, 64 KiB or 2 MiB (the fault and migration granularity). */
+  /**
+   * MMU page size in bytes: 4 KiB, 64 KiB or 2 MiB (the fault and migration granularity);
+   * 0: the design's default (4 KiB; gmem: 2 MiB, its series' HPAGE_SIZE).
+   */
   readonly pageSize: number;
   readonly tlb: TlbConfig;
   /** Replayable faults: the device queues faults and the driver services them in batches. */
@@ -55,12 +58,19 @@ export interface DeviceSpec {
    * over the link).
    */
   readonly memoryKind?: 'private' | 'coherent';
+  /** gmem: byte ranges of the device's address space already taken (a peer OS's own VMAs). */
+  readonly reserved?: readonly { readonly addr: number; readonly length: number }[];
 }
 
 /** The spec's policies, defaults filled in. */
 export function policiesOf(spec: DeviceSpec): DevicePolicies {
   const p = spec.policies ?? DEFAULT_POLICIES;
   return { ...p, placement: { ...p.placement, policy: spec.placement } };
+}
+
+/** The spec with its page size resolved: `dflt` when the scenario gave none. */
+export function withPageSize(spec: DeviceSpec, dflt: number): DeviceSpec {
+  return spec.pageSize === 0 ? { ...spec, pageSize: dflt } : spec;
 }
 
 /** Bytes a device access moves over the link when it reaches system memory (one cache line). */

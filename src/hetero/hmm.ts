@@ -20,7 +20,7 @@ import { atomicFault } from './atomic.js';
 import { checkHetero } from './check.js';
 import { coherentToSystem, isCoherent } from './coherent.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
-import { Device, type DeviceContext, type DeviceSpec } from './device.js';
+import { Device, type DeviceContext, type DeviceSpec, withPageSize } from './device.js';
 import { runDeviceKernel } from './device-run.js';
 import {
   checkEvictionCounts,
@@ -56,7 +56,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
 
   constructor(k: Kernel, specs: readonly DeviceSpec[], rng?: () => Rng) {
     this.k = k;
-    this.devices = specs.map((s, i) => new Device(k, i, s, i, rng));
+    this.devices = specs.map((s, i) => new Device(k, i, withPageSize(s, 4096), i, rng));
     for (const dev of this.devices)
       dev.onFull = () => evictChunk(k, dev, (mm, vpn) => this.forget(mm, dev, vpn));
     k.pgmap = this;

@@ -57,6 +57,8 @@ export interface EvictionSpec {
    * random: evict a chunk chosen by the scenario's seeded generator.
    */
   readonly policy: EvictionName;
+  /** The scenario named no policy: the design's default applies (hmm: none; gmem: lru). */
+  readonly defaulted?: boolean;
 }
 
 export const THRASHING_POLICIES = ['none', 'pin', 'remote'] as const;

@@ -62,6 +62,9 @@ export function handleMmFault(
   if (h < 0) return VmFault.oom;
   if (pmap.pteNone(h)) {
     if (vma.file !== null) return fileFault(k, mm, vma, vpn, h, access, freshTable);
+    // gmem patch 6/6: a peer-shared area's empty entry asks the logical page table first.
+    if ((vma.flags & VM.PEER_SHARED) !== 0 && k.peer !== null)
+      return k.peer.hostFault(mm, vma, vpn, h, access === Access.write, cpu);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
   if (pmap.pteIsSwap(h)) {

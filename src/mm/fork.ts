@@ -43,6 +43,10 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
     insertVma(k, cmm, c);
     cmm.totalVm += c.pages;
     if ((v.flags & VM.WIPEONFORK) !== 0) continue;
+    // vmlab's choice for gmem (the RFC does not say): pages of a peer-shared area that are on a
+    // device or held after eviction come back into the parent's page table first, so that
+    // copy_page_range shares them with the child copy-on-write like any anonymous page.
+    if ((v.flags & VM.PEER_SHARED) !== 0 && k.peer !== null) k.peer.forkPrepare(pmm, v, parent.cpu);
     k.anonVmaFork(c, v);
     // copy_page_range (vma_needs_copy: only areas with an anon_vma); hugetlb areas have their own.
     const copy = v.isHugetlb() ? copyHugetlbPageRange : copyPageRange;

@@ -20,6 +20,7 @@ import { Lru, lruDel } from './lru.js';
 import { Mm, Task } from './mm.js';
 import type { DevicePagemap } from './mmu-notifier.js';
 import { type OomKill, outOfMemory } from './oom.js';
+import type { PeerSharedOps } from './peer-shared.js';
 import { freeSwapEntry, SwapDevice } from './swap.js';
 import { DEFAULT_THP, ThpState } from './thp-state.js';
 import { VMA_BYTES, type Vma } from './vma.js';
@@ -121,6 +122,8 @@ export class Kernel {
   readonly balloon = new Balloon();
   /** The driver of device-private memory (dev_pagemap_ops), when a design has devices. */
   pgmap: DevicePagemap | null = null;
+  /** VM_PEER_SHARED memory's logical page table (the gmem design); null otherwise. */
+  peer: PeerSharedOps | null = null;
 
   constructor(config: KernelConfig, pmaps: PmapFactory) {
     this.config = config;

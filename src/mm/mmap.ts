@@ -28,7 +28,12 @@ export interface MmapRequest {
   /** MAP_HUGETLB, and the huge page size in bytes (MAP_HUGE_2MB / MAP_HUGE_1GB; default 2 MiB). */
   readonly hugetlb?: boolean;
   readonly hugeSize?: number;
+  /** MAP_PEER_SHARED (gmem): private anonymous memory the attached devices share. */
+  readonly peerShared?: boolean;
 }
+
+/** GMEM_MMAP_RETRY_TIMES: candidates a peer-shared mmap tries after the first conflicts. */
+export const PEER_MMAP_RETRIES = 10;
 
 const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
 
@@ -52,6 +57,15 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
   if (req.shared && file !== null && !file.inode.isShmem()) flags |= VM.WRITENOTIFY;
   if (req.locked) flags |= VM.LOCKED;
   if (req.noreserve) flags |= VM.NORESERVE;
+  // MAP_PEER_SHARED: without gmem (k.peer null) the flag means nothing and is ignored, as
+  // mmap ignores flags it does not know (only MAP_SHARED_VALIDATE checks them).
+  const peerShared = req.peerShared === true && k.peer !== null;
+  if (peerShared) {
+    // The series tracks MAP_PRIVATE | MAP_PEER_SHARED anonymous memory only; its CPU side maps
+    // it with huge pages, vmlab with base pages (no THP here: VM_NOHUGEPAGE).
+    if (req.shared || file !== null) return err('EINVAL');
+    flags |= VM.PEER_SHARED | VM.NOHUGEPAGE;
+  }
   // accountable_mapping: private writable memory is charged (VM_ACCOUNT) unless MAP_NORESERVE.
   if ((flags & (VM.NORESERVE | VM.SHARED | VM.WRITE)) === VM.WRITE) flags |= VM.ACCOUNT;
 
@@ -67,6 +81,11 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
     if (found < 0) return err('ENOMEM');
     start = found;
   }
+  if (peerShared) {
+    const r = reservePeer(k, mm, req, start, pages);
+    if (r < 0) return err('ENOMEM');
+    start = r;
+  }
   const end = start + pages;
   if (req.fixed) {
     const e = doMunmap(k, mm, start, end, task.cpu);
@@ -77,6 +96,32 @@ export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<numbe
   if (req.locked) mm.lockedVm += pages;
   if (req.populate || req.locked) mmPopulate(k, task, start, end, true);
   return ok(start * PAGE_SIZE);
+}
+
+/**
+ * gmem patch 5/6 (mmap_region): the range must be free on every attached device too
+ * (gm_alloc_va_in_peer_devices -> peer_va_alloc_fixed). On a conflict the candidate stays
+ * taken (gm_reserve_vma keeps it in the tree, so get_unmapped_area skips it) and another is
+ * searched, GMEM_MMAP_RETRY_TIMES times at most; then ENOMEM. A fixed mapping is not moved
+ * (vmlab's choice: the patch would search again without MAP_FIXED). Returns the page or -1.
+ */
+function reservePeer(k: Kernel, mm: Mm, req: MmapRequest, first: number, pages: number): number {
+  const held: Vma[] = [];
+  let start = first;
+  let found = -1;
+  for (let retry = 0; retry <= PEER_MMAP_RETRIES && start >= 0; retry++) {
+    if (k.peer!.reserve(mm, start, start + pages)) {
+      found = start;
+      break;
+    }
+    if (req.fixed || req.fixedNoReplace) break;
+    const hold = new Vma(start, start + pages, 0, start, null);
+    mm.vmas.set(start, hold);
+    held.push(hold);
+    start = getUnmappedArea(mm, req.addr, pages, false);
+  }
+  for (const v of held) mm.vmas.delete(v.start); // gm_release_vma
+  return found;
 }
 
 /**

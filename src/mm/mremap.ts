@@ -38,6 +38,9 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   const at = mm.vmaAt(start);
   if (at === undefined) return err('EFAULT');
   if (at.isHugetlb()) return hugetlbMremap(k, task, req, at);
+  // vmlab's choice: the gmem RFC does not move a logical page table with its area (no
+  // vm_object_adjust for a move), so a peer-shared area refuses mremap.
+  if ((at.flags & VM.PEER_SHARED) !== 0 && k.peer !== null) return err('EINVAL');
   if (oldPages === 0) return err('EINVAL'); // a shared-mapping duplicate; private areas refuse it
   if (req.fixed || req.dontunmap) return mremapTo(k, task, req, start, oldPages, newPages);
 

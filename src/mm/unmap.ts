@@ -118,6 +118,9 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, end: number, cpu: num
   const g = new MmuGather(k, mm, cpu);
   // unmap_vmas: one notification for the whole range.
   mmuNotifierInvalidate(mm, doomed[0].start, doomed[doomed.length - 1].end, NotifyEvent.unmap);
+  // gmem (do_vmi_align_munmap): munmap_in_peer_devices for the peer-shared areas.
+  if (k.peer !== null)
+    for (const v of doomed) if ((v.flags & VM.PEER_SHARED) !== 0) k.peer.unmapRange(mm, v.start, v.end, cpu);
   for (const v of doomed) {
     // unmap_single_vma: a hugetlb area goes through __unmap_hugepage_range, which here flushes
     // on its own rather than into the gather.
@@ -156,6 +159,10 @@ function zapPage(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
 export function exitMmap(k: Kernel, mm: Mm): void {
   mmuNotifierRelease(mm); // exit_mmap: mirrors drop everything before the tables go
   const all = [...mm.vmas.values()];
+  if (k.peer !== null) {
+    for (const v of all) if ((v.flags & VM.PEER_SHARED) !== 0) k.peer.unmapRange(mm, v.start, v.end, -1);
+    k.peer.exit(mm); // exit_mmap: vm_object_drop_locked
+  }
   for (const v of all) {
     if (v.isHugetlb()) {
       unmapHugepageRange(k, mm, v, v.start, v.end, -1); // the TLBs are dropped below

@@ -39,6 +39,9 @@ export const enum VM {
   /** vmlab's mark for vma_wants_writenotify (Linux keeps it in vm_page_prot, not vm_flags):
    * shared writable file mappings map clean pages read-only. */
   WRITENOTIFY = 0x10000000,
+  /** VM_PEER_SHARED (gmem series, MAP_PEER_SHARED): private anonymous memory shared with the
+   * devices the process attached; a logical page table (vm_object) tracks where each page is. */
+  PEER_SHARED = 0x4000000,
   PROT_MASK = READ | WRITE | EXEC,
   /** VM_SPECIAL (of its bits, the one vmlab has): such areas are never merged. */
   SPECIAL = DONTEXPAND,

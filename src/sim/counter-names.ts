@@ -109,6 +109,46 @@ export const DEVICE_COUNTERS = {
     unit: 'count',
     doc: "vmlab: the driver's notifier lock (invalidate, device page-table updates)",
   },
+  gm_peer_va_alloc_fixed: {
+    unit: 'count',
+    doc: 'gmem gm_mmu->peer_va_alloc_fixed calls: a peer-shared range reserved on the device',
+  },
+  gm_peer_va_free: { unit: 'count', doc: 'gmem peer_va_free calls (munmap_in_peer_devices, detach)' },
+  gm_peer_map: {
+    unit: 'count',
+    doc: 'gmem peer_map calls: a device page (page_size) mapped, with copy or not',
+  },
+  gm_peer_unmap: {
+    unit: 'count',
+    doc: 'gmem peer_unmap calls: a device page unmapped (copied back when evicted or faulted home)',
+  },
+  gm_pmap_create: {
+    unit: 'count',
+    doc: 'gmem pmap_create calls (gm_as_attach: the device page table of a context)',
+  },
+  gm_pmap_destroy: { unit: 'count', doc: 'gmem pmap_destroy calls' },
+  gm_pmap_enter: { unit: 'count', doc: 'gmem pmap_enter calls (one per device page mapped)' },
+  gm_pmap_release: { unit: 'count', doc: 'gmem pmap_release calls (one per device page unmapped)' },
+  gm_pmap_protect: { unit: 'count', doc: 'gmem pmap_protect calls' },
+  gm_tlb_invl: { unit: 'count', doc: 'gmem tlb_invl calls (one range of one context)' },
+  gm_tlb_invl_coalesced: {
+    unit: 'count',
+    doc: 'gmem tlb_invl_coalesced calls (many mappings at once: munmap, eviction)',
+  },
+  gm_va_conflicts: {
+    unit: 'count',
+    doc: 'vmlab: peer_va_alloc_fixed refusals (the range is taken on the device)',
+  },
+  gm_prefetch_works: {
+    unit: 'count',
+    doc: 'vmlab: hmadvise PREFETCH work items queued (GM_WORK_CONCURRENCY splits)',
+  },
+  gm_ret_failure: {
+    unit: 'count',
+    doc: 'vmlab: hmadvise calls that returned GM_RET_FAILURE_UNKNOWN (4, not an errno)',
+  },
+  lock_vm_object: { unit: 'count', doc: 'vmlab: vm_object (logical page table) lock acquisitions' },
+  lock_gm_mapping: { unit: 'count', doc: 'vmlab: gm_mapping lock acquisitions' },
 } as const satisfies Record<string, CounterInfo>;
 export type DeviceCounter = keyof typeof DEVICE_COUNTERS;
 
@@ -271,5 +311,8 @@ export const META_STRUCTURES = {
   xa_node: 'page-cache xarray nodes, 576 B each (lib/xarray.c struct xa_node)',
   device_page_table: 'device page-table pages in device memory, 4 KiB each (hetero/)',
   mmu_interval_notifier: 'struct mmu_interval_notifier, 88 B each (include/linux/mmu_notifier.h)',
+  vm_object: 'gmem struct vm_object with its struct xarray, 40 B per process with peer-shared memory',
+  gm_mapping: 'gmem struct gm_mapping, 48 B each (flag, page/dev union, mutex)',
+  vm_object_xa_node: 'xarray nodes of gmem logical page tables, 576 B each',
 } as const;
 export type MetaStructure = keyof typeof META_STRUCTURES;

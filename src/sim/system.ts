@@ -589,6 +589,25 @@ export class System {
     return this.afterCall('migrate', this.hetero!.migrate(task, this.device(device), addr, length, to));
   }
 
+  /**
+   * hmadvise (design gmem): `device` names the hnode's device; a number is a raw hnid (-1: none).
+   * The design without hmadvise refuses with EINVAL (the syscall does not exist there).
+   */
+  hmadvise(
+    task: Task,
+    device: string | number,
+    addr: number,
+    length: number,
+    advice: 'prefetch' | 'dontneed',
+  ): { readonly error?: Errno; readonly ret: number } {
+    this.kernel.current = task;
+    const h = this.hetero;
+    if (h?.hmadvise === undefined || h.hnid === undefined)
+      return this.afterCall('hmadvise', { error: 'EINVAL', ret: -1 });
+    const hnid = typeof device === 'number' ? device : h.hnid(this.device(device));
+    return this.afterCall('hmadvise', h.hmadvise(task, hnid, addr, length, advice));
+  }
+
   /** The driver releases its memory; the pages moved back. */
   evict(device: string): number {
     return this.afterCall('evict', this.hetero!.evict(this.device(device)));

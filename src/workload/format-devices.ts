@@ -24,10 +24,12 @@ import {
   RANGE_RULES,
   STRIDE_RULE,
   TOUCH_PATTERNS,
+  virtualAddress,
 } from './format-values.js';
 import {
   boolean,
   enumOf,
+  has,
   integer,
   listOf,
   named,
@@ -175,10 +177,9 @@ export const device = object(
       size({ min: 4 * MiB, multipleOf: 4 * MiB, why: 'device memory is a node of whole 4MiB blocks' }),
       'Device memory (an hnode: a memory node the CPU allocator does not use).',
     ),
-    page_size: withDefault(
+    page_size: optional(
       size(),
-      4096,
-      "The device MMU's page size: 4KiB, 64KiB or 2MiB (what one fault services).",
+      "The device MMU's page size: 4KiB, 64KiB or 2MiB (what one fault services); default 4KiB, 2MiB under design gmem.",
     ),
     tlb: optional(
       deviceTlb,
@@ -206,10 +207,9 @@ export const device = object(
       'none',
       'What a fault batch services beyond its faults: none, sequential, or tree (UVM).',
     ),
-    eviction: withDefault(
+    eviction: optional(
       enumOf(EVICTION_POLICIES),
-      'none',
-      'When device memory is full: none (the page stays in system memory), lru (2 MiB chunks) or random.',
+      'When device memory is full: none (the page stays in system memory), lru (2 MiB chunks) or random; default none (gmem: lru).',
     ),
     thrashing: withDefault(
       thrashing,
@@ -221,12 +221,16 @@ export const device = object(
       'private',
       'private: pages moved here are device-private (the CPU faults them back); coherent: the CPU maps them and reaches them over the link (MEMORY_DEVICE_COHERENT).',
     ),
+    reserved: optional(
+      listOf(object({ addr: required(virtualAddress, 'Start.'), length: required(positiveSize, 'Bytes.') })),
+      "gmem: ranges of the device's address space already taken; a peer-shared mmap there is retried elsewhere.",
+    ),
   },
   {
     rules: [
       {
         check(v, report) {
-          if (!(DEVICE_PAGE_SIZES as readonly number[]).includes(v.page_size))
+          if (v.page_size !== undefined && !(DEVICE_PAGE_SIZES as readonly number[]).includes(v.page_size))
             report(
               'page_size',
               `page size ${v.page_size} is not one a device MMU has`,
@@ -272,3 +276,26 @@ export const migrate = object(
 );
 
 export const evict = scalarOrMap(deviceName, object({ device: onDevice, expect_error: expectError }));
+
+export const HMADVISE_ADVICE = ['prefetch', 'dontneed'] as const;
+
+export const hmadviseStep = object(
+  {
+    in: inProcess,
+    device: optional(deviceName, 'The device whose hnode is advised (or give hnid; neither: hnid -1).'),
+    hnid: optional(integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), 'A raw hnode id, to try the checks.'),
+    ...RANGE,
+    advice: required(enumOf(HMADVISE_ADVICE), 'MADV_PREFETCH or MADV_DONTNEED.'),
+    expect_error: expectError,
+  },
+  {
+    rules: [
+      ...RANGE_RULES,
+      {
+        check(v, report) {
+          if (has(v, 'device') && has(v, 'hnid')) report('hnid', "give 'device' or 'hnid', not both");
+        },
+      },
+    ],
+  },
+);

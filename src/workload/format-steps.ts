@@ -5,7 +5,7 @@
 import { DESIGN_NAMES } from '../designs/names.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { META_STRUCTURES, PROCESS_COUNTERS, SYSTEM_COUNTERS } from '../sim/counter-names.js';
-import { attach, deviceKernel, evict, migrate as migrateStep } from './format-devices.js';
+import { attach, deviceKernel, evict, hmadviseStep, migrate as migrateStep } from './format-devices.js';
 import {
   ADVICE,
   byteSize,
@@ -435,6 +435,11 @@ export const STEP_SHAPES = {
     'evict',
     evict,
     'The driver releases its memory: every page on the device returns to system memory: `evict: gpu`.',
+  ),
+  hmadvise: named(
+    'hmadvise',
+    hmadviseStep,
+    'hmadvise(2) of the gmem design: prefetch a range to a device, or free it eagerly (dontneed).',
   ),
 } satisfies Record<StepKind, Schema<unknown>>;
 

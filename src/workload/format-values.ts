@@ -45,6 +45,7 @@ export const MMAP_FLAGS = every<MmapFlag>()([
   'noreserve',
   'fixed_noreplace',
   'hugetlb',
+  'peer_shared',
 ]);
 export const HUGE_PAGE_SIZES = every<HugePageSizeName>()(['2MiB', '1GiB']);
 export const MREMAP_FLAGS = every<MremapFlag>()(['maymove', 'fixed', 'dontunmap']);

@@ -63,6 +63,7 @@ describe('scenarioJsonSchema', () => {
       'device',
       'migrate',
       'evict',
+      'hmadvise',
     ]);
     for (const k of kinds ?? []) expect(schema.$defs[k]).toBeDefined();
   });

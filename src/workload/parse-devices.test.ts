@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICIES } from '../hetero/policy.js';
+import { System } from '../sim/system.js';
 import { formatScenarioError, parseScenario } from './parse.js';
 
 const FILE = 'dev.yaml';
@@ -31,18 +32,30 @@ describe('scenario format: devices', () => {
       {
         name: 'gpu',
         memory: 16 * 2 ** 20,
-        pageSize: 4096,
+        pageSize: 0, // the design's default: 4 KiB under hmm, 2 MiB under gmem
         tlb: { entries: 2048, ways: 16 },
         replayableFaults: true,
         faultBatch: 256,
         peer: false,
         link: { bandwidth: 24 * 2 ** 30, latencyNs: 1000 },
         placement: 'remote',
-        policies: DEFAULT_POLICIES,
+        policies: { ...DEFAULT_POLICIES, eviction: { policy: 'none', defaulted: true } },
         memoryKind: 'private',
       },
     ]);
     expect(r.scenario.steps[1]).toMatchObject({ kind: 'attach', in: 'app', device: 'gpu' });
+  });
+
+  it('gives a device without page_size 4 KiB pages under hmm and 2 MiB under gmem', () => {
+    for (const [design, bytes] of [
+      ['hmm', 4096],
+      ['gmem', 2 * 2 ** 20],
+    ] as const) {
+      const r = parseScenario(doc(GPU, design, '  - attach: { in: app, device: gpu }\n'), FILE);
+      if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+      const sys = new System({ machine: r.scenario.machine, design, seed: 1, check: false });
+      expect(sys.hetero!.devices[0].spec.pageSize).toBe(bytes);
+    }
   });
 
   it('reads policies by name or as mappings with parameters', () => {
@@ -109,7 +122,7 @@ describe('scenario format: devices', () => {
 
   it('refuses devices under a design without device support, at the design', () => {
     expect(errors(doc(GPU, 'linux', ''))).toEqual([
-      "dev.yaml:8:9: design: the linux design has no device support: use 'design: hmm' (Linux with HMM)",
+      "dev.yaml:8:9: design: the linux design has no device support: use 'design: hmm' (Linux with HMM) or 'design: gmem'",
     ]);
   });
 

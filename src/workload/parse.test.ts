@@ -412,7 +412,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:42: steps[1].mmap.sise: unknown key 'sise'; did you mean 'size'? (expected one of in, as, size, prot, flags, addr, fixed, file, offset, huge_size, expect_error)",
     ]);
     expect(errors(withSteps('  - mmapp: { in: a }'))).toEqual([
-      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict, expect_error, design)",
+      "test.yaml:6:5: steps[0].mmapp: unknown key 'mmapp'; did you mean 'mmap'? (expected one of spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict, hmadvise, expect_error, design)",
     ]);
   });
 
@@ -438,7 +438,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
       "test.yaml:7:11: steps[1].mmap.size: missing required key 'size' (expected a size such as 4096, 0x1000 or 4KiB, at least 1B)",
     ]);
     expect(errors('vmlab: 1\nname: t\nmachine: { memory: 4GiB }\nsteps: []\n')).toEqual([
-      "test.yaml:1:1: design: missing required key 'design' (expected one of linux, hmm, or a list, each one of linux, hmm)",
+      "test.yaml:1:1: design: missing required key 'design' (expected one of linux, hmm, gmem, or a list, each one of linux, hmm, gmem)",
       "test.yaml:3:10: machine.cpus: missing required key 'cpus' (expected an integer from 1 to 1024)",
     ]);
   });
@@ -472,10 +472,10 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(
       errors(withSteps('  - spawn: a', '  - mmap: { in: a, size: 4KiB, prot: rw, flags: private }')),
     ).toEqual([
-      "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace, hugetlb)",
+      "test.yaml:7:49: steps[1].mmap.flags: wrong type: the string 'private' (expected a list, each one of private, shared, anonymous, populate, locked, noreserve, fixed_noreplace, hugetlb, peer_shared)",
     ]);
     expect(errors(withSteps('  - [spawn, a]'))).toEqual([
-      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict)',
+      'test.yaml:6:5: steps[0]: wrong type: a list (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict, hmadvise)',
     ]);
     expect(errors('- vmlab\n')).toEqual([
       'test.yaml:1:1: wrong type: a list (expected a mapping with keys $schema, vmlab, name, description, seed, machine, design, steps)',
@@ -688,16 +688,16 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     ]);
     expect(errors(withSteps('  - spawn: a')).length).toBe(0);
     expect(errors(withSteps('  - spawn: a').replace('design: linux', 'design: [linux, linux]'))).toEqual([
-      'test.yaml:4:17: design[1]: linux is listed twice (expected a list, each one of linux, hmm)',
+      'test.yaml:4:17: design[1]: linux is listed twice (expected a list, each one of linux, hmm, gmem)',
     ]);
     expect(errors(withSteps('  - spawn: a').replace('design: linux', 'design: []'))).toEqual([
-      'test.yaml:4:9: design: the list is empty (expected a list, each one of linux, hmm)',
+      'test.yaml:4:9: design: the list is empty (expected a list, each one of linux, hmm, gmem)',
     ]);
   });
 
   it('reports two step keys in one item', () => {
     expect(errors(withSteps('  - spawn: a', '    exit: a'))).toEqual([
-      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict)",
+      "test.yaml:7:5: steps[0].exit: one step per list item, but 'spawn' and 'exit' share one (expected a mapping with one step key: spawn, exit, fork, exec, mmap, munmap, mprotect, mremap, madvise, mlock, munlock, brk, create, read, write, truncate, fsync, msync, sync, balloon, touch, khugepaged, drop_caches, expect, attach, detach, device, migrate, evict, hmadvise)",
     ]);
   });
 

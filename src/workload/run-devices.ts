@@ -14,7 +14,7 @@ export interface DeviceStepEnv {
   settle(out: Outcome): void;
 }
 
-type DeviceStep = Extract<Step, { kind: 'attach' | 'detach' | 'device' | 'migrate' | 'evict' }>;
+type DeviceStep = Extract<Step, { kind: 'attach' | 'detach' | 'device' | 'migrate' | 'evict' | 'hmadvise' }>;
 
 export function runDeviceStep(sys: System, step: DeviceStep, env: DeviceStepEnv): void {
   switch (step.kind) {
@@ -51,6 +51,13 @@ export function runDeviceStep(sys: System, step: DeviceStep, env: DeviceStepEnv)
       const { addr, length } = env.range(step.in, step.range);
       const r = sys.migrate(task, step.device, addr, length, step.to);
       env.settle(r.error === undefined ? {} : { error: r.error, detail: `${r.cpages} pages on the device` });
+      return;
+    }
+    case 'hmadvise': {
+      const task = env.task(step.in);
+      const { addr, length } = env.range(step.in, step.range);
+      const r = sys.hmadvise(task, step.device ?? step.hnid ?? -1, addr, length, step.advice);
+      env.settle(r.error === undefined ? {} : { error: r.error });
       return;
     }
     case 'evict':

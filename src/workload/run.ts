@@ -303,6 +303,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
           locked: step.flags.includes('locked'),
           noreserve: step.flags.includes('noreserve'),
           hugetlb: step.flags.includes('hugetlb'),
+          peerShared: step.flags.includes('peer_shared'),
           ...(step.hugeSize !== undefined && { hugeSize: HUGE_PAGE_BYTES[step.hugeSize] }),
         };
         const r =
@@ -468,6 +469,7 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunReport {
       case 'device':
       case 'migrate':
       case 'evict':
+      case 'hmadvise':
         runDeviceStep(sys, step, {
           task: (name) => proc(step, name).task,
           range: (name, r) => range(proc(step, name), r, step),

@@ -12,7 +12,7 @@ import { rangeOf, stepBase } from './scenario-build.js';
 import { type DecodeCtx, placeOf } from './schema-dsl.js';
 import type { StepTracker } from './step-tracker.js';
 
-const DEVICE_STEPS = ['attach', 'detach', 'device', 'migrate', 'evict'] as const;
+const DEVICE_STEPS = ['attach', 'detach', 'device', 'migrate', 'evict', 'hmadvise'] as const;
 export type DeviceStep = Extract<DecodedStep, { key: (typeof DEVICE_STEPS)[number] }>;
 
 export function isDeviceStep(item: DecodedStep): item is DeviceStep {
@@ -34,7 +34,7 @@ function policiesOf(d: DecodedMachine['devices'][number]): DevicePolicies {
       typeof f === 'string'
         ? { ...def.prefetch, policy: f }
         : { policy: f.policy, threshold: f.threshold, size: f.size },
-    eviction: { policy: d.eviction },
+    eviction: d.eviction === undefined ? { policy: 'none', defaulted: true } : { policy: d.eviction },
     thrashing:
       typeof t === 'string'
         ? { ...def.thrashing, policy: t }
@@ -46,7 +46,7 @@ export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
   return list.map((d) => ({
     name: d.name,
     memory: d.memory,
-    pageSize: d.page_size,
+    pageSize: d.page_size ?? 0, // 0: the design's default (devicePageSize)
     tlb: d.tlb === undefined ? { ...DEFAULT_DEVICE_TLB } : { entries: d.tlb.entries, ways: d.tlb.ways },
     replayableFaults: d.replayable_faults,
     faultBatch: d.fault_batch,
@@ -55,6 +55,9 @@ export function buildDevices(list: DecodedMachine['devices']): DeviceSpec[] {
     placement: typeof d.placement === 'string' ? d.placement : d.placement.policy,
     policies: policiesOf(d),
     memoryKind: d.memory_kind,
+    ...(d.reserved !== undefined && {
+      reserved: d.reserved.map((r) => ({ addr: r.addr, length: r.length })),
+    }),
   }));
 }
 
@@ -64,11 +67,18 @@ export function checkDevices(d: DecodedScenario, ctx: DecodeCtx): Set<string> {
   for (const dev of d.machine.devices) {
     if (names.has(dev.name)) ctx.report(placeOf(dev, 'name'), `device '${dev.name}' is declared twice`);
     names.add(dev.name);
+    // MEMORY_DEVICE_COHERENT is a dev_pagemap type of mainline Linux (the hmm design); gmem
+    // reaches device memory only through its logical page table.
+    if (dev.memory_kind === 'coherent' && d.design.includes('gmem'))
+      ctx.report(
+        placeOf(dev, 'memory_kind'),
+        'memory_kind coherent is device memory under HMM (MEMORY_DEVICE_COHERENT); the gmem design has no such memory',
+      );
   }
   if (d.machine.devices.length > 0 && d.design.includes('linux'))
     ctx.report(
       placeOf(d, 'design'),
-      "the linux design has no device support: use 'design: hmm' (Linux with HMM)",
+      "the linux design has no device support: use 'design: hmm' (Linux with HMM) or 'design: gmem'",
     );
   return names;
 }
@@ -113,6 +123,20 @@ export function buildDeviceStep(
       t.process(v.in, placeOf(v, 'in'));
       dev(v.device, v);
       return { ...base, kind: 'migrate', in: v.in, device: v.device, range: rangeOf(v, t), to: v.to };
+    }
+    case 'hmadvise': {
+      const v = item.value;
+      t.process(v.in, placeOf(v, 'in'));
+      if (v.device !== undefined) dev(v.device, v);
+      return {
+        ...base,
+        kind: 'hmadvise',
+        in: v.in,
+        ...(v.device !== undefined && { device: v.device }),
+        ...(v.hnid !== undefined && { hnid: v.hnid }),
+        range: rangeOf(v, t),
+        advice: v.advice,
+      };
     }
     case 'evict': {
       const v = item.value;

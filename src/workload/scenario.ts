@@ -108,7 +108,8 @@ export type MmapFlag =
   | 'locked'
   | 'noreserve'
   | 'fixed_noreplace'
-  | 'hugetlb';
+  | 'hugetlb'
+  | 'peer_shared';
 export type MremapFlag = 'maymove' | 'fixed' | 'dontunmap';
 export type MadviseAdvice =
   | 'dontneed'
@@ -253,6 +254,15 @@ export type Step =
       readonly to: 'device' | 'system';
     })
   | (StepBase & { readonly kind: 'evict'; readonly device: string })
+  /** hmadvise(2) of the gmem series: `device` (its hnode) or a raw `hnid` (-1: none). */
+  | (StepBase & {
+      readonly kind: 'hmadvise';
+      readonly in: string;
+      readonly device?: string;
+      readonly hnid?: number;
+      readonly range: RangeRef;
+      readonly advice: 'prefetch' | 'dontneed';
+    })
   | (StepBase & {
       readonly kind: 'expect';
       /** Process name, or absent for system counters. */
