@@ -126,6 +126,14 @@ describe('scenario format: devices', () => {
     ]);
   });
 
+  it('refuses device-coherent memory under gmem, which has no such memory', () => {
+    const coherent = GPU.replace('memory: 16MiB', 'memory: 16MiB, memory_kind: coherent');
+    const e = errors(doc(coherent, '[hmm, gmem]', ''));
+    expect(e).toHaveLength(1);
+    expect(e[0]).toMatch(/memory_kind: memory_kind coherent is device memory under HMM/);
+    expect(errors(doc(coherent, 'hmm', ''))).toEqual([]);
+  });
+
   it('names an undeclared device, a duplicate and a page size the MMU does not have', () => {
     expect(errors(doc(GPU, 'hmm', '  - attach: { in: app, device: npu }\n'))).toEqual([
       "dev.yaml:11:32: steps[1].attach.device: no device 'npu' in machine.devices",
