@@ -3,6 +3,7 @@
 // gmem (2 MiB device pages of MAP_PEER_SHARED memory, migrated on fault).
 
 import type { DeviceSpec } from '../src/hetero/device.js';
+import { fixedAnon } from '../src/sim/fixtures.js';
 import { System } from '../src/sim/system.js';
 import type { MachineSpec } from '../src/workload/scenario.js';
 
@@ -39,18 +40,7 @@ function setup(placement: DeviceSpec['placement'], len: number, design: BenchDes
   const s = new System({ machine: machine(placement, design), design, seed: 1, check: false });
   const t = s.spawn('bench', 0)!;
   s.attach(t, 'gpu');
-  const r = s.mmap(t, {
-    addr: BASE,
-    len,
-    prot: 3,
-    shared: false,
-    fixed: true,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-    peerShared: design === 'gmem',
-  });
+  const r = s.mmap(t, fixedAnon(BASE, len, { peerShared: design === 'gmem' }));
   if (!r.ok) throw new Error(`mmap failed: ${r.errno}`);
   return { s, t };
 }

@@ -2,6 +2,7 @@
 // Record results in BENCHMARKS.md with the command that produced them.
 
 import { DEFAULT_THP } from '../src/mm/thp-state.js';
+import { fixedAnon } from '../src/sim/fixtures.js';
 import { System } from '../src/sim/system.js';
 import type { MachineSpec } from '../src/workload/scenario.js';
 import { deviceFaultRate, migrateRate } from './hetero.js';
@@ -27,17 +28,7 @@ function median(xs: number[]): number {
 
 function anonMap(s: System, len: number) {
   const t = s.spawn('bench', 0)!;
-  const r = s.mmap(t, {
-    addr: BASE,
-    len,
-    prot: 3,
-    shared: false,
-    fixed: true,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const r = s.mmap(t, fixedAnon(BASE, len));
   if (!r.ok) throw new Error(`mmap failed: ${r.errno}`);
   return t;
 }

@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SwpType } from '../arch/pmap.js';
 import { reclaimPages } from '../mm/vmscan.js';
+import { deviceSpec, fixedAnon, machineSpec } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
-import type { MachineSpec } from '../workload/scenario.js';
 
-const machine: MachineSpec = {
-  cpus: 1,
-  nodes: [64 * 2 ** 20],
-  paging: 'x86-64-4level',
-  tlb: { entries: 64, ways: 4 },
-  maxMapCount: 65530,
-  devices: [
-    {
-      name: 'gpu',
-      memory: 16 * 2 ** 20,
-      pageSize: 4096,
-      tlb: { entries: 64, ways: 4 },
-      replayableFaults: true,
-      faultBatch: 256,
-      peer: false,
-      link: { bandwidth: 2 ** 30, latencyNs: 1000 },
-      placement: 'remote',
-    },
-  ],
-};
+const machine = machineSpec(64 * 2 ** 20, { devices: [deviceSpec()] });
 
 const PAGES = 16;
 
@@ -36,17 +17,7 @@ function setup(shared = false, prot = 3) {
   });
   const task = sys.spawn('app', 0)!;
   expect(sys.attach(task, 'gpu')).toBeNull();
-  const r = sys.mmap(task, {
-    addr: 0x200000000,
-    len: PAGES * 4096,
-    prot,
-    fixed: true,
-    shared,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const r = sys.mmap(task, fixedAnon(0x200000000, PAGES * 4096, { prot, shared }));
   if (!r.ok) throw new Error(r.errno);
   return { sys, task, addr: r.value };
 }
@@ -186,17 +157,7 @@ describe('device atomics (make_device_exclusive)', () => {
     const sys = new System({ machine: { ...machine, thp }, design: 'hmm', seed: 1, check: true });
     const task = sys.spawn('app', 0)!;
     expect(sys.attach(task, 'gpu')).toBeNull();
-    const r = sys.mmap(task, {
-      addr: 0x200000000,
-      len: 2 ** 21,
-      prot: 3,
-      fixed: true,
-      shared: false,
-      fixedNoReplace: false,
-      populate: false,
-      locked: false,
-      noreserve: false,
-    });
+    const r = sys.mmap(task, fixedAnon(0x200000000, 2 ** 21));
     if (!r.ok) throw new Error(r.errno);
     // Untouched: the fault for FOLL_WRITE maps a THP, which FOLL_SPLIT_PMD splits.
     expect(sys.deviceRun(task, 'gpu', atomic(r.value + 5 * 4096, 1)).error).toBe('EBUSY');

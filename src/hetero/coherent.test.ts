@@ -1,50 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { COSTS } from '../sim/cost.js';
+import { deviceSpec, fixedAnon, machineSpec } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
-import type { MachineSpec } from '../workload/scenario.js';
 
 const PAGES = 32;
 
-const machine: MachineSpec = {
-  cpus: 1,
-  nodes: [32 * 2 ** 20],
-  paging: 'x86-64-4level',
-  tlb: { entries: 64, ways: 4 },
-  maxMapCount: 65530,
+const machine = machineSpec(32 * 2 ** 20, {
   swapBytes: 8 * 2 ** 20,
   oomKiller: false,
-  devices: [
-    {
-      name: 'gpu',
-      memory: 16 * 2 ** 20,
-      pageSize: 4096,
-      tlb: { entries: 64, ways: 4 },
-      replayableFaults: true,
-      faultBatch: 256,
-      peer: false,
-      link: { bandwidth: 2 ** 30, latencyNs: 1000 },
-      placement: 'remote',
-      memoryKind: 'coherent',
-    },
-  ],
-};
+  devices: [deviceSpec({ memoryKind: 'coherent' })],
+});
 
 /** A process whose PAGES written pages sit in the device's coherent memory. */
 function setup() {
   const sys = new System({ machine, design: 'hmm', seed: 1, check: true });
   const task = sys.spawn('app', 0)!;
   expect(sys.attach(task, 'gpu')).toBeNull();
-  const r = sys.mmap(task, {
-    addr: 0x200000000,
-    len: PAGES * 4096,
-    prot: 3,
-    fixed: true,
-    shared: false,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const r = sys.mmap(task, fixedAnon(0x200000000, PAGES * 4096));
   if (!r.ok) throw new Error(r.errno);
   const addr = r.value;
   const tokens: number[] = [];
@@ -66,17 +38,7 @@ describe('device-coherent memory', () => {
   it('reclaim and mlock pass it by; eviction brings it home with its contents', () => {
     const { sys, task, addr, tokens } = setup();
     // System pages beside them for reclaim to find.
-    const other = sys.mmap(task, {
-      addr: 0x300000000,
-      len: 256 * 4096,
-      prot: 3,
-      fixed: true,
-      shared: false,
-      fixedNoReplace: false,
-      populate: false,
-      locked: false,
-      noreserve: false,
-    });
+    const other = sys.mmap(task, fixedAnon(0x300000000, 256 * 4096));
     if (!other.ok) throw new Error(other.errno);
     sys.touch(task, { addr: other.value, length: 256 * 4096, op: 'write', pattern: 'sequential' });
     const used = sys.deviceCounters().gpu.dev_memory_used;

@@ -10,6 +10,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fixedAnon } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 import type { MachineSpec } from '../workload/scenario.js';
 import { DEFAULT_POLICIES } from './policy.js';
@@ -76,18 +77,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function mapPeer(sys: System, task: ReturnType<System['spawn']>, addr: number, len: number): void {
-  const m = sys.mmap(task!, {
-    addr,
-    len,
-    prot: 3,
-    fixed: true,
-    shared: false,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-    peerShared: true,
-  });
+  const m = sys.mmap(task!, fixedAnon(addr, len, { peerShared: true }));
   expect(m.ok).toBe(true);
 }
 

@@ -2,6 +2,7 @@
 // (eviction), and each eviction policy keeps device memory consistent.
 
 import { describe, expect, it } from 'vitest';
+import { deviceSpec, fixedAnon } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 import type { MachineSpec } from '../workload/scenario.js';
 import type { DeviceSpec } from './device.js';
@@ -11,18 +12,11 @@ const MiB = 2 ** 20;
 const BASE = 0x200000000;
 
 function gpu(eviction: EvictionName): DeviceSpec {
-  return {
-    name: 'gpu',
+  return deviceSpec({
     memory: 4 * MiB,
-    pageSize: 4096,
-    tlb: { entries: 64, ways: 4 },
-    replayableFaults: true,
-    faultBatch: 256,
-    peer: false,
-    link: { bandwidth: 2 ** 30, latencyNs: 1000 },
     placement: 'migrate',
     policies: { ...DEFAULT_POLICIES, eviction: { policy: eviction } },
-  };
+  });
 }
 
 function machine(eviction: EvictionName): MachineSpec {
@@ -42,17 +36,7 @@ function oversubscribe(eviction: EvictionName, check: boolean) {
   const task = sys.spawn('app', 0)!;
   expect(sys.attach(task, 'gpu')).toBeNull();
   const pages = 2048;
-  const m = sys.mmap(task, {
-    addr: BASE,
-    len: pages * 4096,
-    prot: 3,
-    fixed: true,
-    shared: false,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const m = sys.mmap(task, fixedAnon(BASE, pages * 4096));
   expect(m.ok).toBe(true);
   const ref: number[] = [];
   for (let p = 0; p < pages; p++) ref.push(sys.access(task, BASE + p * 4096, 'write'));
@@ -96,17 +80,7 @@ describe('hmm oversubscription', () => {
     const sys = new System({ machine: machine('none'), design: 'hmm', seed: 3, check: false });
     const task = sys.spawn('app', 0)!;
     expect(sys.attach(task, 'gpu')).toBeNull();
-    sys.mmap(task, {
-      addr: BASE,
-      len: 8 * MiB,
-      prot: 3,
-      fixed: true,
-      shared: false,
-      fixedNoReplace: false,
-      populate: false,
-      locked: false,
-      noreserve: false,
-    });
+    sys.mmap(task, fixedAnon(BASE, 8 * MiB));
     for (let p = 0; p < 2048; p++) sys.access(task, BASE + p * 4096, 'write');
     const r = sys.deviceRun(task, 'gpu', {
       addr: BASE,

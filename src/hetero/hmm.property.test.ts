@@ -8,6 +8,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fixedAnon } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 import type { MachineSpec } from '../workload/scenario.js';
 
@@ -94,17 +95,7 @@ function run(ops: readonly Op[], pages = PAGES, thp = false): void {
   expect(sys.attach(task, 'gpu0')).toBeNull();
   expect(sys.attach(task, 'gpu1')).toBeNull();
   expect(sys.attach(task, 'gpu2')).toBeNull();
-  const m = sys.mmap(task, {
-    addr: BASE,
-    len: PAGES * 4096,
-    prot: 3,
-    fixed: true,
-    shared: false,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const m = sys.mmap(task, fixedAnon(BASE, PAGES * 4096));
   expect(m.ok).toBe(true);
   const ref = new Array<number>(PAGES).fill(0);
   const at = (p: number) => BASE + p * 4096;

@@ -1,44 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { PteAttr } from '../arch/pmap.js';
+import { deviceSpec, fixedAnon, machineSpec } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
-import type { MachineSpec } from '../workload/scenario.js';
 
-const machine: MachineSpec = {
-  cpus: 1,
-  nodes: [64 * 2 ** 20],
-  paging: 'x86-64-4level',
-  tlb: { entries: 64, ways: 4 },
-  maxMapCount: 65530,
-  devices: [
-    {
-      name: 'gpu',
-      memory: 16 * 2 ** 20,
-      pageSize: 4096,
-      tlb: { entries: 64, ways: 4 },
-      replayableFaults: true,
-      faultBatch: 256,
-      peer: false,
-      link: { bandwidth: 2 ** 30, latencyNs: 1000 },
-      placement: 'remote',
-    },
-  ],
-};
+const machine = machineSpec(64 * 2 ** 20, { devices: [deviceSpec()] });
 
 function setup() {
   const sys = new System({ machine, design: 'hmm', seed: 1, check: true });
   const task = sys.spawn('app', 0)!;
   expect(sys.attach(task, 'gpu')).toBeNull();
-  const r = sys.mmap(task, {
-    addr: 0x200000000,
-    len: 64 * 4096,
-    prot: 3,
-    fixed: true,
-    shared: false,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const r = sys.mmap(task, fixedAnon(0x200000000, 64 * 4096));
   if (!r.ok) throw new Error(r.errno);
   return { sys, task, addr: r.value };
 }
@@ -99,17 +70,7 @@ describe('the hmm design', () => {
     const task = sys.spawn('app', 0)!;
     expect(sys.attach(task, 'gpu')).toBeNull();
     const len = 2 * 2 ** 20;
-    const r = sys.mmap(task, {
-      addr: 0x200000000,
-      len,
-      prot: 3,
-      fixed: true,
-      shared: false,
-      fixedNoReplace: false,
-      populate: false,
-      locked: false,
-      noreserve: false,
-    });
+    const r = sys.mmap(task, fixedAnon(0x200000000, len));
     if (!r.ok) throw new Error(r.errno);
     const tokens: number[] = [];
     for (let p = 0; p < 512; p++) tokens.push(sys.access(task, r.value + p * 4096, 'write'));

@@ -3,6 +3,7 @@
 // counters; these tests pin the data.
 
 import { describe, expect, it } from 'vitest';
+import { fixedAnon } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 import type { ThpEnabled } from '../workload/scenario.js';
 import type { Task } from './mm.js';
@@ -32,17 +33,7 @@ function machine(enabled: ThpEnabled = 'madvise', memory = 64 * MiB): { sys: Sys
 }
 
 function map(sys: System, t: Task, addr: number, pages: number): void {
-  const r = sys.mmap(t, {
-    addr,
-    len: pages * PAGE,
-    prot: 3,
-    shared: false,
-    fixed: true,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  const r = sys.mmap(t, fixedAnon(addr, pages * PAGE));
   expect(r.ok).toBe(true);
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COSTS } from './cost.js';
+import { fixedAnon } from './fixtures.js';
 import { System } from './system.js';
 
 const MiB = 2 ** 20;
@@ -20,17 +21,7 @@ function run(costs?: Record<string, number>) {
   });
   const t = sys.spawn('a', 0)!;
   const base = 0x7f00_0000_0000;
-  sys.mmap(t, {
-    addr: base,
-    len: MiB,
-    prot: 3,
-    shared: false,
-    fixed: true,
-    fixedNoReplace: false,
-    populate: false,
-    locked: false,
-    noreserve: false,
-  });
+  sys.mmap(t, fixedAnon(base, MiB));
   sys.touch(t, { addr: base, length: MiB, op: 'write', pattern: 'sequential' });
   const child = sys.fork(t, 'c')!;
   sys.touch(child, { addr: base, length: MiB, op: 'write', pattern: 'sequential' });
