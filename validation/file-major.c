@@ -3,19 +3,7 @@
 
 int main(void)
 {
-	char path[] = "/tmp/vmlab-validate-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
-		vl_die("mkstemp");
-	unlink(path);
-	static char chunk[4096];
-	memset(chunk, 7, sizeof(chunk));
-	for (unsigned long off = 0; off < 4 * MiB; off += sizeof(chunk))
-		if (write(fd, chunk, sizeof(chunk)) != (long)sizeof(chunk))
-			vl_die("write");
-	fsync(fd);
-	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
-		vl_die("fadvise");
+	int fd = vl_file(4 * MiB, 1);
 	vl_init();
 	char *p = mmap((void *)0x200000000000UL, 4 * MiB, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
 	if (p != (void *)0x200000000000UL)

@@ -3,19 +3,7 @@
 
 int main(void)
 {
-	char path[] = "/tmp/vmlab-validate-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
-		vl_die("mkstemp");
-	unlink(path);
-	/* 4 KiB writes: order-0 page-cache folios, as vmlab models them (ext4 since 6.16 makes
-	 * large folios of larger writes, and a fault then maps a whole folio). */
-	static char chunk[4096];
-	memset(chunk, 7, sizeof(chunk));
-	for (unsigned long off = 0; off < 16 * MiB; off += sizeof(chunk))
-		if (write(fd, chunk, sizeof(chunk)) != (long)sizeof(chunk))
-			vl_die("write");
-	fsync(fd);
+	int fd = vl_file(16 * MiB, 0);
 	vl_init();
 	char *p = mmap((void *)0x200000000000UL, 16 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
 	if (p != (void *)0x200000000000UL)

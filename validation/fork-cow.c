@@ -17,9 +17,7 @@ int main(void)
 		vl_check(1, "min_flt", "RssAnon", NULL);
 		_exit(0);
 	}
-	int status;
-	if (waitpid(pid, &status, 0) != pid || status != 0)
-		vl_die("child");
+	vl_wait(pid);
 	vl_forked_parent();
 	vl_check(2, "min_flt", "RssAnon", NULL);
 	vl_write_pages(p, 16 * MiB);

@@ -36,8 +36,6 @@ int main(void)
 		vl_check(5, "min_flt", "RssAnon", NULL);
 		_exit(0);
 	}
-	int status;
-	if (waitpid(pid, &status, 0) != pid || status != 0)
-		vl_die("child");
+	vl_wait(pid);
 	return 0;
 }

@@ -226,6 +226,37 @@ static __attribute__((unused)) char *vl_map(unsigned long addr, unsigned long le
 	return p;
 }
 
+/*
+ * An unlinked file of `size` bytes in /tmp, written 4 KiB at a time (order-0 page-cache folios,
+ * as vmlab models them: ext4 since 6.16 makes large folios of larger writes) and synced; with
+ * `drop`, its pages are dropped from the page cache afterwards. Returns the descriptor.
+ */
+static __attribute__((unused)) int vl_file(unsigned long size, int drop)
+{
+	char path[] = "/tmp/vmlab-validate-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		vl_die("mkstemp");
+	unlink(path);
+	static char chunk[4096];
+	memset(chunk, 7, sizeof(chunk));
+	for (unsigned long off = 0; off < size; off += sizeof(chunk))
+		if (write(fd, chunk, sizeof(chunk)) != (long)sizeof(chunk))
+			vl_die("write");
+	fsync(fd);
+	if (drop && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+		vl_die("fadvise");
+	return fd;
+}
+
+/* The parent waits for its child, which must have exited with status 0. */
+static __attribute__((unused)) void vl_wait(pid_t pid)
+{
+	int status;
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		vl_die("child");
+}
+
 static __attribute__((unused)) void vl_write_pages(char *p, unsigned long len)
 {
 	vl_op_begin();

@@ -17,8 +17,6 @@ int main(void)
 		vl_check(2, "min_flt", "RssShmem", "RssAnon", NULL);
 		_exit(0);
 	}
-	int status;
-	if (waitpid(pid, &status, 0) != pid || status != 0)
-		vl_die("child");
+	vl_wait(pid);
 	return 0;
 }

@@ -21,9 +21,7 @@ int main(void)
 		vl_check(3, "min_flt", "AnonHugePages", "RssAnon", "VmPTE", NULL);
 		_exit(0);
 	}
-	int status;
-	if (waitpid(pid, &status, 0) != pid || status != 0)
-		vl_die("child");
+	vl_wait(pid);
 	vl_forked_parent();
 	vl_check(4, "min_flt", "AnonHugePages", "RssAnon", NULL);
 	vl_write_pages(p, 4 * MiB);

@@ -24,18 +24,23 @@ export function isCoherent(dev: Device): boolean {
   return dev.spec.memoryKind === 'coherent';
 }
 
-/** A fresh device-coherent page for an anonymous page (owner anon_vma, index); -1 when full. */
-export function newCoherentPage(
+/**
+ * A fresh device page, private or coherent as dev's memory is, for an anonymous page (owner
+ * anon_vma, index), refcount and mapcount 0; -1 when the device is full. The eviction policy
+ * counts it.
+ */
+export function newDevicePage(
   k: Kernel,
   dev: Device,
   owner: number,
   index: number,
   exclusive: boolean,
 ): number {
-  const dpfn = dev.allocPrivateFrame(); // counted by the eviction policy, as private pages are
+  const dpfn = dev.allocPrivateFrame();
   if (dpfn < 0) return -1;
   const f = k.phys.frames;
-  f.flags[dpfn] = PG.anon | PG.deviceCoherent | (exclusive ? PG.anonExclusive : 0);
+  const kind = isCoherent(dev) ? PG.deviceCoherent : PG.devicePrivate;
+  f.flags[dpfn] = PG.anon | kind | (exclusive ? PG.anonExclusive : 0);
   f.owner[dpfn] = owner;
   f.setIndex(dpfn, index);
   f.refcount[dpfn] = 0;
@@ -69,7 +74,7 @@ function movePage(k: Kernel, pfn: number, to: number, cpu: number): void {
 /** The present anonymous page pfn moves to dev's coherent memory; the new page, or -1 when full. */
 export function migrateToCoherent(k: Kernel, dev: Device, pfn: number, cpu: number): number {
   const f = k.phys.frames;
-  const dpfn = newCoherentPage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive));
+  const dpfn = newDevicePage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive));
   if (dpfn < 0) return -1;
   dev.transfer(4096, true);
   movePage(k, pfn, dpfn, cpu);

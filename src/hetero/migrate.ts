@@ -16,7 +16,7 @@ import { rmapWalk } from '../mm/rmap.js';
 import { freeSwapCacheIfUnused } from '../mm/swap.js';
 import { basePteAttrs, VM, type Vma } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
-import { isCoherent, migrateToCoherent, newCoherentPage } from './coherent.js';
+import { isCoherent, migrateToCoherent, newDevicePage } from './coherent.js';
 import type { Device, DeviceContext } from './device.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
@@ -72,20 +72,6 @@ export function devicePrivateWalk(
     const type = mm.pmap.pteSwapType(h);
     if (isDevicePrivateType(type) && mm.pmap.pteSwapSlot(h) === pfn) visit(mm, vma, vpn, h, type);
   }
-}
-
-/** A fresh device-private page for an anonymous page of vma at vpn (refcount and mapcount 0). */
-function newDevicePage(k: Kernel, dev: Device, owner: number, index: number, exclusive: boolean): number {
-  const dpfn = dev.allocPrivateFrame();
-  if (dpfn < 0) return -1;
-  const f = k.phys.frames;
-  f.flags[dpfn] = PG.anon | PG.devicePrivate | (exclusive ? PG.anonExclusive : 0);
-  f.owner[dpfn] = owner;
-  f.setIndex(dpfn, index);
-  f.refcount[dpfn] = 0;
-  f.mapcount[dpfn] = 0;
-  dev.privatePages++;
-  return dpfn;
 }
 
 /**
@@ -169,9 +155,7 @@ export function migrateToDevice(
         const hh = pmap.pteAlloc(vpn);
         if (hh < 0) continue;
         const owner = vma.anonVma!.id;
-        dpfn = coherent
-          ? newCoherentPage(k, dev, owner, vma.pageIndex(vpn), true)
-          : newDevicePage(k, dev, owner, vma.pageIndex(vpn), true);
+        dpfn = newDevicePage(k, dev, owner, vma.pageIndex(vpn), true);
         if (dpfn < 0) continue;
         f.token[dpfn] = 0; // clear_highpage on the device: nothing crosses the link
         if (!pmap.pteNone(hh)) {
