@@ -126,7 +126,9 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
           for (let i = 0; i < vpns.length; i++) {
             const vma = task.mm!.vmaAt(vpns[i]);
             if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
-            if (c.ctx.pt.lookup(vpns[i]) !== 0) continue;
+            // Mapped with the access's permission already (mapped by an earlier fault of the batch).
+            const e = c.ctx.pt.lookup(vpns[i]);
+            if (e !== 0 && (!writes[i] || (e & 2) !== 0)) continue;
             const b = Math.floor(vpns[i] / this.g.per);
             if (seen.has(b)) continue;
             seen.add(b);
