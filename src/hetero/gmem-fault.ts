@@ -92,8 +92,10 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
   const dev = c.dev;
   dev.stats.lock_mmap_read++;
   const vma = mm.vmaAt(vpn);
-  // The RFC looks up mm->vm_obj whatever the VMA; vmlab refuses memory that is not peer-shared.
-  if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0) return GmRet.FAILURE_UNKNOWN;
+  // The RFC looks up mm->vm_obj whatever the VMA; vmlab refuses memory that is not peer-shared,
+  // and an area the CPU may not read (PROT_NONE): the device gets no more than the VMA allows.
+  if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0 || (vma.flags & VM.READ) === 0)
+    return GmRet.FAILURE_UNKNOWN;
   const bs = Math.floor(vpn / g.per) * g.per;
   const lo = Math.max(bs, vma.start) - bs;
   const hi = Math.min(bs + g.per, vma.end) - bs;

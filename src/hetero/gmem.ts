@@ -151,7 +151,9 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
     const end = Math.ceil((addr + length) / 4096);
     for (let v = start; v < end; v++) {
       const vma = mm.vmaAt(v);
-      if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0) return { cpages: 0, error: 'EINVAL' };
+      // Not peer-shared, or PROT_NONE (as migrate_vma_setup refuses an area without VM_READ).
+      if (vma === undefined || (vma.flags & (VM.PEER_SHARED | VM.READ)) !== (VM.PEER_SHARED | VM.READ))
+        return { cpages: 0, error: 'EINVAL' };
     }
     let cpages = 0;
     const per = this.g.per;
