@@ -117,7 +117,8 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
     if (complete) {
       // mprotect does not reach the device (the series' pmap_protect has no caller): a device
       // page mapped read-only in an area that is writable now is mapped again, writable.
-      if (!hint && !(write && !mappedWritable(c, bs, lo, hi))) return GmRet.PAGE_EXIST;
+      const upgrade = write && !mappedWritable(c, bs, lo, hi);
+      if (!hint && !upgrade) return GmRet.PAGE_EXIST;
       peerMap(c, bs, m.dpfns!, lo, hi, write, 0);
       markHot(m);
       return GmRet.SUCCESS;

@@ -126,7 +126,8 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
           for (let i = 0; i < vpns.length; i++) {
             const vma = task.mm!.vmaAt(vpns[i]);
             if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
-            // Mapped with the access's permission already (mapped by an earlier fault of the batch).
+            // Mapped already (by an earlier fault of the batch): a read needs nothing more; a
+            // write to a read-only mapping goes to gm_dev_fault (an mprotect may allow it now).
             const e = c.ctx.pt.lookup(vpns[i]);
             if (e !== 0 && (!writes[i] || (e & 2) !== 0)) continue;
             const b = Math.floor(vpns[i] / this.g.per);
