@@ -9,6 +9,7 @@
 //   entries hold; the held set is exactly the entries' held frames; metadata meters match.
 // Reads only; changes nothing.
 
+import { PmdState } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { VM } from '../mm/vma.js';
 import type { Device } from './device.js';
@@ -57,7 +58,8 @@ export function checkGmem(g: GmemCore, devices: readonly Device[]): string[] {
         if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0)
           bad.push(`checkGmem: vpn ${vpn} of mm ${mmId} has a page but no peer-shared area`);
         const h = mm.pmap.pteLookup(vpn);
-        if (h >= 0 && !mm.pmap.pteNone(h))
+        // A huge PMD has no PTE table: it maps the page too.
+        if ((h >= 0 && !mm.pmap.pteNone(h)) || mm.pmap.pmdState(vpn) === PmdState.huge)
           bad.push(
             `checkGmem: vpn ${vpn} of mm ${mmId} is in the CPU page table and ${d >= 0 ? 'on a device' : 'held'}`,
           );

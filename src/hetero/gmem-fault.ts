@@ -73,6 +73,12 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
   return out;
 }
 
+/** Whether the device maps every page [lo, hi) of the device page at bs writable. */
+function mappedWritable(c: GmContext, bs: number, lo: number, hi: number): boolean {
+  for (let i = lo; i < hi; i++) if ((c.ctx.pt.lookup(bs + i) & 2) === 0) return false;
+  return true;
+}
+
 /** Device page-table pages one device page's mapping may add (leaf, middle, upper). */
 const TABLE_SPARE = 3;
 
@@ -86,8 +92,10 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
   const dev = c.dev;
   dev.stats.lock_mmap_read++;
   const vma = mm.vmaAt(vpn);
-  // The RFC looks up mm->vm_obj whatever the VMA; vmlab refuses memory that is not peer-shared.
-  if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0) return GmRet.FAILURE_UNKNOWN;
+  // The RFC looks up mm->vm_obj whatever the VMA; vmlab refuses memory that is not peer-shared,
+  // and an area the CPU may not read (PROT_NONE): the device gets no more than the VMA allows.
+  if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0 || (vma.flags & VM.READ) === 0)
+    return GmRet.FAILURE_UNKNOWN;
   const bs = Math.floor(vpn / g.per) * g.per;
   const lo = Math.max(bs, vma.start) - bs;
   const hi = Math.min(bs + g.per, vma.end) - bs;
@@ -107,7 +115,10 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
     let complete = true;
     for (let i = lo; i < hi; i++) if (m.dpfns![i] < 0) complete = false;
     if (complete) {
-      if (!hint) return GmRet.PAGE_EXIST;
+      // mprotect does not reach the device (the series' pmap_protect has no caller): a device
+      // page mapped read-only in an area that is writable now is mapped again, writable.
+      const upgrade = write && !mappedWritable(c, bs, lo, hi);
+      if (!hint && !upgrade) return GmRet.PAGE_EXIST;
       peerMap(c, bs, m.dpfns!, lo, hi, write, 0);
       markHot(m);
       return GmRet.SUCCESS;

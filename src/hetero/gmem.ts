@@ -126,7 +126,10 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
           for (let i = 0; i < vpns.length; i++) {
             const vma = task.mm!.vmaAt(vpns[i]);
             if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
-            if (c.ctx.pt.lookup(vpns[i]) !== 0) continue;
+            // Mapped already (by an earlier fault of the batch): a read needs nothing more; a
+            // write to a read-only mapping goes to gm_dev_fault (an mprotect may allow it now).
+            const e = c.ctx.pt.lookup(vpns[i]);
+            if (e !== 0 && (!writes[i] || (e & 2) !== 0)) continue;
             const b = Math.floor(vpns[i] / this.g.per);
             if (seen.has(b)) continue;
             seen.add(b);
@@ -149,7 +152,9 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
     const end = Math.ceil((addr + length) / 4096);
     for (let v = start; v < end; v++) {
       const vma = mm.vmaAt(v);
-      if (vma === undefined || (vma.flags & VM.PEER_SHARED) === 0) return { cpages: 0, error: 'EINVAL' };
+      // Not peer-shared, or PROT_NONE (as migrate_vma_setup refuses an area without VM_READ).
+      if (vma === undefined || (vma.flags & (VM.PEER_SHARED | VM.READ)) !== (VM.PEER_SHARED | VM.READ))
+        return { cpages: 0, error: 'EINVAL' };
     }
     let cpages = 0;
     const per = this.g.per;

@@ -124,9 +124,14 @@ function adviseVma(
     case 'nohugepage': {
       // hugepage_madvise: one flag set, the other cleared; an eligible area registers its mm
       // with khugepaged at once. (MADV_HUGEPAGE on shmem is allowed; it changes nothing here.)
+      // A peer-shared area (gmem) keeps VM_NOHUGEPAGE: vmlab maps it with base pages only, and
+      // a THP fault there would bypass the logical page table (do_anonymous_page's hook).
+      const peer = (vma.flags & VM.PEER_SHARED) !== 0 && k.peer !== null;
       const flags =
         advice === 'hugepage'
-          ? (vma.flags & ~VM.NOHUGEPAGE) | VM.HUGEPAGE
+          ? peer
+            ? vma.flags
+            : (vma.flags & ~VM.NOHUGEPAGE) | VM.HUGEPAGE
           : (vma.flags & ~VM.HUGEPAGE) | VM.NOHUGEPAGE;
       const r = modifyVmaFlags(k, mm, vma, start, end, flags);
       if (typeof r === 'string') return r;
