@@ -27,7 +27,15 @@ import {
   leaveDevice,
   reuseHeld,
 } from './gmem-core.js';
-import { gmAsAttach, gmAsDetach, peerVaAllocFixed, peerVaFree, tlbInvlCoalesced } from './gmem-dev.js';
+import {
+  gmAsAttach,
+  gmAsDetach,
+  peerVaAllocFixed,
+  peerVaFree,
+  pmapProtect,
+  tlbInvl,
+  tlbInvlCoalesced,
+} from './gmem-dev.js';
 import { GmRet, gmDevFault, objectOf, releaseBlockPages } from './gmem-fault.js';
 import { type HmadviseResult, hmadvise } from './gmem-hmadvise.js';
 import { Gm, type GmMapping } from './gmem-object.js';
@@ -262,6 +270,33 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       }
     }
     for (const dev of flushed) tlbInvlCoalesced(contextOf(this.g, mm, dev)!);
+  }
+
+  /**
+   * mprotect of [start, end) of a peer-shared vma (vmlab's choice: the series has pmap_protect
+   * but no caller, which would leave a device writing a read-only area): each device mapping
+   * pages of the range gets one pmap_protect to the area's write permission, and one tlb_invl
+   * when write access was taken away.
+   */
+  protect(mm: Mm, vma: Vma, start: number, end: number): void {
+    const obj = this.g.objects.get(mm.id);
+    if (obj === undefined) return;
+    const per = this.g.per;
+    const write = (vma.flags & VM.WRITE) !== 0;
+    const dropped = new Map<Device, boolean>();
+    for (const m of obj.range(Math.floor(start / per) * per, end)) {
+      if (!m.is(Gm.DEVICE)) continue;
+      const c = contextOf(this.g, mm, m.dev!)!;
+      const lo = Math.max(start, m.vpn) - m.vpn;
+      const hi = Math.min(end, m.vpn + per) - m.vpn;
+      const d = pmapProtect(c, m.vpn, m.dpfns!, lo, hi, write);
+      dropped.set(m.dev!, (dropped.get(m.dev!) ?? false) || d);
+    }
+    for (const [dev, d] of dropped) {
+      const c = contextOf(this.g, mm, dev)!;
+      dev.stats.gm_pmap_protect++;
+      if (d) tlbInvl(c, start, end);
+    }
   }
 
   forkPrepare(mm: Mm, vma: Vma, _cpu: number): void {
