@@ -163,8 +163,12 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
     const per = this.g.per;
     for (let b = Math.floor(start / per) * per; b < end; b += per) {
       if (to === 'device') {
-        const r = gmDevFault(this.g, c, Math.max(b, start), true, task.cpu);
-        if (r === GmRet.NOMEM) return { cpages, error: 'ENOMEM' };
+        // gm_dev_fault services the part of the device page inside the faulting VMA: one call
+        // per VMA the range meets in this device page (every page here has a VMA, see above).
+        for (let v = Math.max(b, start); v < Math.min(b + per, end); v = mm.vmaAt(v)!.end) {
+          const r = gmDevFault(this.g, c, v, true, task.cpu);
+          if (r === GmRet.NOMEM) return { cpages, error: 'ENOMEM' };
+        }
         continue;
       }
       const m = this.g.objects.get(mm.id)?.lookup(b);
