@@ -135,9 +135,12 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
             const vma = task.mm!.vmaAt(vpns[i]);
             if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
             if (c.ctx.pt.lookup(vpns[i]) !== 0) continue;
-            const b = Math.floor(vpns[i] / this.g.per);
-            if (seen.has(b)) continue;
-            seen.add(b);
+            // gm_dev_fault services the part of the device page inside the faulting VMA: one
+            // call per device page and VMA (keyed by the first page it services).
+            const bs = Math.floor(vpns[i] / this.g.per) * this.g.per;
+            const key = vma === undefined ? vpns[i] : Math.max(bs, vma.start);
+            if (seen.has(key)) continue;
+            seen.add(key);
             const r = gmDevFault(this.g, c, vpns[i], false, task.cpu);
             if (r === GmRet.NOMEM) return 'ENOMEM';
             if (r === GmRet.FAILURE_UNKNOWN) return 'EFAULT';
