@@ -73,9 +73,14 @@ export function checkGmem(g: GmemCore, devices: readonly Device[]): string[] {
           if (owned.has(d)) bad.push(`checkGmem: device frame ${d} owned by ${owned.get(d)} and vpn ${vpn}`);
           owned.set(d, `vpn ${vpn}`);
           const e = ctx === undefined ? 0 : ctx.pt.lookup(vpn);
-          if (e === 0 || Math.floor(e / 8) !== d)
-            bad.push(`checkGmem: ${m.dev!.spec.name} does not map vpn ${vpn} to its frame ${d}`);
-          else if ((e & 2) !== 0 && (vma === undefined || (vma.flags & VM.WRITE) === 0))
+          // Unmapped is allowed: mprotect(PROT_NONE) dropped the entry and the data stays in
+          // device memory (the next device fault in a readable area maps it again).
+          const readable = vma !== undefined && (vma.flags & VM.READ) !== 0;
+          if (e !== 0 && !readable)
+            bad.push(`checkGmem: ${m.dev!.spec.name} maps vpn ${vpn} in an area it may not read`);
+          else if (e !== 0 && Math.floor(e / 8) !== d)
+            bad.push(`checkGmem: ${m.dev!.spec.name} maps vpn ${vpn} to another frame than its ${d}`);
+          else if (e !== 0 && (e & 2) !== 0 && (vma === undefined || (vma.flags & VM.WRITE) === 0))
             bad.push(`checkGmem: ${m.dev!.spec.name} maps vpn ${vpn} writable in a read-only area`);
         }
       }

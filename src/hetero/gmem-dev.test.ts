@@ -1,7 +1,10 @@
 // Unit tests of the gm_mmu VA operations: conflicts with the device's own ranges and with
-// ranges already reserved; peer_va_free cuts reserved ranges.
+// ranges already reserved; peer_va_free cuts reserved ranges; mprotect reaches the device
+// through pmap_protect.
 
 import { describe, expect, it } from 'vitest';
+import { DevPte } from '../arch/device-mmu.js';
+import { fixedAnon } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 import type { MachineSpec } from '../workload/scenario.js';
 import { gmAsAttach, gmAsDetach, peerVaAllocFixed, peerVaFree } from './gmem-dev.js';
@@ -50,5 +53,43 @@ describe('peer_va_alloc_fixed / peer_va_free', () => {
     expect(dev.stats.gm_pmap_create).toBe(1);
     expect(dev.stats.gm_pmap_destroy).toBe(1);
     expect(dev.memoryUsed).toBe(0);
+  });
+});
+
+describe('pmap_protect from mprotect', () => {
+  // The bug: mprotect of peer-shared memory left the device's writable mappings in place,
+  // so a device could write a read-only area (and the invariant checker objected).
+  it('takes write access from the device mappings of a peer-shared area and gives it back', () => {
+    const sys = new System({ machine, design: 'gmem', seed: 1, check: false });
+    const t = sys.spawn('a', 0)!;
+    expect(sys.attach(t, 'npu')).toBeNull();
+    const addr = 0x40000000;
+    const r = sys.mmap(t, fixedAnon(addr, 2 * 2 ** 20, { peerShared: true }));
+    expect(r.ok).toBe(true);
+    expect(
+      sys.deviceRun(t, 'npu', { addr, length: 4096, op: 'write', pattern: 'sequential', stride: 4096 }).error,
+    ).toBeUndefined();
+    const dev = sys.hetero!.devices[0];
+    const pt = [...dev.contexts.values()][0].pt;
+    const vpn = addr / 4096;
+    expect(pt.lookup(vpn) & DevPte.write).not.toBe(0);
+    const invl = dev.stats.dev_tlb_invalidations;
+    expect(sys.mprotect(t, addr, 2 * 2 ** 20, 1).ok).toBe(true);
+    expect(pt.lookup(vpn) & DevPte.write).toBe(0);
+    expect(pt.lookup(vpn + 511)).not.toBe(0); // still mapped, read-only
+    expect(dev.stats.gm_pmap_protect).toBe(1);
+    expect(dev.stats.dev_tlb_invalidations).toBe(invl + 1);
+    expect(sys.check()).toEqual([]);
+    expect(
+      sys.deviceRun(t, 'npu', { addr, length: 4096, op: 'write', pattern: 'sequential', stride: 4096 }).error,
+    ).toBe('EPERM');
+    expect(sys.mprotect(t, addr, 2 * 2 ** 20, 3).ok).toBe(true);
+    expect(pt.lookup(vpn) & DevPte.write).not.toBe(0);
+    expect(dev.stats.gm_pmap_protect).toBe(2);
+    expect(dev.stats.dev_tlb_invalidations).toBe(invl + 1); // gaining write needs no flush
+    expect(
+      sys.deviceRun(t, 'npu', { addr, length: 4096, op: 'write', pattern: 'sequential', stride: 4096 }).error,
+    ).toBeUndefined();
+    expect(sys.check()).toEqual([]);
   });
 });

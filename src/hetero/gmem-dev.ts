@@ -4,6 +4,7 @@
 // context per attached device (gm_as_attach -> pmap_create). This file is the driver's
 // implementation of those operations over vmlab's device: each call is counted.
 
+import { DevPte } from '../arch/device-mmu.js';
 import type { Mm } from '../mm/mm.js';
 import type { Device, DeviceContext } from './device.js';
 
@@ -110,6 +111,37 @@ export function peerUnmap(c: GmContext, start: number, end: number, copyPages: n
   dev.stats.gm_pmap_release++;
   if (copyPages > 0) dev.transfer(copyPages * 4096, false);
   if (c.ctx.pt.unmap(start, end) > 0 && flush) tlbInvl(c, start, end);
+}
+
+/**
+ * pmap_protect: the device's entries for `dpfns` at vpn.. (pages [lo, hi)) become writable or
+ * read-only, or go when the area is no longer readable (PROT_NONE: the data stays on the
+ * device, a later device access is refused and, once the area is readable again, remaps it).
+ * True when one lost write access or went (the caller then invalidates the device TLB).
+ */
+export function pmapProtect(
+  c: GmContext,
+  vpn: number,
+  dpfns: Int32Array,
+  lo: number,
+  hi: number,
+  read: boolean,
+  write: boolean,
+): boolean {
+  let dropped = false;
+  for (let i = lo; i < hi; i++) {
+    if (dpfns[i] < 0) continue;
+    const old = c.ctx.pt.lookup(vpn + i);
+    if (old === 0) continue;
+    if (!read) {
+      c.ctx.pt.unmap(vpn + i, vpn + i + 1);
+      dropped = true;
+      continue;
+    }
+    if (!write && (old & DevPte.write) !== 0) dropped = true;
+    c.ctx.pt.map(vpn + i, dpfns[i], write); // the entry exists: no table is allocated
+  }
+  return dropped;
 }
 
 /** tlb_invl: one range of one context. */

@@ -4,6 +4,7 @@
 // migration); DEVICE -> nothing unless the caller passes a prefetch hint (then remap and mark
 // hot). When device memory is full, a victim device page is evicted to host memory first.
 
+import { DevPte } from '../arch/device-mmu.js';
 import { Access } from '../arch/pmap.js';
 import { handleMmFault } from '../mm/fault.js';
 import type { Mm } from '../mm/mm.js';
@@ -73,9 +74,12 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
   return out;
 }
 
-/** Whether the device maps every page [lo, hi) of the device page at bs writable. */
-function mappedWritable(c: GmContext, bs: number, lo: number, hi: number): boolean {
-  for (let i = lo; i < hi; i++) if ((c.ctx.pt.lookup(bs + i) & 2) === 0) return false;
+/** Whether the device maps every page [lo, hi) of the device page at bs (writable if `write`). */
+function mappedAs(c: GmContext, bs: number, lo: number, hi: number, write: boolean): boolean {
+  for (let i = lo; i < hi; i++) {
+    const e = c.ctx.pt.lookup(bs + i);
+    if (e === 0 || (write && (e & DevPte.write) === 0)) return false;
+  }
   return true;
 }
 
@@ -115,10 +119,11 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
     let complete = true;
     for (let i = lo; i < hi; i++) if (m.dpfns![i] < 0) complete = false;
     if (complete) {
-      // mprotect does not reach the device (the series' pmap_protect has no caller): a device
-      // page mapped read-only in an area that is writable now is mapped again, writable.
-      const upgrade = write && !mappedWritable(c, bs, lo, hi);
-      if (!hint && !upgrade) return GmRet.PAGE_EXIST;
+      // Mapped as the area allows: nothing to do but a prefetch's remap. Not so after an
+      // mprotect to PROT_NONE and back (pmap_protect dropped the entries) or when a write
+      // finds a read-only entry: mapped again, as the area allows now.
+      const remap = !mappedAs(c, bs, lo, hi, write);
+      if (!hint && !remap) return GmRet.PAGE_EXIST;
       peerMap(c, bs, m.dpfns!, lo, hi, write, 0);
       markHot(m);
       return GmRet.SUCCESS;

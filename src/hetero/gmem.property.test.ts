@@ -3,6 +3,8 @@
 // gpu0 holds both device pages, gpu1 only one (its victims are random), so device memory
 // pressure evicts to host all the time. Random CPU and device reads and writes, migrations
 // both ways, hmadvise prefetch and dontneed, munmap and re-mmap of a device page's range,
+// mprotect of a range to PROT_READ or PROT_NONE and back (accesses in between refused as the
+// protection says, data kept),
 // evictions, detach and attach again, fork with a child that reads and writes, and reclaim
 // pressure. No data is lost or mixed, the invariants (core and gmem) hold after every step,
 // and nothing is left when the process exits: no device frame, gm_mapping, radix node or
@@ -52,6 +54,7 @@ type Op =
   | { k: 'evict'; dev: number }
   | { k: 'reattach'; dev: number }
   | { k: 'fork'; page: number }
+  | { k: 'protect'; dev: number; page: number; len: number; prot: 0 | 1 }
   | { k: 'pressure' };
 
 const page = fc.integer({ min: 0, max: PAGES - 1 });
@@ -73,6 +76,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('evict' as const), dev }),
   fc.record({ k: fc.constant('reattach' as const), dev }),
   fc.record({ k: fc.constant('fork' as const), page }),
+  fc.record({
+    k: fc.constant('protect' as const),
+    dev,
+    page,
+    len,
+    prot: fc.constantFrom(0 as const, 1 as const),
+  }),
   fc.record({ k: fc.constant('pressure' as const) }),
 );
 
@@ -136,7 +146,13 @@ function run(ops: readonly Op[]): void {
         const n = Math.min(o.len, PAGES - o.page);
         const r = sys.hmadvise(task, `gpu${o.dev}`, at(o.page), n * 4096, 'prefetch');
         expect(r.error).toBeUndefined();
-        expect(r.ret).toBe(0);
+        // The range rounded out to 2 MiB must lie in one VMA; a `protect` may have left the
+        // area split (VM_ACCOUNT and anon_vma differ, so mprotect back does not merge).
+        const s = Math.floor(o.page / BLOCK) * BLOCK;
+        const e = Math.ceil((o.page + n) / BLOCK) * BLOCK;
+        const vma = task.mm!.findVma(at(s) / 4096)!;
+        const oneVma = vma.start <= at(s) / 4096 && vma.end >= at(e) / 4096;
+        expect(r.ret).toBe(oneVma ? 0 : 4); // GmRet.FAILURE_UNKNOWN
         break;
       }
       case 'dontneed': {
@@ -168,6 +184,28 @@ function run(ops: readonly Op[]): void {
         expect(sys.access(child, at(o.page), 'read')).toBe(ref[o.page]);
         sys.access(child, at(o.page), 'write');
         sys.exit(child);
+        break;
+      }
+      case 'protect': {
+        // mprotect a range, one device and one CPU access of its first page, mprotect it back.
+        const n = Math.min(o.len, PAGES - o.page);
+        expect(sys.mprotect(task, at(o.page), n * 4096, o.prot).ok).toBe(true);
+        const one = (op: 'read' | 'write') =>
+          sys.deviceRun(task, `gpu${o.dev}`, {
+            addr: at(o.page),
+            length: 4096,
+            op,
+            pattern: 'sequential',
+            stride: 4096,
+          });
+        const r = one('read');
+        if (o.prot === 0) expect(r.error).toBe('EFAULT');
+        else expect([r.error, r.lastToken]).toEqual([undefined, ref[o.page]]);
+        expect(one('write').error).toBe(o.prot === 0 ? 'EFAULT' : 'EPERM');
+        expect(sys.check()).toEqual([]);
+        const t = sys.access(task, at(o.page), 'read');
+        expect(t).toBe(o.prot === 0 ? -1 : ref[o.page]); // AccessError.SIGSEGV
+        expect(sys.mprotect(task, at(o.page), n * 4096, 3).ok).toBe(true);
         break;
       }
       case 'pressure':

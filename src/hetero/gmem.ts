@@ -27,7 +27,15 @@ import {
   leaveDevice,
   reuseHeld,
 } from './gmem-core.js';
-import { gmAsAttach, gmAsDetach, peerVaAllocFixed, peerVaFree, tlbInvlCoalesced } from './gmem-dev.js';
+import {
+  gmAsAttach,
+  gmAsDetach,
+  peerVaAllocFixed,
+  peerVaFree,
+  pmapProtect,
+  tlbInvl,
+  tlbInvlCoalesced,
+} from './gmem-dev.js';
 import { GmRet, gmDevFault, objectOf, releaseBlockPages } from './gmem-fault.js';
 import { type HmadviseResult, hmadvise } from './gmem-hmadvise.js';
 import { Gm, type GmMapping } from './gmem-object.js';
@@ -125,14 +133,21 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
           const seen = new Set<number>();
           for (let i = 0; i < vpns.length; i++) {
             const vma = task.mm!.vmaAt(vpns[i]);
-            if (writes[i] && vma !== undefined && (vma.flags & VM.WRITE) === 0) return 'EPERM';
+            // A write to a read-only area is EPERM; an area it may not read (PROT_NONE) is
+            // EFAULT whatever the access, from gm_dev_fault (as hmm_vma_walk_test checks VM_READ
+            // before hmm_vma_fault checks VM_WRITE).
+            if (writes[i] && vma !== undefined && (vma.flags & (VM.READ | VM.WRITE)) === VM.READ)
+              return 'EPERM';
             // Mapped already (by an earlier fault of the batch): a read needs nothing more; a
-            // write to a read-only mapping goes to gm_dev_fault (an mprotect may allow it now).
+            // write to a read-only mapping goes to gm_dev_fault (it remaps it writable).
             const e = c.ctx.pt.lookup(vpns[i]);
             if (e !== 0 && (!writes[i] || (e & 2) !== 0)) continue;
-            const b = Math.floor(vpns[i] / this.g.per);
-            if (seen.has(b)) continue;
-            seen.add(b);
+            // gm_dev_fault services the part of the device page inside the faulting VMA: one
+            // call per device page and VMA (keyed by the first page it services).
+            const bs = Math.floor(vpns[i] / this.g.per) * this.g.per;
+            const key = vma === undefined ? vpns[i] : Math.max(bs, vma.start);
+            if (seen.has(key)) continue;
+            seen.add(key);
             const r = gmDevFault(this.g, c, vpns[i], false, task.cpu);
             if (r === GmRet.NOMEM) return 'ENOMEM';
             if (r === GmRet.FAILURE_UNKNOWN) return 'EFAULT';
@@ -160,8 +175,12 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
     const per = this.g.per;
     for (let b = Math.floor(start / per) * per; b < end; b += per) {
       if (to === 'device') {
-        const r = gmDevFault(this.g, c, Math.max(b, start), true, task.cpu);
-        if (r === GmRet.NOMEM) return { cpages, error: 'ENOMEM' };
+        // gm_dev_fault services the part of the device page inside the faulting VMA: one call
+        // per VMA the range meets in this device page (every page here has a VMA, see above).
+        for (let v = Math.max(b, start); v < Math.min(b + per, end); v = mm.vmaAt(v)!.end) {
+          const r = gmDevFault(this.g, c, v, true, task.cpu);
+          if (r === GmRet.NOMEM) return { cpages, error: 'ENOMEM' };
+        }
         continue;
       }
       const m = this.g.objects.get(mm.id)?.lookup(b);
@@ -267,6 +286,34 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       }
     }
     for (const dev of flushed) tlbInvlCoalesced(contextOf(this.g, mm, dev)!);
+  }
+
+  /**
+   * mprotect of [start, end) of a peer-shared vma (vmlab's choice: the series has pmap_protect
+   * but no caller, which would leave a device writing a read-only area): each device mapping
+   * pages of the range gets one pmap_protect to the area's write permission, and one tlb_invl
+   * when write access was taken away.
+   */
+  protect(mm: Mm, vma: Vma, start: number, end: number): void {
+    const obj = this.g.objects.get(mm.id);
+    if (obj === undefined) return;
+    const per = this.g.per;
+    const read = (vma.flags & VM.READ) !== 0;
+    const write = (vma.flags & VM.WRITE) !== 0;
+    const dropped = new Map<Device, boolean>();
+    for (const m of obj.range(Math.floor(start / per) * per, end)) {
+      if (!m.is(Gm.DEVICE)) continue;
+      const c = contextOf(this.g, mm, m.dev!)!;
+      const lo = Math.max(start, m.vpn) - m.vpn;
+      const hi = Math.min(end, m.vpn + per) - m.vpn;
+      const d = pmapProtect(c, m.vpn, m.dpfns!, lo, hi, read, write);
+      dropped.set(m.dev!, (dropped.get(m.dev!) ?? false) || d);
+    }
+    for (const [dev, d] of dropped) {
+      const c = contextOf(this.g, mm, dev)!;
+      dev.stats.gm_pmap_protect++;
+      if (d) tlbInvl(c, start, end);
+    }
   }
 
   forkPrepare(mm: Mm, vma: Vma, _cpu: number): void {

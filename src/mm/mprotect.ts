@@ -90,6 +90,8 @@ function mprotectFixup(
   const r = modifyVmaFlags(k, task.mm!, vma, start, end, newFlags);
   if (typeof r === 'string') return r; // ENOMEM, or EINVAL for a hugetlb split off a huge page boundary
   changeProtection(g, r, start, end);
+  // gmem: the devices' mappings of a peer-shared area follow its protection.
+  if ((r.flags & VM.PEER_SHARED) !== 0 && k.peer !== null) k.peer.protect(task.mm!, r, start, end);
   // A locked private area made writable is populated to break CoW (mprotect_fixup).
   if ((oldFlags & (VM.WRITE | VM.SHARED | VM.LOCKED)) === VM.LOCKED && (newFlags & VM.WRITE) !== 0) {
     populateVmaRange(k, task, r, start, end);

@@ -21,6 +21,8 @@ export interface PeerSharedOps {
   hostFault(mm: Mm, vma: Vma, vpn: number, h: number, write: boolean, cpu: number): VmFault;
   /** munmap_in_peer_devices: [start, end) of peer-shared VMAs is going away. */
   unmapRange(mm: Mm, start: number, end: number, cpu: number): void;
+  /** mprotect_fixup of [start, end) of a peer-shared vma (its flags already changed). */
+  protect(mm: Mm, vma: Vma, start: number, end: number): void;
   /** dup_mmap, before copy_page_range of a peer-shared VMA of the parent. */
   forkPrepare(mm: Mm, vma: Vma, cpu: number): void;
   /** exit_mmap: vm_object_drop_locked (after the device mappings are gone). */
