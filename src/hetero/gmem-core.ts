@@ -95,17 +95,25 @@ export function blockHome(g: GmemCore, mm: Mm, m: GmMapping): boolean {
   return true;
 }
 
-/** An evicted block's held host pages are mapped by the CPU again (reused, not copied). */
-export function reuseHeld(g: GmemCore, mm: Mm, m: GmMapping): boolean {
+/**
+ * An evicted block's held host pages are mapped by the CPU again (reused, not copied), but
+ * for pages [keepLo, keepHi), which stay held. False when a page table cannot be allocated.
+ */
+export function reuseHeld(g: GmemCore, mm: Mm, m: GmMapping, keepLo = 0, keepHi = 0): boolean {
   const held = m.held!;
+  let kept = false;
   for (let i = 0; i < held.length; i++) {
     if (held[i] < 0) continue;
+    if (i >= keepLo && i < keepHi) {
+      kept = true;
+      continue;
+    }
     const vma = peerVma(mm, m.vpn + i)!;
     if (!installPage(g.k, mm, vma, m.vpn + i, held[i])) return false;
     g.held.delete(held[i]);
     held[i] = -1;
   }
-  m.held = null;
+  if (!kept) m.held = null;
   return true;
 }
 

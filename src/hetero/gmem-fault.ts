@@ -10,7 +10,14 @@ import { handleMmFault } from '../mm/fault.js';
 import type { Mm } from '../mm/mm.js';
 import { zapRange } from '../mm/unmap.js';
 import { VM } from '../mm/vma.js';
-import { blockHome, chooseVictim, evictBlock, freeDeviceFrame, type GmemCore } from './gmem-core.js';
+import {
+  blockHome,
+  chooseVictim,
+  evictBlock,
+  freeDeviceFrame,
+  type GmemCore,
+  reuseHeld,
+} from './gmem-core.js';
 import { type GmContext, peerMap } from './gmem-dev.js';
 import { Gm, type GmMapping, VmObject } from './gmem-object.js';
 
@@ -129,6 +136,9 @@ export function gmDevFault(g: GmemCore, c: GmContext, vpn: number, hint: boolean
       return GmRet.SUCCESS;
     }
   }
+  // An evicted block's held host pages outside this VMA's part go to the CPU page table: a
+  // block on a device holds no host pages.
+  if (m.held !== null && !reuseHeld(g, mm, m, lo, hi)) return GmRet.NOMEM;
   const dpfns = allocBlock(g, c, m, lo, hi);
   if (dpfns === null) return GmRet.NOMEM;
   // The data: held host pages of an evicted block, else what the CPU page table has.
