@@ -105,7 +105,8 @@ function mapNewFolio(k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
     return FALLBACK;
   }
   const f = k.phys.frames;
-  f.token.fill(0, head, head + HPAGE_PMD_NR); // clear_huge_page
+  f.token.fill(0, head, head + HPAGE_PMD_NR); // clear_huge_page (folio_zero_user), before the PMD is had
+  k.vmstat.pages_zeroed += HPAGE_PMD_NR;
   if (!mm.pmap.hugeEnter(haddr, head, newPmdAttrs(vma))) {
     f.resetMeta(head);
     k.phys.free(head, HPAGE_PMD_ORDER);

@@ -282,7 +282,10 @@ export const SYSTEM_COUNTERS = {
   tlb_misses: { unit: 'count', doc: 'vmlab: TLB misses, all CPUs' },
   page_walks: { unit: 'count', doc: 'vmlab: hardware page-table walks, all CPUs' },
   walk_levels: { unit: 'count', doc: 'vmlab: page-table entries read by walks' },
-  pages_zeroed: { unit: 'count', doc: 'vmlab: data pages cleared for new anonymous memory (clear_page)' },
+  pages_zeroed: {
+    unit: 'count',
+    doc: 'vmlab: data pages cleared for new anonymous, shmem or huge pages (clear_page; a THP or hugetlb page counts all its base pages)',
+  },
   pages_copied: { unit: 'count', doc: 'vmlab: pages copied by copy-on-write faults (copy_page)' },
   ptes_copied: { unit: 'count', doc: 'vmlab: page-table entries copied by fork (copy_pte_range)' },
   device_exclusive_restored: {
