@@ -10,6 +10,7 @@ import type { Inode } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { LruList, lruListOf, NR_LRU_LISTS } from './lru.js';
 import { type Mm, MmCounter, MmfThp } from './mm.js';
+import { checkFreeAreaCache } from './mmap.js';
 import { VM, type Vma } from './vma.js';
 
 /** Every violated invariant, as "checkFunction: what" lines. */
@@ -77,6 +78,8 @@ function checkVmas(k: Kernel, mm: Mm, bad: string[]): void {
   // do_mmap checks map_count > max, so one VMA past the limit is possible, never two.
   if (mm.mapCount > k.config.maxMapCount + 1)
     bad.push(`checkVmas: map_count ${mm.mapCount} above max_map_count + 1`);
+  const cache = checkFreeAreaCache(mm);
+  if (cache !== null) bad.push(`checkVmas: ${cache}`);
 }
 
 function checkLeaves(

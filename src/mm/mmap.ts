@@ -120,7 +120,10 @@ function reservePeer(k: Kernel, mm: Mm, req: MmapRequest, first: number, pages: 
     held.push(hold);
     start = getUnmappedArea(mm, req.addr, pages, false);
   }
-  for (const v of held) mm.vmas.delete(v.start); // gm_release_vma
+  for (const v of held) {
+    mm.vmas.delete(v.start); // gm_release_vma
+    mm.gapOpened(v.end);
+  }
   return found;
 }
 
@@ -222,20 +225,57 @@ function gapFits(mm: Mm, start: number, end: number): boolean {
   return prev === undefined || prev.end <= start;
 }
 
-/** The highest free range of `pages` pages ending at or below mmap_base. */
+/**
+ * The highest free range of `pages` pages ending at or below mmap_base. The walk starts at the
+ * free-area cache when no gap above it can hold `pages` (see Mm.freeAreaCache), and leaves the
+ * cache at the top of the gap it found, with the largest gap it passed over.
+ */
 function topDown(mm: Mm, pages: number): number {
-  let high = mm.mmapBase;
-  // Walk VMAs downward from mmap_base, looking at the gap above each.
-  // O(VMAs above the gap found); Linux keeps gap sizes in the maple tree to make this O(log n).
+  if (pages <= mm.cachedHole) mm.resetFreeArea();
+  let high = mm.freeAreaCache < 0 ? mm.mmapBase : mm.freeAreaCache;
+  let passed = mm.cachedHole;
+  // Walk VMAs downward, looking at the gap above each.
   for (const [, v] of mm.vmas.entriesDescending(high - 1)) {
     if (v.end <= high) {
       const top = high;
-      if (top - v.end >= pages) return top - pages;
+      if (top - v.end >= pages) return found(mm, top, pages, passed);
+      passed = Math.max(passed, top - v.end);
     }
     high = Math.min(high, (v.flags & VM.GROWSDOWN) !== 0 ? v.start - STACK_GUARD_GAP : v.start);
     if (high < MMAP_MIN_PAGE + pages) return -1;
   }
-  return high - pages >= MMAP_MIN_PAGE ? high - pages : -1;
+  return high - pages >= MMAP_MIN_PAGE ? found(mm, high, pages, passed) : -1;
+}
+
+/** The gap below page `top` holds the request: the cache moves to the gap's top. */
+function found(mm: Mm, top: number, pages: number, passed: number): number {
+  mm.freeAreaCache = top;
+  mm.cachedHole = passed;
+  return top - pages;
+}
+
+/**
+ * For the invariant checker: whether the free-area cache is true (every gap above it, as the
+ * top-down search measures gaps, is at most cachedHole pages). Returns a complaint or null.
+ */
+export function checkFreeAreaCache(mm: Mm): string | null {
+  const fac = mm.freeAreaCache;
+  if (fac < 0) return null;
+  let high = mm.mmapBase;
+  const gap = (low: number): string | null => {
+    if (low < fac && high > fac)
+      return `free-area cache at page ${fac} lies inside the gap [${low}, ${high})`;
+    if (low >= fac && high - low > mm.cachedHole)
+      return `free-area cache at page ${fac} (hole ${mm.cachedHole}) passes over the gap [${low}, ${high})`;
+    return null;
+  };
+  for (const [, v] of mm.vmas.entriesDescending(high - 1)) {
+    if (high <= fac) return null;
+    const bad = v.end < high ? gap(v.end) : null;
+    if (bad !== null) return bad;
+    high = Math.min(high, (v.flags & VM.GROWSDOWN) !== 0 ? v.start - STACK_GUARD_GAP : v.start);
+  }
+  return high > fac ? gap(0) : null;
 }
 
 /** munmap(addr, len) */
