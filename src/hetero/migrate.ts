@@ -77,7 +77,10 @@ export function devicePrivateWalk(
 /**
  * Migrate the present anonymous page pfn to dev: every CPU entry mapping it becomes a
  * device-private entry (try_to_migrate, remove_migration_ptes), writable where it was.
- * Returns the device page, or -1 when device memory is full.
+ * Returns the device page, or -1 when device memory is full. AnonPages does not change:
+ * migrate_vma_collect_pmd's folio_remove_rmap_pte takes the system page out of
+ * NR_ANON_MAPPED, and remove_migration_pte's folio_add_anon_rmap_pte puts the device page in
+ * (__folio_mod_stat makes no exception for a zone-device folio).
  */
 function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number): number {
   const f = k.phys.frames;
@@ -95,7 +98,6 @@ function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number): numbe
   });
   f.mapcount[pfn] = 0;
   f.refcount[pfn] = 0;
-  k.anonPages--;
   k.freePage(pfn);
   return dpfn;
 }
@@ -166,8 +168,10 @@ export function migrateToDevice(
         if (coherent) {
           // A device-coherent page is mapped like a system page (mk_pte, pte_mkwrite(pte_mkdirty)).
           pmap.pteSet(hh, dpfn, basePteAttrs(vma.flags) | (write ? PteAttr.write | PteAttr.dirty : 0));
-          k.anonPages++; // folio_add_new_anon_rmap; no LRU for a zone-device folio
         } else pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
+        // folio_add_new_anon_rmap, private or coherent alike: the page is in NR_ANON_MAPPED
+        // (AnonPages) and MM_ANONPAGES; no LRU for a zone-device folio.
+        k.anonPages++;
         f.mapcount[dpfn] = 1;
         f.refcount[dpfn] = 1;
         mm.addRss(MmCounter.ANONPAGES, 1);
@@ -209,6 +213,8 @@ export function migrateToDevice(
  * MIGRATE_VMA_SELECT_DEVICE_PRIVATE, or migrate_device_range when the driver evicts): a new
  * system page takes its contents, every CPU entry referring to it maps the new page (writable
  * where the device entry was), device mappings of it go. False when memory ran out.
+ * AnonPages does not change: the device page leaves NR_ANON_MAPPED (folio_remove_rmap_pte
+ * when its entries become migration entries), the system page joins it (remove_migration_pte).
  */
 export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   const f = k.phys.frames;
@@ -236,6 +242,7 @@ export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   lruAdd(k, pfn);
   if (locked) mlockPage(k, pfn);
   const n = f.mapcount[dpfn];
+  if (n > 0) k.anonPages--;
   f.mapcount[dpfn] = 0;
   f.refcount[dpfn] -= n;
   if (f.refcount[dpfn] === 0) k.pgmap!.pageFree(dpfn);
