@@ -109,6 +109,13 @@ export interface MigrateResult {
 }
 
 /**
+ * Takes the device-private page pfn of another device to the migrating one (MIGRATE_VMA_SELECT_
+ * DEVICE_PRIVATE): the new page, or -1 when the page is not selected (its pgmap owner is not
+ * the caller's, or it is the caller's own page) or device memory is full.
+ */
+export type TakeDevicePrivate = (pfn: number) => number;
+
+/**
  * dmirror_migrate_to_device: for each VMA piece of [start, end) in chunks of MIGRATE_CHUNK,
  * migrate_vma_setup with MIGRATE_VMA_SELECT_SYSTEM (EINVAL when the range leaves the VMAs or
  * an area has no VM_READ or is hugetlb), migrate what may move (empty entries and the zero page of private
@@ -116,7 +123,9 @@ export interface MigrateResult {
  * PTE-mapped THP; a PMD-mapped THP is split first),
  * and map the new device pages in the device's page table. Then, as dmirror does, read the
  * range back from the device: a page the device does not map (it did not move: a shared or
- * file page, swapped out) makes the call fail with ENOENT. The caller holds mmap_lock (read).
+ * file page, swapped out) makes the call fail with ENOENT. With `takePrivate` the driver asks
+ * MIGRATE_VMA_SELECT_DEVICE_PRIVATE as well (hmm-migrate.ts: a peer's pages move here). The
+ * caller holds mmap_lock (read).
  */
 export function migrateToDevice(
   k: Kernel,
@@ -125,6 +134,7 @@ export function migrateToDevice(
   ctx: DeviceContext,
   start: number,
   end: number,
+  takePrivate: TakeDevicePrivate | null = null,
 ): MigrateResult {
   const mm = task.mm!;
   const pmap = mm.pmap;
@@ -188,7 +198,11 @@ export function migrateToDevice(
         });
         dpfn = coherent ? migrateToCoherent(k, dev, pfn, task.cpu) : migratePageOut(k, dev, pfn, task.cpu);
         if (dpfn < 0) continue;
-      } else continue; // a swap entry, or a device-private page already: not selected
+      } else if (takePrivate !== null && isDevicePrivateType(pmap.pteSwapType(h))) {
+        write = pmap.pteSwapType(h) === SwpType.deviceWrite;
+        dpfn = takePrivate(pmap.pteSwapSlot(h));
+        if (dpfn < 0) continue;
+      } else continue; // a swap entry, or a device-private page not selected
       dev.stats.dev_migrate_to_device++;
       // dmirror_migrate_finalize_and_map: the device maps its new page.
       if (ctx.pt.lookup(vpn) !== 0) stale = true;
