@@ -2,8 +2,8 @@
 // lib/test_hmm.c's dmirror: each attached process gets a device page table that mirrors its
 // CPU page table through an mmu_interval_notifier over the whole address space (dmirror
 // registers 0..ULONG_MAX on open). A device fault runs hmm_range_fault under the notifier's
-// sequence protocol and maps what it returns (system pages, used remotely over the link, or
-// the device's own private pages); with placement `migrate`, a fault in private anonymous
+// sequence protocol and maps what it returns (system pages, used remotely over the link, the
+// device's own private pages, or a peer's, used remotely: owner.ts); with placement `migrate`, a fault in private anonymous
 // memory first migrates the device page's worth of pages into device memory (migrate_vma_*).
 // CPU-side changes reach the mirror as invalidations; a CPU touch of a device-private page
 // migrates it back (dev_pagemap_ops.migrate_to_ram).
@@ -228,7 +228,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
         const w = range.pfns[i];
         if ((w & HmmPfn.valid) === 0) return 'EFAULT';
         const writable = (w & HmmPfn.write) !== 0;
-        if (write && !writable) return 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its own
+        if (write && !writable) return 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its owner
         const pfn = Math.floor(w / 4);
         const old = m.ctx.pt.lookup(start + i);
         if (old !== 0 && Math.floor(old / 8) !== pfn) stale = true;
