@@ -249,7 +249,8 @@ export class Device {
   }
 
   /**
-   * A device access to another device's memory (a peer's device-private page it maps): a
+   * A device access to another device's memory (a peer's device-private page it maps, or
+   * another device's coherent page): a
    * remote access like one to system memory (dev_remote_accesses, the remote_access cost),
    * counted as a peer access too, over this device's link (vmlab has one link per device:
    * the requester's port carries the cache line; the owner's link is not charged).

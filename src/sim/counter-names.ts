@@ -73,7 +73,7 @@ export const DEVICE_COUNTERS = {
   },
   dev_peer_accesses: {
     unit: 'count',
-    doc: "vmlab: device accesses to a peer device's memory (hmm, peer: true; also in dev_remote_accesses)",
+    doc: "vmlab: device accesses to another device's memory (a peer's device-private page, another device's coherent page; also in dev_remote_accesses)",
   },
   dev_link_busy: {
     unit: 'ns',
