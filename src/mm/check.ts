@@ -155,8 +155,12 @@ function checkLeaves(
     },
     (vpn, offset, type) => {
       // A device-private or device-exclusive entry stands for an anonymous page
-      // (zap_nonpresent_ptes: rss[mm_counter]).
-      if (isDevicePrivateType(type)) anon++;
+      // (zap_nonpresent_ptes: rss[mm_counter]). A device-private entry is a mapping of its
+      // page too (rmap, AnonPages); a device-exclusive one only a reference.
+      if (isDevicePrivateType(type)) {
+        anon++;
+        maps.set(offset, (maps.get(offset) ?? 0) + 1);
+      }
       if (!isDeviceExclusiveType(type)) return;
       anon++;
       excl.set(offset, (excl.get(offset) ?? 0) + 1);
@@ -292,7 +296,8 @@ function checkFrames(
       bad.push(`checkFrames: pfn ${pfn} is allocated but belongs to nothing (leak)`);
     }
   }
-  // Device-coherent pages (ZONE_DEVICE, after the CPU frames) are mapped anonymous pages too.
+  // Device-coherent and device-private pages (ZONE_DEVICE, after the CPU frames) are mapped
+  // anonymous pages too (present entries, or device-private entries).
   for (const [pfn, m] of maps) {
     if (pfn < k.phys.cpuFrames) continue;
     if (f.mapcount[pfn] !== m)

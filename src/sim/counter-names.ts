@@ -67,7 +67,14 @@ export const DEVICE_COUNTERS = {
   dev_migrate_to_system: { unit: 'count', doc: 'vmlab: pages migrated back to system memory' },
   dev_bytes_to_device: { unit: 'bytes', doc: 'vmlab: bytes moved to the device over its link' },
   dev_bytes_to_system: { unit: 'bytes', doc: 'vmlab: bytes moved from the device over its link' },
-  dev_remote_accesses: { unit: 'count', doc: 'vmlab: device accesses to system memory over the link' },
+  dev_remote_accesses: {
+    unit: 'count',
+    doc: "vmlab: device accesses to system memory or to a peer device's memory, over the link",
+  },
+  dev_peer_accesses: {
+    unit: 'count',
+    doc: "vmlab: device accesses to another device's memory (a peer's device-private page, another device's coherent page; also in dev_remote_accesses)",
+  },
   dev_link_busy: {
     unit: 'ns',
     doc: 'vmlab: time the link was busy (latency + bytes / bandwidth per transfer)',
