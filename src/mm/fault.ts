@@ -115,8 +115,9 @@ export function handleMmFault(
  * vmf_anon_prepare (mm/memory.c __vmf_anon_prepare, recent mainline): a fault that holds
  * only the per-VMA lock must take mmap_lock for anon_vma_prepare (it looks at the
  * neighbouring VMAs): mmap_read_trylock, which always succeeds in a sequential model, so the
- * fault goes on; it would return VM_FAULT_RETRY only when the trylock failed. (6.4 to 6.8
- * returned VM_FAULT_RETRY whenever the VMA had no anon_vma.)
+ * fault goes on; it would return VM_FAULT_RETRY only when the trylock failed. (Earlier 6.x
+ * kernels fell back to mmap_lock here: first lock_vma_under_rcu refused an anonymous VMA
+ * without an anon_vma, later vmf_anon_prepare returned VM_FAULT_RETRY for it.)
  */
 export function vmfAnonPrepare(k: Kernel, mm: Mm, vma: Vma): void {
   if (vma.anonVma === null && k.faultLock === FaultLock.vma) k.locks.mmapRead++;
