@@ -39,6 +39,9 @@ const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
 
 /** do_mmap, of anonymous memory or of a file. Returns the address mapped. */
 export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<number> {
+  // vm_mmap_pgoff: do_mmap runs under mmap_lock for write (its argument checks too); a
+  // populate (MAP_POPULATE, MAP_LOCKED) follows under the read lock (mm_populate).
+  k.locks.mmapWrite++;
   if (isHugetlbMmap(req)) return hugetlbMmap(k, task, req);
   const mm = task.mm!;
   const file = req.file ?? null;
@@ -284,8 +287,21 @@ export function sysMunmap(k: Kernel, task: Task, addr: number, len: number): Sys
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
   if (end > task.mm!.taskSize) return err('EINVAL');
-  const e = doMunmap(k, task.mm!, start, end, task.cpu);
-  return e === null ? ok(0) : err(e);
+  k.locks.mmapWrite++; // __vm_munmap: mmap_write_lock_killable
+  return munmapUnlock(k, task.mm!, start, end, task.cpu);
+}
+
+/**
+ * do_vmi_munmap with unlock = true (munmap, brk, mremap's shrink_vma with drop_lock), the
+ * caller holding mmap_lock for write: when VMAs go, vms_complete_munmap_vmas downgrades the
+ * lock before the zap and the table freeing.
+ */
+export function munmapUnlock(k: Kernel, mm: Mm, start: number, end: number, cpu: number): SysResult<0> {
+  const first = mm.findVma(start);
+  const e = doMunmap(k, mm, start, end, cpu);
+  if (e !== null) return err(e);
+  if (first !== undefined && first.start < end) k.locks.mmapDowngrade++;
+  return ok(0);
 }
 
 /**
@@ -294,6 +310,7 @@ export function sysMunmap(k: Kernel, task: Task, addr: number, len: number): Sys
  */
 export function sysBrk(k: Kernel, task: Task, brk: number): SysResult<number> {
   const mm = task.mm!;
+  k.locks.mmapWrite++; // brk: mmap_write_lock_killable, whatever the outcome
   if (brk < mm.startBrk) return err('ENOMEM');
   const newEnd = Math.ceil(brk / PAGE_SIZE);
   const oldEnd = Math.ceil(mm.brk / PAGE_SIZE);
@@ -302,8 +319,8 @@ export function sysBrk(k: Kernel, task: Task, brk: number): SysResult<number> {
     return ok(brk);
   }
   if (newEnd < oldEnd) {
-    const e = doMunmap(k, mm, newEnd, oldEnd, task.cpu);
-    if (e !== null) return err(e);
+    const r = munmapUnlock(k, mm, newEnd, oldEnd, task.cpu);
+    if (!r.ok) return r;
     mm.brk = brk;
     return ok(brk);
   }
