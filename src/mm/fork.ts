@@ -133,8 +133,12 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
   // copy_pte_range: the child's table is locked (pte_alloc_map_lock; pmd_install when it is
   // new), then the parent's (spin_lock_nested): two PTE locks per parent table, mapped or not.
   const locks = k.locks;
-  const tableDone = (): void => {
+  // A parent table that maps nothing in the range (its entries went: lazily freed pages,
+  // reclaimed clean file pages) still gets its child table: copy_pmd_range skips only a none
+  // PMD, and copy_pte_range allocates before it reads an entry.
+  const tableDone = (start: number): void => {
     locks.ptl += 2;
+    if (ok && cmm.pmap.pteAlloc(start) < 0) ok = false;
   };
   const copy = (vpn: number, _pfn: number, _attrs: number, order: number): void => {
     if (!ok) return;
