@@ -30,7 +30,7 @@ export function allocDeviceBlock(dev: Device): number {
   const k = dev.kernel;
   const order = orderOf(dev.pagePages);
   let pfn = k.phys.allocDeviceBlock(dev.hnode, order);
-  if (pfn < 0 && k.phys.hnodeFreePages(dev.hnode) < dev.pagePages && dev.onFull !== null && dev.onFull())
+  if (pfn < 0 && k.phys.hnodeFreePages(dev.hnode) < dev.pagePages && dev.onFull?.())
     pfn = k.phys.allocDeviceBlock(dev.hnode, order);
   return pfn;
 }

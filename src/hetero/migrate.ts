@@ -129,9 +129,10 @@ export function migrateToDevice(
   const pmap = mm.pmap;
   const f = k.phys.frames;
   const coherent = isCoherent(dev);
-  // dmirror_migrate_finalize_and_map: the new device pages are mapped a device page at a
-  // time, once its last page has moved: a whole device page (its frames one block,
-  // device-pages.ts) by one large leaf. Blocks no page took go back at the end.
+  // dmirror_migrate_finalize_and_map: the new device pages of a block are mapped once the
+  // block's last page has moved: a whole device page (its frames one block, device-pages.ts)
+  // by one large leaf (UVM maps a va_block's pages once they are resident). Blocks no page
+  // took go back at the end.
   const moved = new Float64Array(end - start).fill(-1);
   const writable = new Uint8Array(end - start);
   const per = dev.pagePages;
@@ -150,8 +151,11 @@ export function migrateToDevice(
     );
     cursor = to;
   };
+  // A page that got no block (4 KiB device, fragmented memory) is mapped at once, as before
+  // any large leaf: its tables are taken as the pages move, not after all the frames.
   const next = (vpn: number): number => {
-    if ((vpn + 1) % per === 0 || vpn + 1 === end) mapUpTo(vpn + 1);
+    if ((vpn + 1) % per === 0 || vpn + 1 === end || (dev.runs.get(Math.floor(vpn / per))?.head ?? -1) < 0)
+      mapUpTo(vpn + 1);
     return vpn + 1;
   };
   const finish = (to: number): void => {
