@@ -39,6 +39,7 @@ import {
   HUGE_PAGES,
   LEAF,
   type LeafFn,
+  SPAN,
 } from './device-pt-base.js';
 
 export { BIG_PAGES, DEVICE_VA_BITS, DevPte, HUGE_PAGES } from './device-pt-base.js';
@@ -126,7 +127,7 @@ export class DevicePageTable extends DevicePageTableBase {
    */
   private eachLeaf(t: number, level: number, base: number, start: number, end: number, fn: LeafFn): void {
     const tab = this.tables[t];
-    const span = ENTRIES ** level;
+    const span = SPAN[level];
     const first = Math.max(0, Math.floor((start - base) / span));
     const last = Math.min(tab.length / (level === 1 && this.dual ? 2 : 1), Math.ceil((end - base) / span));
     for (let i = first; i < last; i++) {
@@ -164,6 +165,21 @@ export class DevicePageTable extends DevicePageTableBase {
   /** Clear the leaves of [start, end), splitting large ones it cuts; returns the pages cleared. */
   unmap(start: number, end: number): number {
     if (this.mapped === 0 || start >= end) return 0;
+    if (end === start + 1) {
+      // One page under a small-page table (migration and eviction unmap page by page).
+      const t1 = this.dirTable(start, false);
+      if (t1 < 0) return 0;
+      const i = this.index(start, 1);
+      const e = this.tables[t1][i];
+      if ((e & LEAF) === 0 && (!this.dual || this.tables[t1][ENTRIES + i] === 0)) {
+        if (e === 0) return 0;
+        const pt = this.tables[Math.floor(e / 16)];
+        if (pt[start % ENTRIES] === 0) return 0;
+        pt[start % ENTRIES] = 0;
+        this.mapped--;
+        return 1;
+      }
+    }
     let n = 0;
     this.eachLeaf(this.root, this.levels - 1, 0, start, end, (tab, i, pages) => {
       tab[i] = 0;

@@ -18,6 +18,8 @@ export const BIG_PAGES = 16;
 export const HUGE_PAGES = 512;
 export const BIG_PER_TABLE = BIG_TABLE_ENTRIES; // 32 big PTEs cover the 2 MiB of one dual PDE
 export const LEAF = 8;
+/** Pages one entry of each level covers. */
+export const SPAN = [1, ENTRIES, ENTRIES * ENTRIES, ENTRIES * ENTRIES * ENTRIES];
 
 /** The 4 KiB page's view of an internal leaf entry e, pfn its frame. */
 export function pageEntry(pfn: number, e: number): number {
@@ -99,7 +101,7 @@ export class DevicePageTableBase {
 
   /** The index of `vpn` in the level-`level` table covering it. */
   protected index(vpn: number, level: number): number {
-    return Math.floor(vpn / ENTRIES ** level) % (level === this.levels - 1 ? ENTRIES * 2 : ENTRIES);
+    return Math.floor(vpn / SPAN[level]) % (level === this.levels - 1 ? ENTRIES * 2 : ENTRIES);
   }
 
   /**
@@ -257,7 +259,7 @@ export class DevicePageTableBase {
       fn(t, level, base);
       if (level === 1) return;
       const tab = this.tables[t];
-      const span = ENTRIES ** level;
+      const span = SPAN[level];
       for (let i = 0; i < tab.length; i++)
         if (tab[i] !== 0) walk(Math.floor(tab[i] / 16), level - 1, base + i * span);
     };
