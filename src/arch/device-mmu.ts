@@ -20,8 +20,10 @@
 // device's memory, with one permission (the caller checks the frames: mapLarge). Mapping,
 // unmapping or protecting part of one splits it first, as Linux splits a huge PMD: the
 // 2 MiB leaf gets a new PTE table, the big PTE the small-page table (allocated then if there
-// is none); `splits` counts them. Installing a 2 MiB leaf frees the PTE table it replaces.
-// Other tables stay until the context goes.
+// is none); `splits` counts them. A split that finds no memory for its table fails a map; an
+// unmap or a write-protect then drops the whole leaf (the device faults again on what it still
+// needs). Installing a 2 MiB leaf frees the PTE table it replaces. Other tables stay until the
+// context goes.
 //
 // Internal entries (a float64, exact to 2^53): x * 16 + L(8) + A(4) + W(2) + V(1), x a table
 // index for a directory entry, a frame for a leaf (L: a 2 MiB leaf in a level-1 entry). The
