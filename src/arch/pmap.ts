@@ -135,6 +135,8 @@ export interface Pmap {
   pteLookup(vpn: number): number;
   /** Like pteLookup but allocates missing tables; -1 when memory is exhausted. */
   pteAlloc(vpn: number): number;
+  /** PTE tables pteAlloc has installed so far (each one a pmd_install under the PMD lock). */
+  readonly pteInstalls: number;
   pteNone(h: number): boolean;
   /** pte_present: a mapping exists (PROT_NONE entries included). */
   ptePresent(h: number): boolean;
@@ -225,8 +227,15 @@ export interface Pmap {
   reclaimEmptyPteTables(start: number, end: number, freed?: TableFreeVisitor): void;
   /** Visit present leaves (and with visitSwap, swap entries) in [start, end) in ascending
    * order, without side effects. A huge leaf the range covers only in part is visited whole
-   * (its first page, its order). */
-  forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void;
+   * (its first page, its order). tableDone is called after each existing PTE table's part of
+   * the range, as zapRange calls it. */
+  forEachLeaf(
+    start: number,
+    end: number,
+    visit: LeafVisitor,
+    visitSwap?: SwapVisitor,
+    tableDone?: TableDoneVisitor,
+  ): void;
   /** Whether a table of `level` (0: a PTE table) maps vpn: the entry above it is a table (pXd_none). */
   tablePresent(vpn: number, level: number): boolean;
   /** Allocate the tables down to the level-`level` one that maps vpn (pXd_alloc); false without memory. */

@@ -4,8 +4,9 @@
 //   exactly the present entries that map it and referenced by those and by device-exclusive
 //   entries naming it, and none is left unreferenced;
 // - device page tables map only what the CPU side allows: a system page the CPU maps at the
-//   same address (writable on the device only if writable on the CPU), or the device's own
-//   private page the CPU entry names (writable only through a writable device-private entry);
+//   same address (writable on the device only if writable on the CPU), or a private page the
+//   CPU entry names (writable only through a writable device-private entry) that is the
+//   device's own or a peer's (one pgmap owner, owner.ts), never another owner's;
 //   atomics on a system page only where the CPU entry is device-exclusive for that page;
 // - device page tables account for their tables, large leaves map the device's own contiguous
 //   memory, device TLBs hold no translation their page table does not have (check-device-pt.ts);
@@ -24,6 +25,7 @@ import type { Device } from './device.js';
 import type { Mirror } from './hmm.js';
 import { hugeLeafPfn } from './hmm-range.js';
 import { MMU_INTERVAL_NOTIFIER_BYTES } from './notifier.js';
+import { sameOwner } from './owner.js';
 
 type PrivateWalk = (
   k: Kernel,
@@ -47,7 +49,7 @@ export function checkHetero(
   for (const m of mirrors) {
     tables += m.ctx.pt.tablePages;
     checkDevicePageTable(k, m.dev, m.ctx, bad);
-    checkMirror(k, m, bad);
+    checkMirror(k, m, devices, bad);
   }
   if (tables * 4096 !== (k.meta.live.get('device_page_table') ?? 0))
     bad.push(
@@ -97,7 +99,7 @@ export function checkHetero(
 }
 
 /** Every device mapping (each page of a large leaf) agrees with the CPU entry at its address. */
-function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
+function checkMirror(k: Kernel, m: Mirror, devices: readonly Device[], bad: string[]): void {
   const mm = m.ctx.mm;
   const pmap = mm.pmap;
   const name = m.dev.spec.name;
@@ -132,8 +134,13 @@ function checkMirror(k: Kernel, m: Mirror, bad: string[]): void {
       bad.push(`checkMirror: ${name} maps vpn ${vpn} writable, the CPU entry is read-only`);
     else if (atomic && !exclusive)
       bad.push(`checkMirror: ${name} maps vpn ${vpn} for atomics, the CPU entry is not device-exclusive`);
-    if (k.phys.frames.has(pfn, PG.devicePrivate) && k.phys.nodeOf(pfn) - k.phys.nodes.length !== m.dev.hnode)
-      bad.push(`checkMirror: ${name} maps vpn ${vpn} to another device's page ${pfn}`);
+    if (k.phys.frames.has(pfn, PG.devicePrivate) && !m.dev.ownsFrame(pfn)) {
+      const owner = devices.find((d) => d.ownsFrame(pfn));
+      if (owner === undefined || !sameOwner(owner, m.dev))
+        bad.push(
+          `checkMirror: ${name} maps vpn ${vpn} to ${owner?.spec.name ?? '?'}'s page ${pfn}, not a peer's`,
+        );
+    }
   });
 }
 

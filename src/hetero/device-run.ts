@@ -25,11 +25,11 @@ function needsPerm(op: DeviceRunRequest['op']): number {
 
 /**
  * Whether a translation with `perm` to pfn allows an access needing `need`: atomics on the
- * device's own memory need only write permission; on system memory (pfn < cpuFrames) the
- * atomic grant as well, which the driver gives only for pages made device-exclusive.
+ * device's own memory need only write permission; elsewhere (system memory, a peer's page)
+ * the atomic grant as well, which the driver gives only for pages made device-exclusive.
  */
-function permits(perm: number, pfn: number, need: number, cpuFrames: number): boolean {
-  return (perm & need) === need || (need === 5 && pfn >= cpuFrames && (perm & 1) !== 0);
+function permits(dev: Device, perm: number, pfn: number, need: number): boolean {
+  return (perm & need) === need || (need === 5 && (perm & 1) !== 0 && dev.ownsFrame(pfn));
 }
 
 /**
@@ -38,7 +38,7 @@ function permits(perm: number, pfn: number, need: number, cpuFrames: number): bo
  * 2 MiB leaf is one entry). Returns the frame, or -1 for a device fault (no entry, or too
  * little permission).
  */
-function translate(dev: Device, ctx: DeviceContext, vpn: number, need: number, cpuFrames: number): number {
+function translate(dev: Device, ctx: DeviceContext, vpn: number, need: number): number {
   const tlb = dev.tlb;
   const asid = ctx.mm.id;
   let s = tlb.probe(asid, vpn);
@@ -47,7 +47,7 @@ function translate(dev: Device, ctx: DeviceContext, vpn: number, need: number, c
     s = tlb.probeLarge(asid, vpn);
     sub = tlb.lastSub;
   }
-  if (s >= 0 && permits(tlb.perm[s], tlb.pfn[s] + sub, need, cpuFrames)) {
+  if (s >= 0 && permits(dev, tlb.perm[s], tlb.pfn[s] + sub, need)) {
     dev.stats.dev_tlb_hits++;
     tlb.stamp[s] = ++tlb.clock;
     return tlb.pfn[s] + sub;
@@ -59,7 +59,7 @@ function translate(dev: Device, ctx: DeviceContext, vpn: number, need: number, c
   if (e === 0) return -1;
   const pfn = Math.floor(e / 8);
   const perm = ((e & 2) !== 0 ? 1 : 0) | ((e & 4) !== 0 ? 4 : 0);
-  if (!permits(perm, pfn, need, cpuFrames)) return -1;
+  if (!permits(dev, perm, pfn, need)) return -1;
   const off = vpn - pt.leafVpn;
   if (pt.leafPages === 1) tlb.fill(asid, vpn, pfn, perm);
   else if (pt.leafPages === BIG_PAGES) tlb.fillBig(asid, pt.leafVpn, pfn - off, perm);
@@ -91,7 +91,7 @@ export function runDeviceKernel(
       dev.remoteAccess(); // system memory, over the link
       // The access counters see it once it is done: a notification may migrate the page.
       if (onRemote !== null) onRemote(vpn);
-    }
+    } else if (!dev.ownsFrame(pfn)) dev.peerAccess(); // a peer's memory (hmm, peer: true)
   };
   const queued: number[] = [];
   const writes: boolean[] = [];
@@ -107,7 +107,7 @@ export function runDeviceKernel(
     }
     dev.replaying = true;
     for (const v of replay) {
-      const pfn = translate(dev, ctx, v, need, cpuFrames);
+      const pfn = translate(dev, ctx, v, need);
       if (pfn < 0) throw new Error(`runDeviceKernel: vpn ${v} still faults after its batch was serviced`);
       complete(pfn, v);
     }
@@ -132,7 +132,7 @@ export function runDeviceKernel(
       if (++seq === perPass) seq = 0;
     }
     dev.stats.dev_accesses++;
-    const pfn = translate(dev, ctx, vpn, need, cpuFrames);
+    const pfn = translate(dev, ctx, vpn, need);
     if (pfn >= 0) {
       complete(pfn, vpn);
       continue;

@@ -43,7 +43,11 @@ export interface DeviceSpec {
   readonly replayableFaults: boolean;
   /** Faults a batch holds at most (a replayable device's fault buffer per service). */
   readonly faultBatch: number;
-  /** Peer access to other devices' memory (recorded; not used by the hmm design yet). */
+  /**
+   * Peer access (hmm): devices with `peer` share one pgmap owner, as a driver gives every GPU
+   * of a peer-to-peer hive one owner (amdgpu's SVM_ADEV_PGMAP_OWNER: the XGMI hive), so each
+   * maps the others' device-private pages over the interconnect (owner.ts). gmem ignores it.
+   */
   readonly peer: boolean;
   readonly link: LinkSpec;
   /** What the driver does on a fault: map system memory remotely, migrate it here, or map
@@ -147,6 +151,12 @@ export class Device {
     return this.spec.pageSize / 4096;
   }
 
+  /** Whether frame pfn is in this device's own memory. */
+  ownsFrame(pfn: number): boolean {
+    const node = this.k.phys.hnodes[this.hnode];
+    return pfn >= node.startPfn && pfn < node.startPfn + node.nframes;
+  }
+
   /** A frame of device memory, or -1 when it is full. */
   allocFrame(): number {
     return this.k.phys.allocDevice(this.hnode);
@@ -246,6 +256,18 @@ export class Device {
     this.stats.dev_remote_accesses++;
     this.stats.dev_link_busy +=
       this.spec.link.latencyNs + (REMOTE_ACCESS_BYTES * 1e9) / this.spec.link.bandwidth;
+  }
+
+  /**
+   * A device access to another device's memory (a peer's device-private page it maps, or
+   * another device's coherent page): a
+   * remote access like one to system memory (dev_remote_accesses, the remote_access cost),
+   * counted as a peer access too, over this device's link (vmlab has one link per device:
+   * the requester's port carries the cache line; the owner's link is not charged).
+   */
+  peerAccess(): void {
+    this.stats.dev_peer_accesses++;
+    this.remoteAccess();
   }
 
   /**

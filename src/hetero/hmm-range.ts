@@ -31,6 +31,11 @@ export interface HmmRange {
   seq: number;
   /** hmm_pfns: one word per page. */
   readonly pfns: Float64Array;
+  /**
+   * dev_private_owner: whether the device-private page pfn belongs to the range's owner (the
+   * device's own memory, or a peer's under a shared owner: owner.ts).
+   */
+  readonly owns: (pfn: number) => boolean;
 }
 
 /**
@@ -53,8 +58,10 @@ export function hugeLeafPfn(k: Kernel, mm: Mm, vma: Vma, vpn: number): number {
  * required); EBUSY when an invalidation ran since read_begin (mmu_interval_check_retry: the
  * caller starts again); EFAULT for a hole or an area without VM_READ (hmm_vma_walk_test)
  * or a fault that failed; EPERM for a write required of an area without VM_WRITE.
- * Device-private pages of `dev` itself are reported as they are, never faulted
- * (dev_private_owner); those of another device fault, which migrates them back to RAM.
+ * Device-private pages whose pgmap owner is the range's (`dev`'s own, or a peer's) are
+ * reported as they are, never faulted (hmm_vma_handle_pte: writable only through a writable
+ * entry, whatever the range asks); those of another owner fault, which migrates them back to
+ * RAM (do_swap_page -> migrate_to_ram).
  */
 export function hmmRangeFault(k: Kernel, task: Task, dev: Device, range: HmmRange): 0 | Errno {
   const mm = task.mm!;
@@ -89,7 +96,7 @@ export function hmmRangeFault(k: Kernel, task: Task, dev: Device, range: HmmRang
       else if (pmap.pteIsSwap(h)) {
         const type = pmap.pteSwapType(h);
         const pfn = pmap.pteSwapSlot(h);
-        if (isDevicePrivateType(type) && k.phys.nodeOf(pfn) - k.phys.nodes.length === dev.hnode) {
+        if (isDevicePrivateType(type) && range.owns(pfn)) {
           word = pfn * 4 + HmmPfn.valid + (type === SwpType.deviceWrite ? HmmPfn.write : 0);
         } else need = true; // swapped out, or another device's page
       } else {

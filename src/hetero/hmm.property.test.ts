@@ -1,21 +1,26 @@
 // Differential property test of the hmm design against a plain reference (page -> last
 // token written): random CPU and device reads, writes and atomics (device-exclusive pages),
 // on device-private and device-coherent memory, migrations both ways, evictions,
-// mprotect round trips, MADV_DONTNEED, and fork with a child that writes and exits. No data
-// is lost or mixed (a device write is what the CPU reads and the reverse, across every
-// migration), the invariants (core and devices) hold after every step, and nothing is left
-// in device memory when the process exits.
+// mprotect round trips, MADV_DONTNEED, and fork with a child that writes and exits; and the
+// same with gpu0 and gpu1 peers (one pgmap owner): each maps the other's device-private pages
+// remotely, and migrating to one takes the other's pages device to device. No data is lost
+// or mixed (a device write is what the CPU reads and the reverse, across every migration and
+// through a peer's mapping), the invariants (core and devices) hold after every step, and
+// nothing is left in device memory when the process exits.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Task } from '../mm/mm.js';
+import { PG } from '../phys/frames.js';
 import { fixedAnon } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 import type { MachineSpec } from '../workload/scenario.js';
+import type { HmmDesign } from './hmm.js';
 
 const PAGES = 24;
 const BASE = 0x200000000;
 
-const machine: MachineSpec = {
+const machineOf = (peer: boolean): MachineSpec => ({
   cpus: 2,
   nodes: [32 * 2 ** 20],
   paging: 'x86-64-4level',
@@ -30,12 +35,30 @@ const machine: MachineSpec = {
     tlb: { entries: 16, ways: 4 },
     replayableFaults: i !== 1,
     faultBatch: 4,
-    peer: false,
+    peer: peer && i < 2,
     link: { bandwidth: 2 ** 30, latencyNs: 500 },
     placement: i === 0 ? ('remote' as const) : ('migrate' as const),
     memoryKind: i === 2 ? ('coherent' as const) : ('private' as const),
   })),
-};
+});
+
+/**
+ * Device mappings of another device's device-private page seen after device kernels, in the
+ * runs with peers and in those without (which must see none).
+ */
+const peerMapped = { peer: 0, alone: 0 };
+
+/** Pages [first, first + n) that `dev` maps to another device's device-private page. */
+function peerPagesMapped(sys: System, task: Task, dev: string, first: number, n: number): number {
+  const hmm = sys.hetero as HmmDesign;
+  const m = hmm.mirrors.find((x) => x.dev.spec.name === dev && x.ctx.mm === task.mm)!;
+  let seen = 0;
+  for (let v = first; v < first + n; v++) {
+    const pfn = Math.floor(m.ctx.pt.lookup(v) / 8);
+    if (pfn > 0 && sys.kernel.phys.frames.has(pfn, PG.devicePrivate) && !m.dev.ownsFrame(pfn)) seen++;
+  }
+  return seen;
+}
 
 type Op =
   | { k: 'cpu'; write: boolean; page: number }
@@ -83,8 +106,9 @@ const THP = {
   maxPtesShared: 256,
 };
 
-function run(ops: readonly Op[], pages = PAGES, thp = false): void {
+function run(ops: readonly Op[], pages = PAGES, thp = false, peer = false): void {
   const PAGES = pages;
+  const machine = machineOf(peer);
   const sys = new System({
     machine: thp ? { ...machine, thp: THP } : machine,
     design: 'hmm',
@@ -120,9 +144,17 @@ function run(ops: readonly Op[], pages = PAGES, thp = false): void {
           stride: 4096,
         });
         const write = o.op !== 'read';
+        peerMapped[peer ? 'peer' : 'alone'] += peerPagesMapped(
+          sys,
+          task,
+          `gpu${o.dev}`,
+          at(o.page) / 4096,
+          n,
+        );
         if (r.error !== undefined) {
-          // A device write to its own device-private page left read-only (by fork, mprotect):
-          // hmm_range_fault reports it read-only without faulting it (dev_private_owner), and
+          // A device write to a device-private page of its owner (its own, or a peer's) left
+          // read-only (by fork, mprotect): hmm_range_fault reports it read-only without
+          // faulting it (dev_private_owner), and
           // the driver fails the fault (dmirror_do_fault: EFAULT). Each page of the range
           // holds its old contents or one the device wrote before the failure.
           // An atomic on a page of a THP folio: the page cannot be made device-exclusive (EBUSY).
@@ -161,7 +193,8 @@ function run(ops: readonly Op[], pages = PAGES, thp = false): void {
       }
       case 'migrate': {
         const r = sys.migrate(task, `gpu${o.dev}`, at(o.page), clip(o.page, o.len) * 4096, o.to);
-        // ENOENT: pages the device does not map afterwards (on the other device); not an error here.
+        // ENOENT: pages the device does not map afterwards (on a device of another owner); not
+        // an error here.
         if (r.error !== undefined) expect(r.error).toBe('ENOENT');
         break;
       }
@@ -224,6 +257,18 @@ describe('hmm design: differential property test', () => {
       }),
       { numRuns: 200, seed: 4242 },
     );
+    expect(peerMapped.alone).toBe(0); // no owner in common: never another device's private page
+  });
+
+  it('does so with peer devices: remote mappings of a peer’s pages, device-to-device migration', () => {
+    const ops = opsOf(fc.integer({ min: 0, max: PAGES - 1 }));
+    fc.assert(
+      fc.property(fc.array(ops, { minLength: 1, maxLength: 40 }), (o) => {
+        run(o, PAGES, false, true);
+      }),
+      { numRuns: 150, seed: 4343 },
+    );
+    expect(peerMapped.peer).toBeGreaterThan(0); // the runs did map a peer's pages
   });
 
   it('does so with THPs: huge PMDs split for migration and for atomics, contents intact', () => {

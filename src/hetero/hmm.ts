@@ -2,8 +2,8 @@
 // lib/test_hmm.c's dmirror: each attached process gets a device page table that mirrors its
 // CPU page table through an mmu_interval_notifier over the whole address space (dmirror
 // registers 0..ULONG_MAX on open). A device fault runs hmm_range_fault under the notifier's
-// sequence protocol and maps what it returns (system pages, used remotely over the link, or
-// the device's own private pages); with placement `migrate`, a fault in private anonymous
+// sequence protocol and maps what it returns (system pages, used remotely over the link, the
+// device's own private pages, or a peer's, used remotely: owner.ts); with placement `migrate`, a fault in private anonymous
 // memory first migrates the device page's worth of pages into device memory (migrate_vma_*).
 // CPU-side changes reach the mirror as invalidations; a CPU touch of a device-private page
 // migrates it back (dev_pagemap_ops.migrate_to_ram).
@@ -15,14 +15,14 @@ import type { Kernel } from '../mm/kernel.js';
 import type { Mm, Task } from '../mm/mm.js';
 import type { DevicePagemap } from '../mm/mmu-notifier.js';
 import { NotifyEvent } from '../mm/mmu-notifier.js';
-import { VM, type Vma } from '../mm/vma.js';
+import type { Vma } from '../mm/vma.js';
 import { atomicFault } from './atomic.js';
 import { checkHetero } from './check.js';
-import { coherentToSystem, isCoherent } from './coherent.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
 import { Device, type DeviceContext, type DeviceSpec, withPageSize } from './device.js';
 import { mapRun } from './device-pages.js';
 import { runDeviceKernel } from './device-run.js';
+import { migrateRangeToDevice, migrateRangeToSystem } from './hmm-migrate.js';
 import {
   checkEvictionCounts,
   deviceToSystem,
@@ -34,8 +34,9 @@ import {
   remoteAccess,
 } from './hmm-policy.js';
 import { HmmPfn, type HmmRange, hmmRangeFault } from './hmm-range.js';
-import { deviceOf, devicePages, devicePrivateWalk, migrateBack, migrateToDevice } from './migrate.js';
+import { deviceOf, devicePages, devicePrivateWalk, migrateBack } from './migrate.js';
 import { type IntervalNotifier, MMU_INTERVAL_NOTIFIER_BYTES, subscriptionsOf } from './notifier.js';
+import { sameOwner } from './owner.js';
 
 /** dmirror_range_fault gives up after HMM_RANGE_DEFAULT_TIMEOUT; vmlab after this many retries. */
 const MAX_RETRIES = 16;
@@ -77,6 +78,9 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       dev.stats.hmm_invalidations++;
       // dmirror_interval_invalidate: its own migrations are none of its business; nor are its
       // own exclusive conversions (nouveau_svm_range_invalidate: MMU_NOTIFY_EXCLUSIVE).
+      // `owner` is the device that migrates, not the pgmap owner: under a shared owner (peer)
+      // range->owner cannot tell a peer's migration from one's own, and a peer mapping the
+      // pages must drop them (vmlab's driver knows which of its devices migrates).
       if ((event === NotifyEvent.migrate || event === NotifyEvent.exclusive) && owner === dev) return;
       dev.stats.lock_notifier++;
       n.invalidateSeq = cur; // mmu_interval_set_seq, under the driver's lock
@@ -197,6 +201,10 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       write,
       seq: 0,
       pfns: new Float64Array(end - start),
+      owns: (pfn) => {
+        const d = deviceOf(this.k, this.devices, pfn);
+        return d !== undefined && sameOwner(d, dev);
+      },
     };
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       range.seq = subs.readBegin(m.ni);
@@ -210,11 +218,11 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
         continue;
       }
       // The device pages the range maps are pinned until the next operation: a table
-      // allocation below, or a later range or notification, must not evict them.
-      const cpuFrames = this.k.phys.cpuFrames;
+      // allocation below, or a later range or notification, must not evict them (a peer's
+      // pages are not this device's to evict).
       for (let i = 0; i < range.pfns.length; i++) {
         const pfn = Math.floor(range.pfns[i] / 4);
-        if ((range.pfns[i] & HmmPfn.valid) !== 0 && pfn >= cpuFrames) dev.pinned.add(dev.chunkOf(pfn));
+        if ((range.pfns[i] & HmmPfn.valid) !== 0 && dev.ownsFrame(pfn)) dev.pinned.add(dev.chunkOf(pfn));
       }
       // The pages up to the first bad one are mapped (a whole device page of its own memory by
       // one large leaf: device-pages.ts), then the error stops the range.
@@ -224,7 +232,7 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
       for (; n < range.pfns.length; n++) {
         const w = range.pfns[n];
         if ((w & HmmPfn.valid) === 0) error = 'EFAULT';
-        else if (write && (w & HmmPfn.write) === 0) error = 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its own
+        else if (write && (w & HmmPfn.write) === 0) error = 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its owner
         if (error !== null) break;
         const old = m.ctx.pt.lookup(start + n);
         if (old !== 0 && Math.floor(old / 8) !== Math.floor(w / 4)) stale = true;
@@ -254,29 +262,8 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
     const end = Math.ceil((addr + length) / 4096);
     dev.stats.lock_mmap_read++;
     dev.beginOperation();
-    if (to === 'device') return migrateToDevice(this.k, task, dev, m.ctx, start, end);
-    // dmirror_migrate_to_system: the range's pages on this device come back
-    // (MIGRATE_VMA_SELECT_DEVICE_PRIVATE, or _DEVICE_COHERENT for a coherent device).
-    const mm = task.mm!;
-    let cpages = 0;
-    for (let vpn = start; vpn < end; vpn++) {
-      const vma = mm.vmaAt(vpn);
-      if (vma === undefined || (vma.flags & VM.READ) === 0) return { cpages, error: 'EINVAL' };
-      const h = mm.pmap.pteLookup(vpn);
-      if (h < 0) continue;
-      if (isCoherent(dev)) {
-        if (!mm.pmap.ptePresent(h) || deviceOf(this.k, this.devices, mm.pmap.ptePfn(h)) !== dev) continue;
-        if (!coherentToSystem(this.k, dev, mm.pmap.ptePfn(h), task.cpu)) return { cpages, error: 'ENOMEM' };
-        cpages++;
-        continue;
-      }
-      if (!mm.pmap.pteIsSwap(h)) continue;
-      const pfn = mm.pmap.pteSwapSlot(h);
-      if (deviceOf(this.k, this.devices, pfn) !== dev || mm.pmap.pteSwapType(h) === 0) continue;
-      if (!migrateBack(this.k, dev, pfn)) return { cpages, error: 'ENOMEM' };
-      cpages++;
-    }
-    return { cpages };
+    if (to === 'device') return migrateRangeToDevice(this.k, this.devices, task, dev, m.ctx, start, end);
+    return migrateRangeToSystem(this.k, this.devices, task, dev, start, end);
   }
 
   evict(dev: Device): number {

@@ -78,7 +78,10 @@ export function devicePrivateWalk(
 /**
  * Migrate the present anonymous page pfn, mapped at vpn, to dev: every CPU entry mapping it becomes a
  * device-private entry (try_to_migrate, remove_migration_ptes), writable where it was.
- * Returns the device page, or -1 when device memory is full.
+ * Returns the device page, or -1 when device memory is full. AnonPages does not change:
+ * migrate_vma_collect_pmd's folio_remove_rmap_pte takes the system page out of
+ * NR_ANON_MAPPED, and remove_migration_pte's folio_add_anon_rmap_pte puts the device page in
+ * (__folio_mod_stat makes no exception for a zone-device folio).
  */
 function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number, vpn: number): number {
   const f = k.phys.frames;
@@ -96,7 +99,6 @@ function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number, vpn: n
   });
   f.mapcount[pfn] = 0;
   f.refcount[pfn] = 0;
-  k.anonPages--;
   k.freePage(pfn);
   return dpfn;
 }
@@ -108,6 +110,13 @@ export interface MigrateResult {
 }
 
 /**
+ * Takes the device-private page pfn of another device to the migrating one (MIGRATE_VMA_SELECT_
+ * DEVICE_PRIVATE): the new page, or -1 when the page is not selected (its pgmap owner is not
+ * the caller's, or it is the caller's own page) or device memory is full.
+ */
+export type TakeDevicePrivate = (pfn: number) => number;
+
+/**
  * dmirror_migrate_to_device: for each VMA piece of [start, end) in chunks of MIGRATE_CHUNK,
  * migrate_vma_setup with MIGRATE_VMA_SELECT_SYSTEM (EINVAL when the range leaves the VMAs or
  * an area has no VM_READ or is hugetlb), migrate what may move (empty entries and the zero page of private
@@ -115,7 +124,9 @@ export interface MigrateResult {
  * PTE-mapped THP; a PMD-mapped THP is split first),
  * and map the new device pages in the device's page table. Then, as dmirror does, read the
  * range back from the device: a page the device does not map (it did not move: a shared or
- * file page, swapped out) makes the call fail with ENOENT. The caller holds mmap_lock (read).
+ * file page, swapped out) makes the call fail with ENOENT. With `takePrivate` the driver asks
+ * MIGRATE_VMA_SELECT_DEVICE_PRIVATE as well (hmm-migrate.ts: a peer's pages move here). The
+ * caller holds mmap_lock (read).
  */
 export function migrateToDevice(
   k: Kernel,
@@ -124,6 +135,7 @@ export function migrateToDevice(
   ctx: DeviceContext,
   start: number,
   end: number,
+  takePrivate: TakeDevicePrivate | null = null,
 ): MigrateResult {
   const mm = task.mm!;
   const pmap = mm.pmap;
@@ -202,8 +214,10 @@ export function migrateToDevice(
         if (coherent) {
           // A device-coherent page is mapped like a system page (mk_pte, pte_mkwrite(pte_mkdirty)).
           pmap.pteSet(hh, dpfn, basePteAttrs(vma.flags) | (write ? PteAttr.write | PteAttr.dirty : 0));
-          k.anonPages++; // folio_add_new_anon_rmap; no LRU for a zone-device folio
         } else pmap.pteSetSwap(hh, dpfn, write ? SwpType.deviceWrite : SwpType.deviceRead);
+        // folio_add_new_anon_rmap, private or coherent alike: the page is in NR_ANON_MAPPED
+        // (AnonPages) and MM_ANONPAGES; no LRU for a zone-device folio.
+        k.anonPages++;
         f.mapcount[dpfn] = 1;
         f.refcount[dpfn] = 1;
         mm.addRss(MmCounter.ANONPAGES, 1);
@@ -222,7 +236,11 @@ export function migrateToDevice(
           ? migrateToCoherent(k, dev, pfn, task.cpu, vpn)
           : migratePageOut(k, dev, pfn, task.cpu, vpn);
         if (dpfn < 0) continue;
-      } else continue; // a swap entry, or a device-private page already: not selected
+      } else if (takePrivate !== null && isDevicePrivateType(pmap.pteSwapType(h))) {
+        write = pmap.pteSwapType(h) === SwpType.deviceWrite;
+        dpfn = takePrivate(pmap.pteSwapSlot(h));
+        if (dpfn < 0) continue;
+      } else continue; // a swap entry, or a device-private page not selected
       dev.stats.dev_migrate_to_device++;
       // The device's old mapping (a system page) goes; the new page is mapped by next().
       if (ctx.pt.lookup(vpn) !== 0) stale = true;
@@ -249,6 +267,8 @@ export function migrateToDevice(
  * MIGRATE_VMA_SELECT_DEVICE_PRIVATE, or migrate_device_range when the driver evicts): a new
  * system page takes its contents, every CPU entry referring to it maps the new page (writable
  * where the device entry was), device mappings of it go. False when memory ran out.
+ * AnonPages does not change: the device page leaves NR_ANON_MAPPED (folio_remove_rmap_pte
+ * when its entries become migration entries), the system page joins it (remove_migration_pte).
  */
 export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   const f = k.phys.frames;
@@ -276,6 +296,7 @@ export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   lruAdd(k, pfn);
   if (locked) mlockPage(k, pfn);
   const n = f.mapcount[dpfn];
+  if (n > 0) k.anonPages--;
   f.mapcount[dpfn] = 0;
   f.refcount[dpfn] -= n;
   if (f.refcount[dpfn] === 0) k.pgmap!.pageFree(dpfn);

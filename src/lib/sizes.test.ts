@@ -59,18 +59,26 @@ describe('parseSize', () => {
     expect(Object.is(value(-0), 0)).toBe(true);
   });
 
-  it('accepts 2^53 and refuses anything above', () => {
+  it('accepts 2^53, and above it multiples of 4 KiB up to 2^57 (exact as doubles)', () => {
+    const tooLarge = 'is above 2^53 bytes (up to 2^57 if a multiple of 4 KiB)';
     expect(value('8PiB')).toBe(
       "error: unknown unit 'PiB' (units are binary: B, K, KB, kB, KiB, M, MiB, G, GiB, T, TiB)",
     );
     expect(value('8192TiB')).toBe(MAX_SIZE);
     expect(value('-8192TiB')).toBe(-MAX_SIZE);
     expect(value('0x20000000000000')).toBe(MAX_SIZE);
-    expect(value('0x20000000000001')).toBe("error: '0x20000000000001' is above 2^53 bytes");
-    expect(value('9007199254740993')).toBe("error: '9007199254740993' is above 2^53 bytes");
-    expect(value(9007199254740993n)).toBe("error: '9007199254740993' is above 2^53 bytes");
-    expect(value(2 ** 60)).toBe(`error: ${2 ** 60} is above 2^53 bytes`);
-    expect(value('1'.repeat(100))).toBe(`error: '${'1'.repeat(100)}' is above 2^53 bytes`);
+    expect(value('0x20000000000001')).toBe(`error: '0x20000000000001' ${tooLarge}`);
+    expect(value('9007199254740993')).toBe(`error: '9007199254740993' ${tooLarge}`);
+    expect(value(9007199254740993n)).toBe(`error: '9007199254740993' ${tooLarge}`);
+    // 5-level paging's user space: 2^56 - 4 KiB, and 2^57 itself; one byte more is refused.
+    expect(value('0xfffffffffff000')).toBe(2 ** 56 - 4096);
+    expect(value(0xfffffffffff000n)).toBe(2 ** 56 - 4096);
+    expect(value(2 ** 57)).toBe(2 ** 57);
+    expect(value('131072TiB')).toBe(2 ** 57);
+    expect(value('0xfffffffffff001')).toBe(`error: '0xfffffffffff001' ${tooLarge}`);
+    expect(value('0x200000000001000')).toBe(`error: '0x200000000001000' ${tooLarge}`);
+    expect(value(2 ** 60)).toBe(`error: ${2 ** 60} ${tooLarge}`);
+    expect(value('1'.repeat(100))).toBe(`error: '${'1'.repeat(100)}' ${tooLarge}`);
   });
 
   it('refuses decimal and unknown units, naming the binary one', () => {

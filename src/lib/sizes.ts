@@ -1,6 +1,8 @@
 // Byte sizes as people write them in scenario files: 4096, 0x1000, 4KiB, 4 KiB, 4kB, -64KiB, 1.5GiB.
 // Units are binary (K, KB, kB and KiB all mean 1024, as Linux prints kB in /proc); decimal MB/GB
-// are refused rather than guessed. Results are exact integers of at most 2^53 in magnitude.
+// are refused rather than guessed. Results are exact integers: of at most 2^53 in magnitude, or
+// up to 2^57 (5-level paging's address space) when a multiple of 4 KiB, which a double holds
+// exactly (a page number below 2^45 times 2^12).
 // The same unit table gives the JSON Schema pattern (sizePattern), so the schema and the parser agree.
 
 import { GiB, KiB, MiB, TiB } from './units.js';
@@ -27,9 +29,13 @@ const UNIT_BYTES: Readonly<Record<string, number>> = {
 /** The unit suffixes parseSize accepts, as written. */
 export const SIZE_UNITS: readonly string[] = Object.keys(UNIT_BYTES);
 
-/** Largest magnitude accepted: addresses are JavaScript numbers, exact to 2^53. */
+/** Largest magnitude accepted for any value: addresses are JavaScript numbers, exact to 2^53. */
 export const MAX_SIZE = 2 ** 53;
 const MAX_SIZE_BIG = 2n ** 53n;
+/** Largest magnitude accepted for a multiple of 4 KiB: 57-bit addresses (x86-64 5-level). */
+export const MAX_PAGED_SIZE = 2 ** 57;
+const MAX_PAGED_BIG = 2n ** 57n;
+const TOO_LARGE = 'above 2^53 bytes (up to 2^57 if a multiple of 4 KiB)';
 /** Longer digit strings are certainly above MAX_SIZE; refusing them early bounds the work. */
 const MAX_DIGITS = 40;
 
@@ -58,7 +64,7 @@ export function parseSize(text: string | number | bigint): SizeResult {
   const m = SIZE_SYNTAX.exec(trimmed);
   if (m === null) return fail(trimmed === '' ? 'empty size' : `'${text}' is not a size`);
   const [, sign, hex, int, frac = '', unit] = m;
-  if ((hex ?? int ?? '').length + frac.length > MAX_DIGITS) return fail(`'${trimmed}' is above 2^53 bytes`);
+  if ((hex ?? int ?? '').length + frac.length > MAX_DIGITS) return fail(`'${trimmed}' is ${TOO_LARGE}`);
   let bytes: bigint;
   if (hex !== undefined) {
     bytes = BigInt(`0x${hex}`);
@@ -77,12 +83,17 @@ export function parseSize(text: string | number | bigint): SizeResult {
 function fromNumber(n: number): SizeResult {
   if (!Number.isFinite(n)) return fail(`${n} is not a size`);
   if (!Number.isInteger(n)) return fail(`${n} is not a whole number of bytes`);
-  if (Math.abs(n) > MAX_SIZE) return fail(`${n} is above 2^53 bytes`);
+  // Past 2^53 a double may already be rounded; only a multiple of 4 KiB up to 2^57 is exact
+  // (what YAML and JSON give as numbers is seen after rounding: the bigint path is exact).
+  if (Math.abs(n) > MAX_SIZE && (Math.abs(n) > MAX_PAGED_SIZE || n % 4096 !== 0))
+    return fail(`${n} is ${TOO_LARGE}`);
   return { ok: true, value: n === 0 ? 0 : n };
 }
 
 function fromBig(n: bigint, shown: string): SizeResult {
-  if (n > MAX_SIZE_BIG || n < -MAX_SIZE_BIG) return fail(`'${shown}' is above 2^53 bytes`);
+  const mag = n < 0n ? -n : n;
+  if (mag > MAX_SIZE_BIG && (mag > MAX_PAGED_BIG || mag % 4096n !== 0n))
+    return fail(`'${shown}' is ${TOO_LARGE}`);
   const value = Number(n);
   return { ok: true, value: value === 0 ? 0 : value };
 }

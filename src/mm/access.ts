@@ -9,7 +9,7 @@ import { Access, TlbPerm, WalkStatus } from '../arch/pmap.js';
 import type { Tlb } from '../arch/tlb.js';
 import type { Rng } from '../lib/rng.js';
 import { accessAllowed, handleMmFault, VmFault } from './fault.js';
-import type { Kernel } from './kernel.js';
+import { FaultLock, type Kernel } from './kernel.js';
 import type { Task } from './mm.js';
 
 /** access() results below zero: the access did not complete. */
@@ -215,14 +215,36 @@ function accessSlow(
       }
       return complete(k, pfn, kind);
     }
-    // #PF: find the VMA and check the access against it (bad_area / access_error).
+    // #PF: do_user_addr_fault. lock_vma_under_rcu first: no VMA there is an abort, and
+    // lock_mm_and_find_vma (mmap_lock, read) finds none either: bad_area.
     const vma = mm.vmaAt(vpn);
-    if (vma === undefined || !accessAllowed(vma, kind, st === WalkStatus.protection)) {
+    const locks = k.locks;
+    if (vma === undefined) {
+      k.vmstat.vma_lock_abort++;
+      locks.mmapRead++;
+      task.sigsegv++;
+      return AccessError.SIGSEGV;
+    }
+    locks.vmaRead++;
+    if (!accessAllowed(vma, kind, st === WalkStatus.protection)) {
+      // access_error under the VMA lock: vma_end_read and the mmap_lock path, which finds the
+      // same error (bad_area_access_error). No vma_lock_* event is counted.
+      locks.mmapRead++;
       task.sigsegv++;
       return AccessError.SIGSEGV;
     }
     k.current = task;
-    const r = handleMmFault(k, mm, vma, vpn, kind, cpu);
+    k.faultLock = FaultLock.vma;
+    let r = handleMmFault(k, mm, vma, vpn, kind, cpu);
+    k.faultLock = FaultLock.mmap;
+    if ((r & VmFault.retry) !== 0) {
+      // VM_FAULT_RETRY: the fault ran again under mmap_lock (read); vmlab did both attempts.
+      k.vmstat.vma_lock_retry++;
+      locks.mmapRead++;
+      r &= ~VmFault.retry;
+    } else {
+      k.vmstat.vma_lock_success++;
+    }
     if (task.oomKilled) return AccessError.KILLED;
     // mm_account_fault: vmstat pgfault counts every fault (handleMmFault did), the task
     // only those that succeeded (VM_FAULT_ERROR faults are not accounted).

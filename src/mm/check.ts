@@ -10,6 +10,7 @@ import type { Inode } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { LruList, lruListOf, NR_LRU_LISTS } from './lru.js';
 import { type Mm, MmCounter, MmfThp } from './mm.js';
+import { checkFreeAreaCache } from './mmap.js';
 import { VM, type Vma } from './vma.js';
 
 /** Every violated invariant, as "checkFunction: what" lines. */
@@ -77,6 +78,8 @@ function checkVmas(k: Kernel, mm: Mm, bad: string[]): void {
   // do_mmap checks map_count > max, so one VMA past the limit is possible, never two.
   if (mm.mapCount > k.config.maxMapCount + 1)
     bad.push(`checkVmas: map_count ${mm.mapCount} above max_map_count + 1`);
+  const cache = checkFreeAreaCache(mm);
+  if (cache !== null) bad.push(`checkVmas: ${cache}`);
 }
 
 function checkLeaves(
@@ -152,8 +155,12 @@ function checkLeaves(
     },
     (vpn, offset, type) => {
       // A device-private or device-exclusive entry stands for an anonymous page
-      // (zap_nonpresent_ptes: rss[mm_counter]).
-      if (isDevicePrivateType(type)) anon++;
+      // (zap_nonpresent_ptes: rss[mm_counter]). A device-private entry is a mapping of its
+      // page too (rmap, AnonPages); a device-exclusive one only a reference.
+      if (isDevicePrivateType(type)) {
+        anon++;
+        maps.set(offset, (maps.get(offset) ?? 0) + 1);
+      }
       if (!isDeviceExclusiveType(type)) return;
       anon++;
       excl.set(offset, (excl.get(offset) ?? 0) + 1);
@@ -289,7 +296,8 @@ function checkFrames(
       bad.push(`checkFrames: pfn ${pfn} is allocated but belongs to nothing (leak)`);
     }
   }
-  // Device-coherent pages (ZONE_DEVICE, after the CPU frames) are mapped anonymous pages too.
+  // Device-coherent and device-private pages (ZONE_DEVICE, after the CPU frames) are mapped
+  // anonymous pages too (present entries, or device-private entries).
   for (const [pfn, m] of maps) {
     if (pfn < k.phys.cpuFrames) continue;
     if (f.mapcount[pfn] !== m)

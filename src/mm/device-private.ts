@@ -1,7 +1,11 @@
 // Device-private entries in CPU page tables (MEMORY_DEVICE_PRIVATE, include/linux/swapops.h):
 // a page migrated to device memory leaves a non-present swap entry of type SWP_DEVICE_WRITE
 // or SWP_DEVICE_READ whose offset is the device page's pfn. The page is anonymous, counted in
-// the mm's MM_ANONPAGES, mapped (mapcount) and referenced by each such entry. What the core
+// the mm's MM_ANONPAGES (RssAnon: zap_nonpresent_ptes and copy_nonpresent_pte use
+// mm_counter(folio), not MM_SWAPENTS), mapped (mapcount) and referenced by each such entry,
+// and counted in AnonPages while mapped (the entry is an rmap: folio_add_anon_rmap_pte in
+// remove_migration_pte, folio_add_new_anon_rmap in migrate_vma_insert_page, both through
+// __folio_mod_stat's NR_ANON_MAPPED). What the core
 // does with these entries when it zaps, forks or mprotects follows mm/memory.c and
 // mm/mprotect.c; what the device does with them is hetero/'s business.
 
@@ -32,10 +36,13 @@ export function zapSwpEntry(k: Kernel, mm: Mm, offset: number, type: number): vo
   putDevicePrivate(k, offset);
 }
 
-/** One mapping of device-private page pfn goes (its entry was cleared or replaced). */
+/**
+ * One mapping of device-private page pfn goes (its entry was cleared or replaced):
+ * folio_remove_rmap_pte, which takes the page out of AnonPages with its last mapping.
+ */
 export function putDevicePrivate(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
-  f.mapcount[pfn]--;
+  if (--f.mapcount[pfn] === 0) k.anonPages--;
   if (--f.refcount[pfn] === 0) k.pgmap!.pageFree(pfn);
 }
 

@@ -8,7 +8,7 @@ import { fileFault, wpPageShared } from './file-fault.js';
 import { FALLBACK, hugePmdFault, thpAllowed } from './huge-memory.js';
 import { folioRemovePte, mlockFolio, munlockFolio } from './huge-rmap.js';
 import { hugetlbFault } from './hugetlb-fault.js';
-import type { Kernel } from './kernel.js';
+import { FaultLock, type Kernel } from './kernel.js';
 import { lruAdd, lruMove } from './lru.js';
 import { type Mm, MmCounter } from './mm.js';
 import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
@@ -21,6 +21,13 @@ export const enum VmFault {
   sigsegv = 2,
   sigbus = 4,
   major = 8,
+  /**
+   * VM_FAULT_RETRY under the per-VMA lock: the handler dropped the lock (or refused to work
+   * under it) and the fault ran again under mmap_lock. vmlab does both attempts' work in one
+   * call; the bit only tells do_user_addr_fault to count the fallback. Set only when
+   * k.faultLock is FaultLock.vma.
+   */
+  retry = 16,
 }
 
 /**
@@ -58,30 +65,63 @@ export function handleMmFault(
   }
   // A file fault may end in SIGBUS; it must not leave behind a PTE table it allocated.
   const freshTable = vma.file !== null && pmap.pteLookup(vpn) < 0;
+  const installs = pmap.pteInstalls;
   const h = pmap.pteAlloc(vpn);
   if (h < 0) return VmFault.oom;
+  // __pte_alloc -> pmd_install: a new PTE table goes in under the PMD lock.
+  if (pmap.pteInstalls !== installs) k.locks.pmd++;
+  const locks = k.locks;
   if (pmap.pteNone(h)) {
-    if (vma.file !== null) return fileFault(k, mm, vma, vpn, h, access, freshTable);
+    if (vma.file !== null) {
+      const r = fileFault(k, mm, vma, vpn, h, access, freshTable);
+      // __do_fault failed before finish_fault installed the table (vmlab took it back).
+      if ((r & (VmFault.sigbus | VmFault.oom)) !== 0 && freshTable) locks.pmd--;
+      return r;
+    }
     // gmem patch 6/6: a peer-shared area's empty entry asks the logical page table first.
     if ((vma.flags & VM.PEER_SHARED) !== 0 && k.peer !== null)
       return k.peer.hostFault(mm, vma, vpn, h, access === Access.write, cpu);
     return anonymousPage(k, mm, vma, vpn, h, access);
   }
   if (pmap.pteIsSwap(h)) {
-    // do_swap_page: a device-private entry is the driver's (pgmap->ops->migrate_to_ram).
+    // do_swap_page: a device-private entry is the driver's (pgmap->ops->migrate_to_ram). Under
+    // the per-VMA lock it refuses ("migrate_to_ram is not yet ready to operate under VMA
+    // lock": VM_FAULT_RETRY) before taking any lock; the retry checks the entry under the PTE lock.
     const type = pmap.pteSwapType(h);
-    if (isDevicePrivateType(type)) return k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+    if (isDevicePrivateType(type)) {
+      locks.ptl++;
+      const r = k.pgmap!.migrateToRam(mm, vma, vpn, cpu);
+      return k.faultLock === FaultLock.vma ? r | VmFault.retry : r;
+    }
+    locks.ptl++; // remove_device_exclusive_entry, do_swap_page: pte_offset_map_lock
     if (isDeviceExclusiveType(type)) {
       removeDeviceExclusiveEntry(k, mm, vma, vpn, h);
       return VmFault.done;
     }
-    return doSwapPage(k, mm, vma, vpn, h, access === Access.write);
+    const r = doSwapPage(k, mm, vma, vpn, h, access === Access.write);
+    if (r === VmFault.oom) locks.ptl--; // the folio allocation failed before the lock
+    return r;
   }
+  // handle_pte_fault: a present entry is examined under the PTE lock.
+  locks.ptl++;
   const attrs = pmap.pteAttrs(h);
   if (access === Access.write && (attrs & PteAttr.write) === 0) return wpPage(k, mm, vma, vpn, h, cpu);
   // Present and permitted: a spurious fault (a stale TLB entry); mark young (and dirty).
   pmap.pteUpdate(h, PteAttr.accessed | (access === Access.write ? PteAttr.dirty : 0), 0);
   return VmFault.done;
+}
+
+/**
+ * vmf_anon_prepare (mm/memory.c __vmf_anon_prepare, recent mainline): a fault that holds
+ * only the per-VMA lock must take mmap_lock for anon_vma_prepare (it looks at the
+ * neighbouring VMAs): mmap_read_trylock, which always succeeds in a sequential model, so the
+ * fault goes on; it would return VM_FAULT_RETRY only when the trylock failed. (Earlier 6.x
+ * kernels fell back to mmap_lock here: first lock_vma_under_rcu refused an anonymous VMA
+ * without an anon_vma, later vmf_anon_prepare returned VM_FAULT_RETRY for it.)
+ */
+export function vmfAnonPrepare(k: Kernel, mm: Mm, vma: Vma): void {
+  if (vma.anonVma === null && k.faultLock === FaultLock.vma) k.locks.mmapRead++;
+  anonVmaPrepare(k, mm, vma);
 }
 
 /** anon_vma_prepare: give vma an anon_vma, reusing a mergeable neighbour's (find_mergeable_anon_vma). */
@@ -108,12 +148,14 @@ export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma): void {
 function anonymousPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, access: Access): VmFault {
   const base = basePteAttrs(vma.flags);
   if (access !== Access.write) {
+    k.locks.ptl++; // pte_offset_map_lock, then set the zero-page entry
     mm.pmap.pteSet(h, k.phys.zeroPfn, base | PteAttr.special);
     return VmFault.done;
   }
-  anonVmaPrepare(k, mm, vma);
+  vmfAnonPrepare(k, mm, vma);
   const pfn = k.allocZeroedPage();
   if (pfn < 0) return VmFault.oom;
+  k.locks.ptl++; // the folio is allocated and cleared, then the PTE lock taken
   newAnonRmap(k, vma, vpn, pfn);
   mm.pmap.pteSet(h, pfn, base | PteAttr.write | PteAttr.dirty);
   mm.addRss(MmCounter.ANONPAGES, 1);
@@ -172,7 +214,12 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
   const pfn = pmap.ptePfn(h);
   const attrs = pmap.pteAttrs(h);
   const isZero = (attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn;
-  if (!isZero && !f.has(pfn, PG.anon) && vma.isShared()) return wpPageShared(k, mm, h, pfn);
+  if (!isZero && !f.has(pfn, PG.anon) && vma.isShared()) {
+    // wp_page_shared: ->page_mkwrite runs unlocked, finish_mkwrite_fault locks again (shmem has
+    // no page_mkwrite and makes the entry writable under the first lock).
+    if (!vma.file!.inode.isShmem()) k.locks.ptl++;
+    return wpPageShared(k, mm, h, pfn);
+  }
   const compound = f.has(pfn, PG.compound);
   if (!isZero && !compound && f.has(pfn, PG.anon) && f.mapcount[pfn] === 1) freeSwapCacheIfUnused(k, pfn);
   // A page of a large folio is reused only when anon-exclusive (wp_can_reuse_anon_folio).
@@ -184,12 +231,13 @@ function wpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number, cpu: number
     return VmFault.done;
   }
   // wp_page_copy: a new page (zeroed for the zero page, else a copy), the old mapping dropped.
-  anonVmaPrepare(k, mm, vma);
+  vmfAnonPrepare(k, mm, vma);
   // The old page is held (folio_get + lock) while the copy is allocated: reclaim skips it.
   if (!isZero) f.set(pfn, PG.locked);
   const npfn = isZero ? k.allocZeroedPage() : k.phys.alloc(0);
   if (!isZero) f.clear(pfn, PG.locked);
   if (npfn < 0) return VmFault.oom;
+  k.locks.ptl++; // wp_page_copy dropped the PTE lock to allocate and takes it again
   if (!isZero) {
     f.token[npfn] = f.token[pfn];
     k.vmstat.pages_copied++;

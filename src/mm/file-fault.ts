@@ -4,9 +4,9 @@
 
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import { anonVmaPrepare, mlockPage, newAnonRmap, VmFault } from './fault.js';
+import { mlockPage, newAnonRmap, VmFault, vmfAnonPrepare } from './fault.js';
 import { addToCache, asyncMmapReadahead, markDirty, readPage, syncMmapReadahead } from './filemap.js';
-import type { Kernel } from './kernel.js';
+import { FaultLock, type Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
 import { shmemSwapin, shmemSwapSlot } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
@@ -28,7 +28,8 @@ export function fileFault(
   access: Access,
   freshTable: boolean,
 ): VmFault {
-  const r =
+  lastDropped = false;
+  let r =
     access !== Access.write
       ? readFault(k, mm, vma, vpn, h)
       : vma.isShared()
@@ -38,6 +39,9 @@ export function fileFault(
     const base = vpn - (vpn % 512);
     mm.pmap.reclaimEmptyPteTables(base, base + 512);
   }
+  // filemap_fault dropped the per-VMA lock for I/O (maybe_unlock_mmap_for_io): VM_FAULT_RETRY,
+  // and the fault ran again under mmap_lock.
+  if (lastDropped && k.faultLock === FaultLock.vma) r |= VmFault.retry;
   return r;
 }
 
@@ -53,6 +57,7 @@ function readFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault
     faultAround(k, mm, vma, vpn);
     if (!mm.pmap.pteNone(h)) return VmFault.done; // VM_FAULT_NOPAGE: mapped from the cache
   }
+  // A failed __do_fault takes no PTE lock; mapFilePage's finish_fault takes one.
   const pfn = getPage(k, vma, vpn);
   if (pfn < 0) return -pfn as VmFault;
   const major = lastMajor;
@@ -60,13 +65,14 @@ function readFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault
     faultAround(k, mm, vma, vpn); // the retry
     if (!mm.pmap.pteNone(h)) return VmFault.major;
   }
+  k.locks.ptl++; // finish_fault
   mapFilePage(k, mm, vma, h, pfn, 0);
   return major ? VmFault.major : VmFault.done;
 }
 
 /** do_cow_fault: a private copy of the file page, made before the page is looked up. */
 function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault {
-  anonVmaPrepare(k, mm, vma);
+  vmfAnonPrepare(k, mm, vma);
   const npfn = k.phys.alloc(0); // filled by the copy below
   if (npfn < 0) return VmFault.oom;
   const pfn = getPage(k, vma, vpn);
@@ -76,6 +82,7 @@ function cowFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): VmFault 
   }
   k.phys.frames.token[npfn] = k.phys.frames.token[pfn];
   k.vmstat.pages_copied++;
+  k.locks.ptl++; // finish_fault
   newAnonRmap(k, vma, vpn, npfn);
   mm.pmap.pteSet(h, npfn, basePteAttrs(vma.flags) | PteAttr.write | PteAttr.dirty);
   mm.addRss(MmCounter.ANONPAGES, 1);
@@ -88,6 +95,7 @@ function sharedWriteFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, h: number): 
   if (pfn < 0) return -pfn as VmFault;
   const major = lastMajor;
   markDirty(k, pfn);
+  k.locks.ptl++; // finish_fault
   mapFilePage(k, mm, vma, h, pfn, PteAttr.write | PteAttr.dirty);
   return major ? VmFault.major : VmFault.done;
 }
@@ -104,6 +112,12 @@ export function wpPageShared(k: Kernel, mm: Mm, h: number, pfn: number): VmFault
 
 /** Whether the last getPage had to read from the disk (VM_FAULT_MAJOR). */
 let lastMajor = false;
+/**
+ * Whether filemap_fault released the fault lock during this fault (maybe_unlock_mmap_for_io):
+ * for the synchronous read of a missing page, and for async readahead started at a page
+ * marked PG_readahead. shmem_fault never drops it.
+ */
+let lastDropped = false;
 
 /**
  * __do_fault: the page-cache page for vpn (filemap_fault or shmem_fault), or -VmFault on
@@ -128,11 +142,12 @@ function getPage(k: Kernel, vma: Vma, vpn: number): number {
     return pfn < 0 ? -VmFault.oom : pfn;
   }
   if (pfn !== undefined) {
-    asyncMmapReadahead(k, file, index, pfn, vma.flags);
+    if (asyncMmapReadahead(k, file, index, pfn, vma.flags)) lastDropped = true;
     return pfn;
   }
   k.vmstat.pgmajfault++;
   lastMajor = true;
+  lastDropped = true;
   syncMmapReadahead(k, file, index, vma.flags);
   pfn = inode.cache.get(index) ?? readPage(k, inode, index);
   return pfn < 0 ? -VmFault.oom : pfn;
@@ -166,10 +181,16 @@ function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
   const last = Math.min(vpn - pteOff + to, vma.start + (inode.sizePages - 1 - vma.pgoff));
   const f = k.phys.frames;
   let found = 0;
+  let locked = false;
   for (let v = first; v <= last; v++) {
     const pfn = inode.cache.get(vma.pageIndex(v));
     if (pfn === undefined || pfn < 0 || f.has(pfn, PG.readahead)) continue; // absent, swapped, marked
     found++;
+    // filemap_map_pages takes the PTE lock once it has found a first folio to map.
+    if (!locked) {
+      k.locks.ptl++;
+      locked = true;
+    }
     const h = mm.pmap.pteAlloc(v);
     if (h < 0 || !mm.pmap.pteNone(h)) continue;
     mapFilePage(k, mm, vma, h, pfn, 0);

@@ -299,16 +299,21 @@ export function syncMmapReadahead(k: Kernel, file: OpenFile, index: number, vmFl
   doPageCacheRa(k, file.inode, ra.start, ra.size, ra.asyncSize);
 }
 
-/** do_async_mmap_readahead: a fault found its page; a PG_readahead one pushes the window on. */
+/**
+ * do_async_mmap_readahead: a fault found its page; a PG_readahead one pushes the window on.
+ * Returns whether it did, releasing the fault lock for the I/O (maybe_unlock_mmap_for_io).
+ */
 export function asyncMmapReadahead(
   k: Kernel,
   file: OpenFile,
   index: number,
   pfn: number,
   vmFlags: number,
-): void {
+): boolean {
   const ra = file.ra;
-  if ((vmFlags & VM.RAND_READ) !== 0 || ra.raPages === 0) return;
+  if ((vmFlags & VM.RAND_READ) !== 0 || ra.raPages === 0) return false;
   if (ra.mmapMiss > 0) ra.mmapMiss--;
-  if (k.phys.frames.has(pfn, PG.readahead)) asyncReadahead(k, file, index, pfn, ra.raPages);
+  if (!k.phys.frames.has(pfn, PG.readahead)) return false;
+  asyncReadahead(k, file, index, pfn, ra.raPages);
+  return true;
 }

@@ -29,6 +29,8 @@ export function doFork(k: Kernel, parent: Task, name: string): Task | null {
   if (child === null) return null;
   const pmm = parent.mm!;
   const cmm = child.mm!;
+  // dup_mmap: mmap_write_lock_killable(oldmm), then mmap_write_lock_nested on the new mm.
+  k.locks.mmapWrite += 2;
   cmm.startBrk = pmm.startBrk;
   cmm.brk = pmm.brk;
   // The child shares the parent's open files (dup_fd: the same struct files).
@@ -128,6 +130,16 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
     cmm.pmap.pteSet(h, pfn, a);
     k.vmstat.ptes_copied++;
   };
+  // copy_pte_range: the child's table is locked (pte_alloc_map_lock; pmd_install when it is
+  // new), then the parent's (spin_lock_nested): two PTE locks per parent table, mapped or not.
+  const locks = k.locks;
+  // A parent table that maps nothing in the range (its entries went: lazily freed pages,
+  // reclaimed clean file pages) still gets its child table: copy_pmd_range skips only a none
+  // PMD, and copy_pte_range allocates before it reads an entry.
+  const tableDone = (start: number): void => {
+    locks.ptl += 2;
+    if (ok && cmm.pmap.pteAlloc(start) < 0) ok = false;
+  };
   const copy = (vpn: number, _pfn: number, _attrs: number, order: number): void => {
     if (!ok) return;
     if (order === 0) {
@@ -135,12 +147,18 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
       return;
     }
     const r = copyHugePmd(k, pmm, cmm, vpn);
-    if (r === 'oom') ok = false;
-    else if (r === 'again') pmm.pmap.forEachLeaf(vpn, vpn + HPAGE_PMD_NR, copy, copyPte);
+    if (r === 'oom') {
+      ok = false; // pte_alloc_one failed before any lock
+      return;
+    }
+    locks.pmd += 2; // copy_huge_pmd: the child's PMD lock, then the parent's
+    if (r === 'again') pmm.pmap.forEachLeaf(vpn, vpn + HPAGE_PMD_NR, copy, copyPte, tableDone);
   };
   // copy_page_range: a CoW range is write-protected in the parent; its mirrors are told.
   if (cow) mmuNotifierInvalidate(pmm, v.start, v.end, NotifyEvent.protectionPage);
-  pmm.pmap.forEachLeaf(v.start, v.end, copy, copyPte);
+  const installs = cmm.pmap.pteInstalls;
+  pmm.pmap.forEachLeaf(v.start, v.end, copy, copyPte, tableDone);
+  locks.pmd += cmm.pmap.pteInstalls - installs; // pmd_install of each new child table
   return ok;
 }
 
@@ -148,6 +166,10 @@ function copyPageRange(k: Kernel, pmm: Mm, cmm: Mm, v: Vma): boolean {
 export function doExec(k: Kernel, task: Task): boolean {
   const fresh = k.newMm(task.pid);
   if (fresh === null) return false;
+  // exec_mmap: mmap_read_lock_killable(old_mm) while the new mm is switched in, then mmput's
+  // exit_mmap. (The new image's setup, the stack VMA and the ELF mappings, each under
+  // mmap_lock for write, is not modelled: vmlab's exec leaves an empty address space.)
+  k.locks.mmapRead++;
   exitMmap(k, task.mm!);
   task.mm = fresh;
   k.runOn(task, task.cpu);

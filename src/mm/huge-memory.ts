@@ -8,7 +8,7 @@
 
 import { Access, PmdState, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import { anonVmaPrepare, VmFault } from './fault.js';
+import { VmFault, vmfAnonPrepare } from './fault.js';
 import {
   folioAddPte,
   folioRemovePmd,
@@ -65,6 +65,7 @@ export function hugePmdFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, access: A
   if (st !== PmdState.huge) return FALLBACK;
   const write = access === Access.write;
   if (write && (pmap.hugeAttrs & PteAttr.write) === 0) return doHugePmdWpPage(k, mm, vma, vpn, cpu);
+  k.locks.pmd++; // huge_pmd_set_accessed
   pmap.hugeUpdate(vpn, PteAttr.accessed | (write ? PteAttr.dirty : 0), 0);
   return VmFault.done;
 }
@@ -78,7 +79,7 @@ export function hugePmdFault(k: Kernel, mm: Mm, vma: Vma, vpn: number, access: A
 function doHugePmdAnonymousPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, access: Access): number {
   const haddr = vpn - (vpn % HPAGE_PMD_NR);
   if (haddr < vma.start || haddr + HPAGE_PMD_NR > vma.end) return FALLBACK;
-  anonVmaPrepare(k, mm, vma); // vmf_anon_prepare: read faults too
+  vmfAnonPrepare(k, mm, vma); // read faults too
   khugepagedEnterVma(k, mm, vma);
   if (access !== Access.write && k.thp.config.useZeroPage) {
     const zero = mmGetHugeZero(k, mm);
@@ -88,6 +89,7 @@ function doHugePmdAnonymousPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, access
     }
     // set_huge_zero_folio: vm_page_prot, never writable.
     if (!mm.pmap.hugeEnter(haddr, zero, basePteAttrs(vma.flags) | PteAttr.special)) return VmFault.oom;
+    k.locks.pmd++; // under pmd_lock
     return VmFault.done;
   }
   return mapNewFolio(k, mm, vma, haddr);
@@ -105,7 +107,8 @@ function mapNewFolio(k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
     return FALLBACK;
   }
   const f = k.phys.frames;
-  f.token.fill(0, head, head + HPAGE_PMD_NR); // clear_huge_page
+  f.token.fill(0, head, head + HPAGE_PMD_NR); // clear_huge_page (folio_zero_user), before the PMD is had
+  k.vmstat.pages_zeroed += HPAGE_PMD_NR;
   if (!mm.pmap.hugeEnter(haddr, head, newPmdAttrs(vma))) {
     f.resetMeta(head);
     k.phys.free(head, HPAGE_PMD_ORDER);
@@ -113,6 +116,7 @@ function mapNewFolio(k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
   }
   newAnonFolioPmd(k, mm, head, vma.anonVma!.id, vma.pageIndex(haddr), (vma.flags & VM.LOCKED) !== 0);
   k.vmstat.thp_fault_alloc++;
+  k.locks.pmd++; // map_anon_folio_pmd under pmd_lock
   return VmFault.done;
 }
 
@@ -130,6 +134,7 @@ function doHugePmdWpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: number):
   if (isHugeZero(k, pfn)) {
     const head = k.phys.alloc(HPAGE_PMD_ORDER);
     if (head >= 0) {
+      k.locks.pmd++; // do_huge_zero_wp_pmd: pmd_lock after the allocation
       f.token.fill(0, head, head + HPAGE_PMD_NR);
       flushHugeTlb(k, mm, cpu, haddr); // pmdp_huge_clear_flush; the deposit stays
       pmap.hugeSet(haddr, head, newPmdAttrs(vma));
@@ -138,11 +143,14 @@ function doHugePmdWpPage(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: number):
       return VmFault.done;
     }
     k.vmstat.thp_fault_fallback++;
-  } else if (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1) {
-    // reuse: folio_move_anon_rmap + SetPageAnonExclusive when we hold the only reference.
-    f.set(pfn, PG.anonExclusive);
-    pmap.hugeUpdate(haddr, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
-    return VmFault.done;
+  } else {
+    k.locks.pmd++; // do_huge_pmd_wp_page locks the PMD before it looks at the folio
+    if (f.has(pfn, PG.anonExclusive) || f.refcount[pfn] === 1) {
+      // reuse: folio_move_anon_rmap + SetPageAnonExclusive when we hold the only reference.
+      f.set(pfn, PG.anonExclusive);
+      pmap.hugeUpdate(haddr, PteAttr.write | PteAttr.dirty | PteAttr.accessed, 0);
+      return VmFault.done;
+    }
   }
   splitHugePmd(k, mm, vma, haddr, cpu);
   return FALLBACK;
@@ -162,6 +170,7 @@ export function splitHugePmd(k: Kernel, mm: Mm, vma: Vma, vpn: number, cpu: numb
   const pfn = pmap.hugePfn;
   const attrs = pmap.hugeAttrs;
   k.vmstat.thp_split_pmd++;
+  k.locks.pmd++; // __split_huge_pmd: pmd_lock
   mmuNotifierInvalidate(mm, haddr, haddr + HPAGE_PMD_NR, NotifyEvent.clear); // __split_huge_pmd
   flushHugeTlb(k, mm, cpu, haddr); // pmdp_invalidate / pmdp_huge_clear_flush
   if (isHugeZero(k, pfn)) {

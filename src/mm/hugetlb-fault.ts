@@ -5,7 +5,7 @@
 
 import { Access, PmdState, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import { anonVmaPrepare, VmFault } from './fault.js';
+import { VmFault, vmfAnonPrepare } from './fault.js';
 import { freeHugeFolio, type HState } from './hugetlb.js';
 import { allocHugetlbFolio, hugecacheOffset, isResvOwner, ResvFlag, vmaHstate } from './hugetlb-reserve.js';
 import { flushHugetlbRange, unmapHugepageRange } from './hugetlb-unmap.js';
@@ -66,7 +66,7 @@ function hugetlbNoPage(
     f.refcount[head]++; // filemap_lock_hugetlb_folio's reference becomes the mapping's
   } else {
     if (idx >= Math.floor(inode.size / (h.nrPages * 4096))) return VmFault.sigbus;
-    if (!shared) anonVmaPrepare(k, mm, vma); // __vmf_anon_prepare
+    if (!shared) vmfAnonPrepare(k, mm, vma);
     head = allocHugetlbFolio(k, vma, haddr, false);
     if (head < 0) return VmFault.sigbus; // vmf_error(-ENOSPC)
     f.token.fill(0, head, head + h.nrPages); // clear_huge_page
@@ -132,7 +132,7 @@ function hugetlbWp(k: Kernel, mm: Mm, vma: Vma, h: HState, haddr: number, cpu: n
     const fromOwner = isResvOwner(vma) && f.has(old, PG.anon);
     const head = allocHugetlbFolio(k, vma, haddr, fromOwner);
     if (head >= 0) {
-      anonVmaPrepare(k, mm, vma);
+      vmfAnonPrepare(k, mm, vma);
       mmuNotifierInvalidate(mm, haddr, haddr + h.nrPages, NotifyEvent.clear); // hugetlb_wp's range
       f.token.copyWithin(head, old, old + h.nrPages); // copy_user_large_folio
       k.vmstat.pages_copied += h.nrPages;

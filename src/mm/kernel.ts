@@ -8,7 +8,7 @@ import { TablePool } from '../arch/x86/table-pool.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
 import { PhysMem } from '../phys/physmem.js';
-import { MetaMeter, Vmstat } from '../sim/meter.js';
+import { CpuLocks, MetaMeter, Vmstat } from '../sim/meter.js';
 import type { ThpConfig, TlbConfig } from '../workload/scenario.js';
 import { ANON_VMA_BYTES, ANON_VMA_CHAIN_BYTES, AnonVma } from './anon-vma.js';
 import { Balloon } from './balloon.js';
@@ -66,6 +66,11 @@ export interface PmapFactory {
   create(k: Kernel): Pmap | null;
 }
 
+export const enum FaultLock {
+  mmap = 0,
+  vma = 1,
+}
+
 /** Pages above which a range flush becomes a full flush (tlb_single_page_flush_ceiling). */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 /** flush_tlb_mm_range's `end` for "the whole address space" (TLB_FLUSH_ALL). */
@@ -81,6 +86,12 @@ export class Kernel {
   readonly pool: TablePool;
   readonly tlbs: Tlb[];
   readonly vmstat = new Vmstat();
+  readonly locks = new CpuLocks();
+  /**
+   * How the running page fault holds its address space: FaultLock.mmap (mmap_lock, also GUP
+   * and device work) or FaultLock.vma (the per-VMA lock only, FAULT_FLAG_VMA_LOCK).
+   */
+  faultLock: FaultLock = FaultLock.mmap;
   readonly meta = new MetaMeter();
   readonly tasks = new Map<number, Task>();
   readonly thp: ThpState;

@@ -16,6 +16,7 @@ import { hugetlbDontneed } from './hugetlb-mmap.js';
 import type { Kernel } from './kernel.js';
 import { khugepagedEnterVma } from './khugepaged.js';
 import { lruMove } from './lru.js';
+import { madviseLock } from './madvise-lock.js';
 import type { Task } from './mm.js';
 import { MmuGather } from './mmu-gather.js';
 import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
@@ -35,6 +36,7 @@ export function sysMadvise(k: Kernel, task: Task, addr: number, len: number, adv
   if (len === 0) return ok(0);
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
+  madviseLock(k, mm, advice, start, end); // do_madvise: after check_input_range
   if (end > mm.taskSize) return err('EINVAL');
   // madvise_walk_vmas: advise each VMA part; remember holes.
   let unmapped = false;

@@ -18,6 +18,9 @@ export function sysMlock(k: Kernel, task: Task, addr: number, len: number, onfau
   const lockFlags = VM.LOCKED | (onfault ? VM.LOCKONFAULT : 0);
   const r = applyLock(k, task, addr, len, lockFlags);
   if (!r.ok) return r;
+  // do_mlock calls __mm_populate whatever the flags: its read lock is taken even for
+  // MLOCK_ONFAULT, whose areas populate_vma_page_range then skips.
+  if (onfault && len + (addr % PAGE_SIZE) > 0) k.locks.mmapRead++;
   if (!onfault) {
     const start = Math.floor(addr / PAGE_SIZE);
     // mlock reports a population failure (__mm_populate without ignore_errors); the areas stay
@@ -36,6 +39,7 @@ export function sysMunlock(k: Kernel, task: Task, addr: number, len: number): Sy
 /** apply_vma_lock_flags + mlock_fixup over the range; holes are ENOMEM. */
 function applyLock(k: Kernel, task: Task, addr: number, len: number, lockFlags: number): SysResult<0> {
   const mm = task.mm!;
+  k.locks.mmapWrite++; // do_mlock / munlock: mmap_write_lock_killable, then apply_vma_lock_flags
   const start = Math.floor(addr / PAGE_SIZE);
   const end = start + Math.ceil((len + (addr % PAGE_SIZE)) / PAGE_SIZE);
   if (end === start) return ok(0);

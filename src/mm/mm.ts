@@ -53,6 +53,15 @@ export class Mm {
   readonly mapWindow: number;
   /** TASK_SIZE in pages: the top user page stays unmapped (TASK_SIZE_MAX = 2^47 or 2^56 - PAGE_SIZE). */
   readonly taskSize: number;
+  /**
+   * free_area_cache and cached_hole_size, after Linux 2.6's top-down allocator, made exact: the
+   * top-down search may start at `freeAreaCache` (a page with no gap straddling it; -1 for
+   * mmap_base) because every gap above it is at most `cachedHole` pages; a request of more
+   * pages than that cannot fit above. Linux 6.x finds the same gap in O(log n) with gap sizes
+   * in the maple tree; this gives the same answer without them. `gapOpened` keeps it true.
+   */
+  freeAreaCache = -1;
+  cachedHole = 0;
   private lastVma: Vma | null = null;
   /** CPUs that may hold TLB entries of this mm (mm_cpumask). */
   cpuMask = 0n;
@@ -74,6 +83,16 @@ export class Mm {
     this.taskSize = pmap.vpnLimit - 1;
     this.startBrk = startBrk;
     this.brk = startBrk;
+  }
+
+  /** A gap opened or grew up to page `end` (a VMA went or shrank): the search cache may lie. */
+  gapOpened(end: number): void {
+    if (this.freeAreaCache >= 0 && end > this.freeAreaCache) this.resetFreeArea();
+  }
+
+  resetFreeArea(): void {
+    this.freeAreaCache = -1;
+    this.cachedHole = 0;
   }
 
   /** find_vma: the first VMA with end > vpn (it may start above vpn). */

@@ -39,6 +39,9 @@ const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
 
 /** do_mmap, of anonymous memory or of a file. Returns the address mapped. */
 export function doMmap(k: Kernel, task: Task, req: MmapRequest): SysResult<number> {
+  // vm_mmap_pgoff: do_mmap runs under mmap_lock for write (its argument checks too); a
+  // populate (MAP_POPULATE, MAP_LOCKED) follows under the read lock (mm_populate).
+  k.locks.mmapWrite++;
   if (isHugetlbMmap(req)) return hugetlbMmap(k, task, req);
   const mm = task.mm!;
   const file = req.file ?? null;
@@ -120,7 +123,10 @@ function reservePeer(k: Kernel, mm: Mm, req: MmapRequest, first: number, pages: 
     held.push(hold);
     start = getUnmappedArea(mm, req.addr, pages, false);
   }
-  for (const v of held) mm.vmas.delete(v.start); // gm_release_vma
+  for (const v of held) {
+    mm.vmas.delete(v.start); // gm_release_vma
+    mm.gapOpened(v.end);
+  }
   return found;
 }
 
@@ -222,20 +228,57 @@ function gapFits(mm: Mm, start: number, end: number): boolean {
   return prev === undefined || prev.end <= start;
 }
 
-/** The highest free range of `pages` pages ending at or below mmap_base. */
+/**
+ * The highest free range of `pages` pages ending at or below mmap_base. The walk starts at the
+ * free-area cache when no gap above it can hold `pages` (see Mm.freeAreaCache), and leaves the
+ * cache at the top of the gap it found, with the largest gap it passed over.
+ */
 function topDown(mm: Mm, pages: number): number {
-  let high = mm.mmapBase;
-  // Walk VMAs downward from mmap_base, looking at the gap above each.
-  // O(VMAs above the gap found); Linux keeps gap sizes in the maple tree to make this O(log n).
+  if (pages <= mm.cachedHole) mm.resetFreeArea();
+  let high = mm.freeAreaCache < 0 ? mm.mmapBase : mm.freeAreaCache;
+  let passed = mm.cachedHole;
+  // Walk VMAs downward, looking at the gap above each.
   for (const [, v] of mm.vmas.entriesDescending(high - 1)) {
     if (v.end <= high) {
       const top = high;
-      if (top - v.end >= pages) return top - pages;
+      if (top - v.end >= pages) return found(mm, top, pages, passed);
+      passed = Math.max(passed, top - v.end);
     }
     high = Math.min(high, (v.flags & VM.GROWSDOWN) !== 0 ? v.start - STACK_GUARD_GAP : v.start);
     if (high < MMAP_MIN_PAGE + pages) return -1;
   }
-  return high - pages >= MMAP_MIN_PAGE ? high - pages : -1;
+  return high - pages >= MMAP_MIN_PAGE ? found(mm, high, pages, passed) : -1;
+}
+
+/** The gap below page `top` holds the request: the cache moves to the gap's top. */
+function found(mm: Mm, top: number, pages: number, passed: number): number {
+  mm.freeAreaCache = top;
+  mm.cachedHole = passed;
+  return top - pages;
+}
+
+/**
+ * For the invariant checker: whether the free-area cache is true (every gap above it, as the
+ * top-down search measures gaps, is at most cachedHole pages). Returns a complaint or null.
+ */
+export function checkFreeAreaCache(mm: Mm): string | null {
+  const fac = mm.freeAreaCache;
+  if (fac < 0) return null;
+  let high = mm.mmapBase;
+  const gap = (low: number): string | null => {
+    if (low < fac && high > fac)
+      return `free-area cache at page ${fac} lies inside the gap [${low}, ${high})`;
+    if (low >= fac && high - low > mm.cachedHole)
+      return `free-area cache at page ${fac} (hole ${mm.cachedHole}) passes over the gap [${low}, ${high})`;
+    return null;
+  };
+  for (const [, v] of mm.vmas.entriesDescending(high - 1)) {
+    if (high <= fac) return null;
+    const bad = v.end < high ? gap(v.end) : null;
+    if (bad !== null) return bad;
+    high = Math.min(high, (v.flags & VM.GROWSDOWN) !== 0 ? v.start - STACK_GUARD_GAP : v.start);
+  }
+  return high > fac ? gap(0) : null;
 }
 
 /** munmap(addr, len) */
@@ -244,8 +287,21 @@ export function sysMunmap(k: Kernel, task: Task, addr: number, len: number): Sys
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
   if (end > task.mm!.taskSize) return err('EINVAL');
-  const e = doMunmap(k, task.mm!, start, end, task.cpu);
-  return e === null ? ok(0) : err(e);
+  k.locks.mmapWrite++; // __vm_munmap: mmap_write_lock_killable
+  return munmapUnlock(k, task.mm!, start, end, task.cpu);
+}
+
+/**
+ * do_vmi_munmap with unlock = true (munmap, brk, mremap's shrink_vma with drop_lock), the
+ * caller holding mmap_lock for write: when VMAs go, vms_complete_munmap_vmas downgrades the
+ * lock before the zap and the table freeing.
+ */
+export function munmapUnlock(k: Kernel, mm: Mm, start: number, end: number, cpu: number): SysResult<0> {
+  const first = mm.findVma(start);
+  const e = doMunmap(k, mm, start, end, cpu);
+  if (e !== null) return err(e);
+  if (first !== undefined && first.start < end) k.locks.mmapDowngrade++;
+  return ok(0);
 }
 
 /**
@@ -254,6 +310,7 @@ export function sysMunmap(k: Kernel, task: Task, addr: number, len: number): Sys
  */
 export function sysBrk(k: Kernel, task: Task, brk: number): SysResult<number> {
   const mm = task.mm!;
+  k.locks.mmapWrite++; // brk: mmap_write_lock_killable, whatever the outcome
   if (brk < mm.startBrk) return err('ENOMEM');
   const newEnd = Math.ceil(brk / PAGE_SIZE);
   const oldEnd = Math.ceil(mm.brk / PAGE_SIZE);
@@ -262,8 +319,8 @@ export function sysBrk(k: Kernel, task: Task, brk: number): SysResult<number> {
     return ok(brk);
   }
   if (newEnd < oldEnd) {
-    const e = doMunmap(k, mm, newEnd, oldEnd, task.cpu);
-    if (e !== null) return err(e);
+    const r = munmapUnlock(k, mm, newEnd, oldEnd, task.cpu);
+    if (!r.ok) return r;
     mm.brk = brk;
     return ok(brk);
   }

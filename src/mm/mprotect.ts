@@ -23,6 +23,7 @@ export function sysMprotect(k: Kernel, task: Task, addr: number, len: number, pr
   if (addr % PAGE_SIZE !== 0) return err('EINVAL');
   if (prot & ~7) return err('EINVAL');
   if (len === 0) return ok(0);
+  k.locks.mmapWrite++; // do_mprotect_pkey: mmap_write_lock_killable after these checks
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);
   if (end > mm.taskSize) return err('ENOMEM');
@@ -118,17 +119,25 @@ export function changeProtection(g: MmuGather, vma: Vma, start: number, end: num
   const tryWrite = (vma.flags & (VM.WRITE | VM.SHARED)) === VM.WRITE;
   mmuNotifierInvalidate(g.mm, start, end, NotifyEvent.protectionVma);
   protectDevicePrivate(g.mm, start, end);
-  pmap.forEachLeaf(start, end, (vpn, pfn, attrs, order) => {
-    if (order !== 0) {
-      // change_huge_pmd: the whole leaf (mprotect split any leaf the range cuts); a PMD flush.
-      if (changeHugePmd(g.k, g.mm, vma, vpn, pfn, attrs)) g.leaf(vpn, order);
-      return;
-    }
-    let a = (attrs & (PteAttr.dirty | PteAttr.accessed | PteAttr.special)) | base;
-    if (tryWrite && (a & PteAttr.special) === 0 && f.has(pfn, PG.anon) && f.has(pfn, PG.anonExclusive))
-      a |= PteAttr.write;
-    if (a === attrs) return;
-    pmap.pteSet(pmap.pteLookup(vpn), pfn, a);
-    if (pmap.pteNeedsFlush(attrs, a)) g.ptes(vpn, 1);
-  });
+  const locks = g.k.locks;
+  pmap.forEachLeaf(
+    start,
+    end,
+    (vpn, pfn, attrs, order) => {
+      if (order !== 0) {
+        // change_huge_pmd: the whole leaf (mprotect split any leaf the range cuts); a PMD flush.
+        locks.pmd++; // __pmd_trans_huge_lock
+        if (changeHugePmd(g.k, g.mm, vma, vpn, pfn, attrs)) g.leaf(vpn, order);
+        return;
+      }
+      let a = (attrs & (PteAttr.dirty | PteAttr.accessed | PteAttr.special)) | base;
+      if (tryWrite && (a & PteAttr.special) === 0 && f.has(pfn, PG.anon) && f.has(pfn, PG.anonExclusive))
+        a |= PteAttr.write;
+      if (a === attrs) return;
+      pmap.pteSet(pmap.pteLookup(vpn), pfn, a);
+      if (pmap.pteNeedsFlush(attrs, a)) g.ptes(vpn, 1);
+    },
+    undefined,
+    () => locks.ptl++, // change_pte_range: one PTE lock per table, entries present or not
+  );
 }

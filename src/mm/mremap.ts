@@ -6,7 +6,7 @@ import { PAGE_SIZE } from '../lib/units.js';
 import { hugetlbMremap } from './hugetlb-mmap.js';
 import type { Kernel } from './kernel.js';
 import type { Task } from './mm.js';
-import { getUnmappedArea } from './mmap.js';
+import { getUnmappedArea, munmapUnlock } from './mmap.js';
 import { moveVma } from './move-vma.js';
 import { mmPopulate } from './populate.js';
 import { doMunmap } from './unmap.js';
@@ -31,6 +31,7 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   const oldPages = Math.ceil(req.oldLen / PAGE_SIZE);
   const newPages = Math.ceil(req.newLen / PAGE_SIZE);
   if (newPages === 0) return err('EINVAL');
+  k.locks.mmapWrite++; // mmap_write_lock_killable, after the argument checks
   const start = req.addr / PAGE_SIZE;
   // The syscall's vma_lookup(mm, addr) comes before every path (mm/mremap.c): a shrink, a
   // no-op resize and an MREMAP_FIXED move (before it unmaps the destination) all fail with
@@ -47,8 +48,8 @@ export function sysMremap(k: Kernel, task: Task, req: MremapRequest): SysResult<
   if (oldPages >= newPages) {
     // Shrink (or no change): unmap the tail.
     if (oldPages > newPages) {
-      const e = doMunmap(k, mm, start + newPages, start + oldPages, task.cpu);
-      if (e !== null) return err(e);
+      const r = munmapUnlock(k, mm, start + newPages, start + oldPages, task.cpu); // shrink_vma, drop_lock
+      if (!r.ok) return r;
     }
     return ok(req.addr);
   }

@@ -61,6 +61,9 @@ export function mmPopulate(
   ignoreErrors: boolean,
 ): PopulateResult {
   const mm = task.mm!;
+  // __mm_populate takes mmap_lock for read before it looks for the first VMA. (A GUP fault
+  // that drops the lock for file I/O, VM_FAULT_RETRY, and the re-lock are not counted.)
+  if (start < end) k.locks.mmapRead++;
   for (const v of [...mm.vmas.values(mm.findVma(start)?.start ?? end)]) {
     if (v.start >= end) break;
     const r = populateVmaRange(k, task, v, Math.max(start, v.start), Math.min(end, v.end));

@@ -45,6 +45,7 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
     (vpn, pfn, attrs, order) => {
       g.leaf(vpn, order);
       if (order !== 0) {
+        k.locks.pmd++; // zap_huge_pmd: __pmd_trans_huge_lock
         zapHugeLeaf(k, mm, pfn, locked);
         if (g.page(false)) g.flushMmu();
         return;
@@ -65,14 +66,31 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
     },
     (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
     (s, e) => {
+      k.locks.ptl++; // zap_pte_range: one PTE lock per table
       if (forceFlush) {
         g.flushMmu();
         forceFlush = false;
       }
       // zap_pte_range: only a part that spans the entire table may free it (pte_free_tlb at its start).
-      if (reclaimPt && e - s === PTRS_PER_TABLE) mm.pmap.reclaimEmptyPteTables(s, e, g.table);
+      if (reclaimPt && e - s === PTRS_PER_TABLE) reclaimPteTable(g, s, e);
     },
   );
+}
+
+/**
+ * CONFIG_PT_RECLAIM after zap_pte_range spanned a whole table: a table left empty is taken out
+ * under the PMD lock (try_get_and_clear_pmd); one that still maps something is looked at
+ * again by try_to_free_pte, under the PMD lock and the PTE lock.
+ */
+function reclaimPteTable(g: MmuGather, s: number, e: number): void {
+  const locks = g.k.locks;
+  let freed = false;
+  g.mm.pmap.reclaimEmptyPteTables(s, e, (level, vpn) => {
+    freed = true;
+    g.table(level, vpn);
+  });
+  locks.pmd++;
+  if (!freed) locks.ptl++;
 }
 
 /**
@@ -157,6 +175,10 @@ function zapPage(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
  * space; the mm is gone, so vmlab drops its translations without counting a shootdown.
  */
 export function exitMmap(k: Kernel, mm: Mm): void {
+  // exit_mmap (6.x): mmap_lock for read while unmap_vmas zaps, then for write to free the
+  // page tables and the VMAs.
+  k.locks.mmapRead++;
+  k.locks.mmapWrite++;
   mmuNotifierRelease(mm); // exit_mmap: mirrors drop everything before the tables go
   const all = [...mm.vmas.values()];
   if (k.peer !== null) {
@@ -173,12 +195,16 @@ export function exitMmap(k: Kernel, mm: Mm): void {
       v.start,
       v.end,
       (_vpn, pfn, attrs, order) => {
-        if (order !== 0) return zapHugeLeaf(k, mm, pfn, locked);
+        if (order !== 0) {
+          k.locks.pmd++; // zap_huge_pmd
+          return zapHugeLeaf(k, mm, pfn, locked);
+        }
         if ((attrs & PteAttr.special) !== 0 && pfn === k.phys.zeroPfn) return;
         if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
         zapPage(k, mm, pfn, locked);
       },
       (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
+      () => k.locks.ptl++, // zap_pte_range
     );
   }
   for (const v of all) removeVma(k, mm, v);

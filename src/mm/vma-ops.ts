@@ -25,6 +25,7 @@ export function insertVma(k: Kernel, mm: Mm, vma: Vma): void {
 /** Remove a VMA from the tree and free it (its pages and tables are the caller's business). */
 export function removeVma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.vmas.delete(vma.start);
+  mm.gapOpened(vma.end);
   mm.mapCount--;
   vma.dead = true;
   k.vmaFreed(vma);
@@ -213,6 +214,7 @@ export function modifyVmaFlags(
 
 /** Move a VMA's start within the tree (the key changes), adjusting pgoff. */
 export function moveStart(mm: Mm, vma: Vma, newStart: number): void {
+  if (newStart > vma.start) mm.gapOpened(newStart);
   mm.vmas.delete(vma.start);
   vma.pgoff += newStart - vma.start;
   vma.start = newStart;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COSTS } from './cost.js';
-import { fixedAnon } from './fixtures.js';
+import { deviceSpec, fixedAnon, machineSpec } from './fixtures.js';
 import { System } from './system.js';
 
 const MiB = 2 ** 20;
@@ -51,5 +51,25 @@ describe('cost model', () => {
     const dear = run({ page_copy: 4000 }).estimatedTime();
     expect(dear.parts.page_copy).toBe(10 * base.parts.page_copy);
     expect(dear.total - base.total).toBe(dear.parts.page_copy - base.parts.page_copy);
+  });
+
+  it('charges gmem the device page-table updates it makes outside a fault (gm_mmu_op)', () => {
+    const machine = machineSpec(256 * MiB, {
+      devices: [deviceSpec({ memory: 64 * MiB, pageSize: 2 * MiB, placement: 'migrate' })],
+    });
+    const sys = new System({ machine, design: 'gmem', seed: 1, check: true });
+    const t = sys.spawn('a', 0)!;
+    expect(sys.attach(t, 'gpu')).toBeNull();
+    const base = 0x2_0000_0000;
+    expect(sys.mmap(t, fixedAnon(base, 4 * MiB, { peerShared: true })).ok).toBe(true);
+    const req = { addr: base, length: 4 * MiB, op: 'read', pattern: 'sequential', stride: 4096 } as const;
+    expect(sys.deviceRun(t, 'gpu', req).error).toBeUndefined();
+    // mprotect reaches the one device (one pmap_protect); munmap_in_peer_devices unmaps the
+    // two 2 MiB device pages (two peer_unmaps).
+    expect(sys.mprotect(t, base, 4 * MiB, 1).ok).toBe(true);
+    expect(sys.munmap(t, base, 4 * MiB).ok).toBe(true);
+    const c = sys.systemCounters();
+    expect([c.gm_pmap_protect, c.gm_peer_unmap]).toEqual([1, 2]);
+    expect(sys.estimatedTime().parts.gm_mmu_op).toBe(3 * COSTS.gm_mmu_op.ns);
   });
 });

@@ -51,6 +51,10 @@ export const COSTS = {
     ns: 300,
     doc: "an mmu_interval_notifier callback: the driver's lock and its page-table update",
   },
+  gm_mmu_op: {
+    ns: 300,
+    doc: "a gmem gm_mmu call that changes a device's mappings outside a fault (peer_unmap, pmap_protect): the driver's page-table update, as notifier_invalidate is hmm's",
+  },
 } as const;
 
 export type CostName = keyof typeof COSTS;
@@ -84,6 +88,7 @@ function counts(c: SystemCounters, tableAllocs: number): Record<CostName, number
     dev_evict_chunk: c.dev_evictions,
     access_counter_notification: c.dev_access_notifications,
     notifier_invalidate: c.hmm_invalidations,
+    gm_mmu_op: c.gm_peer_unmap + c.gm_pmap_protect,
   };
 }
 

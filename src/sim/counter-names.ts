@@ -67,7 +67,14 @@ export const DEVICE_COUNTERS = {
   dev_migrate_to_system: { unit: 'count', doc: 'vmlab: pages migrated back to system memory' },
   dev_bytes_to_device: { unit: 'bytes', doc: 'vmlab: bytes moved to the device over its link' },
   dev_bytes_to_system: { unit: 'bytes', doc: 'vmlab: bytes moved from the device over its link' },
-  dev_remote_accesses: { unit: 'count', doc: 'vmlab: device accesses to system memory over the link' },
+  dev_remote_accesses: {
+    unit: 'count',
+    doc: "vmlab: device accesses to system memory or to a peer device's memory, over the link",
+  },
+  dev_peer_accesses: {
+    unit: 'count',
+    doc: "vmlab: device accesses to another device's memory (a peer's device-private page, another device's coherent page; also in dev_remote_accesses)",
+  },
   dev_link_busy: {
     unit: 'ns',
     doc: 'vmlab: time the link was busy (latency + bytes / bandwidth per transfer)',
@@ -286,12 +293,51 @@ export const SYSTEM_COUNTERS = {
   tlb_misses: { unit: 'count', doc: 'vmlab: TLB misses, all CPUs' },
   page_walks: { unit: 'count', doc: 'vmlab: hardware page-table walks, all CPUs' },
   walk_levels: { unit: 'count', doc: 'vmlab: page-table entries read by walks' },
-  pages_zeroed: { unit: 'count', doc: 'vmlab: data pages cleared for new anonymous memory (clear_page)' },
+  pages_zeroed: {
+    unit: 'count',
+    doc: 'vmlab: data pages cleared for new anonymous, shmem or huge pages (clear_page; a THP or hugetlb page counts all its base pages)',
+  },
   pages_copied: { unit: 'count', doc: 'vmlab: pages copied by copy-on-write faults (copy_page)' },
   ptes_copied: { unit: 'count', doc: 'vmlab: page-table entries copied by fork (copy_pte_range)' },
   device_exclusive_restored: {
     unit: 'count',
     doc: 'vmlab: device-exclusive entries made ordinary again by a CPU fault or fork (restore_exclusive_pte)',
+  },
+  vma_lock_success: {
+    unit: 'count',
+    doc: '/proc/vmstat (CONFIG_PER_VMA_LOCK_STATS): CPU faults handled under the per-VMA lock alone',
+  },
+  vma_lock_abort: {
+    unit: 'count',
+    doc: '/proc/vmstat: lock_vma_under_rcu calls that found no VMA at the address (fault or madvise); the caller took mmap_lock',
+  },
+  vma_lock_retry: {
+    unit: 'count',
+    doc: '/proc/vmstat: faults under the per-VMA lock that returned VM_FAULT_RETRY (I/O of filemap_fault, async readahead, migrate_to_ram) and ran again under mmap_lock',
+  },
+  lock_cpu_mmap_read: {
+    unit: 'count',
+    doc: 'vmlab: mmap_lock taken for read by CPU-side work: fault fallbacks (lock_mm_and_find_vma), vmf_anon_prepare trylock under the VMA lock, populate (GUP), madvise by advice, exec and exit_mmap',
+  },
+  lock_cpu_mmap_write: {
+    unit: 'count',
+    doc: 'vmlab: mmap_lock taken for write by syscalls: mmap, munmap, mremap, mprotect, brk, mlock/munlock, fork (parent and child), madvise that changes VMA flags, exit_mmap (freeing tables)',
+  },
+  lock_cpu_mmap_downgrade: {
+    unit: 'count',
+    doc: 'vmlab: mmap_write_downgrade calls (munmap and brk shrink zap under the read lock: vms_complete_munmap_vmas)',
+  },
+  lock_cpu_vma_read: {
+    unit: 'count',
+    doc: 'vmlab: per-VMA locks taken for read (lock_vma_under_rcu returned a VMA): CPU faults, madvise(MADV_DONTNEED/FREE)',
+  },
+  lock_cpu_ptl: {
+    unit: 'count',
+    doc: 'vmlab: PTE-table locks taken by CPU-side work: per fault stage, one per PTE table a zap, change_protection visits, two per table copy_pte_range copies (child and parent)',
+  },
+  lock_cpu_pmd: {
+    unit: 'count',
+    doc: 'vmlab: PMD locks (pmd_lock) taken by CPU-side work: pmd_install of a new PTE table, huge-PMD faults, zap, protect and copy (two), PT reclaim',
   },
   est_time: {
     unit: 'ns',

@@ -59,6 +59,32 @@ export class Vmstat {
   thp_zero_page_alloc = 0;
   thp_zero_page_alloc_failed = 0;
   thp_swpout_fallback = 0;
+  // Per-VMA lock events of the page-fault handler (CONFIG_PER_VMA_LOCK_STATS, mm/mmap_lock.c
+  // lock_vma_under_rcu, arch/x86/mm/fault.c do_user_addr_fault). vma_lock_miss (a VMA replaced
+  // under RCU) needs a concurrent writer, which a sequential model never has.
+  vma_lock_success = 0;
+  vma_lock_abort = 0;
+  vma_lock_retry = 0;
+}
+
+/**
+ * Lock acquisitions by CPU-side kernel work: the memory syscalls and the page-fault handler
+ * (whoever called it). Plain integer fields: the fault path increments them. Device work
+ * counts its own (DEVICE_COUNTERS lock_*).
+ */
+export class CpuLocks {
+  /** mmap_lock taken for read (mmap_read_lock, trylock, lock_mm_and_find_vma). */
+  mmapRead = 0;
+  /** mmap_lock taken for write. */
+  mmapWrite = 0;
+  /** mmap_write_downgrade: a write hold turned into a read hold (not an acquisition). */
+  mmapDowngrade = 0;
+  /** Per-VMA locks taken for read (lock_vma_under_rcu that returned a VMA). */
+  vmaRead = 0;
+  /** PTE-table split locks (pte_offset_map_lock, pte_alloc_map_lock, nested source locks). */
+  ptl = 0;
+  /** PMD locks (pmd_lock: huge PMDs, pmd_install of a new PTE table, PT reclaim). */
+  pmd = 0;
 }
 
 /** Live and peak bytes per metadata structure, as the real kernel would spend them. */

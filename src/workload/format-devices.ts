@@ -195,7 +195,11 @@ export const device = object(
       DEFAULT_FAULT_BATCH,
       'Faults the driver services per batch.',
     ),
-    peer: withDefault(boolean(), false, 'Peer access to other devices (recorded; unused by the hmm design).'),
+    peer: withDefault(
+      boolean(),
+      false,
+      "hmm: devices with peer share a pgmap owner and map each other's device-private pages remotely instead of migrating them home; gmem ignores it.",
+    ),
     link: optional(link, 'The interconnect to system memory; default 24GiB/s, 1000 ns.'),
     placement: withDefault(
       placement,

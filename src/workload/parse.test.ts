@@ -429,7 +429,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
     expect(
       errors(withSteps('  - spawn: a', '  - munmap: { in: a, addr: 9007199254740993, length: 1 }')),
     ).toEqual([
-      "test.yaml:7:28: steps[1].munmap.addr: '9007199254740993' is above 2^53 bytes (expected an address such as 0x400000000000)",
+      "test.yaml:7:28: steps[1].munmap.addr: '9007199254740993' is above 2^53 bytes (up to 2^57 if a multiple of 4 KiB) (expected an address such as 0x400000000000)",
     ]);
   });
 

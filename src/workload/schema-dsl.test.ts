@@ -70,7 +70,7 @@ describe('schema DSL', () => {
         a: { $ref: '#/$defs/count' },
         b: {
           anyOf: [
-            { type: 'integer', minimum: 0, maximum: 2 ** 53 },
+            { type: 'integer', minimum: 0, maximum: 2 ** 57 },
             { type: 'string', pattern: expect.stringMatching(/^\^/) },
           ],
         },

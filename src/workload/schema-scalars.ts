@@ -3,7 +3,7 @@
 // Integers arrive as bigint (the parser uses intAsBigInt) so that values beyond 2^53 are caught, not rounded.
 
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { MAX_SIZE, parseSize, sizePattern } from '../lib/sizes.js';
+import { MAX_PAGED_SIZE, MAX_SIZE, parseSize, sizePattern } from '../lib/sizes.js';
 import { formatSize } from '../lib/units.js';
 import { describeNode, INVALID, type JsonSchema, type Schema, wrongType } from './schema-core.js';
 import { didYouMean } from './suggest.js';
@@ -189,7 +189,9 @@ export function size(opts: SizeOptions = {}): Schema<number> {
         {
           type: 'integer',
           minimum: min,
-          maximum: MAX_SIZE,
+          // Past 2^53 only multiples of 4 KiB are exact (the parser says so); JSON Schema
+          // cannot say both, so it gives the outer bound.
+          maximum: MAX_PAGED_SIZE,
           ...(multipleOf !== undefined && { multipleOf }),
         },
         { type: 'string', pattern: sizePattern(signed) },

@@ -38,6 +38,8 @@ export abstract class X86TableCore {
   readonly vpnLimit: number;
   pgtablesBytes = 0;
   tablePages = 0;
+  /** PTE tables pteAlloc installed (pmd_install), ever: the fault path's PMD-lock count. */
+  pteInstalls = 0;
   walkLevels = 0;
   outPfn = 0;
   outPerm = 0;
@@ -192,6 +194,7 @@ export abstract class X86TableCore {
         w[i] = makeLo(pfn, PAGE_TABLE_FLAGS);
         w[i + 1] = makeHi(pfn, 0);
         this.accountTable(level - 1, +1);
+        if (level === 1) this.pteInstalls++;
       }
       slot = this.slotOfEntry(w, i);
     }

@@ -44,9 +44,25 @@ export class X86PageTable extends X86TableCore implements Pmap {
       );
   }
 
-  forEachLeaf(start: number, end: number, visit: LeafVisitor, visitSwap?: SwapVisitor): void {
+  forEachLeaf(
+    start: number,
+    end: number,
+    visit: LeafVisitor,
+    visitSwap?: SwapVisitor,
+    tableDone?: TableDoneVisitor,
+  ): void {
     if (start < end)
-      this.leafRange(this.owner[this.topPfn], this.levels - 1, 0, start, end, visit, false, visitSwap);
+      this.leafRange(
+        this.owner[this.topPfn],
+        this.levels - 1,
+        0,
+        start,
+        end,
+        visit,
+        false,
+        visitSwap,
+        tableDone,
+      );
   }
 
   /** Visit (and with `clear`, clear) leaves of the level-`level` table at `slot` whose first page is `base`. */
