@@ -1,201 +1,244 @@
-// A device MMU's page table: a radix tree of 4 KiB table pages of 512 eight-byte entries held
-// in the device's own memory (an hnode), as GPU page tables live in device memory, over a
-// 49-bit device virtual address (NVIDIA's since Pascal): four levels of 9 index bits above the
-// 4 KiB page offset, the root holding 1024 entries for bit 48.
+// A device MMU's page table: a radix tree of table pages held in the device's own memory (an
+// hnode), as GPU page tables live in device memory, over a 49-bit device virtual address (the
+// width of NVIDIA's since Pascal): four levels of 9 index bits above the 4 KiB page offset,
+// the root holding 1024 entries for bit 48. (The level split is vmlab's: Pascal's format has
+// five levels, 2 + 9 + 9 + 8 + 9 bits; the leaf sizes and the dual PDE below are Pascal's.)
 //
-// Every leaf entry maps one 4 KiB frame: what HMM mirrors is the CPU's 4 KiB page table, and
-// device-private pages are 4 KiB pages here. A device's larger MMU page size (64 KiB, 2 MiB)
-// sets how much one fault services and migrates (hetero/), not a larger leaf: large leaves
-// over contiguous device memory (64 KiB PTEs, 2 MiB PDEs) are not modelled yet.
+// Leaves come in the device's MMU page size (its `page_size`), as NVIDIA's format since Pascal
+// (nouveau's vmmgp100.c, open-gpu-doc's Pascal MMU format) has them:
+//   - 4 KiB: every leaf is an 8-byte PTE in a 4 KiB table of 512 (level 0); 3 tables above it.
+//   - 2 MiB: a level-1 entry (the directory above the PTE tables, Pascal's PD0) may itself be
+//     the leaf: no PTE table under it. Other runs use PTE tables as above.
+//   - 64 KiB: level-1 entries are dual PDEs of 16 bytes (a level-1 table is then 512 x 16 B =
+//     8 KiB, two device pages): one half points at a small-page table (512 4 KiB PTEs, 4 KiB),
+//     the other at a big-page table (32 64 KiB PTEs of 8 bytes, 256 B). Big-page tables are
+//     carved 16 to a 4 KiB device page (nouveau's sub-page table pool, nvkm_mmu_ptp), which is
+//     freed when its last big-page table goes. A walk reads the big PTE first; when it is not
+//     valid it reads the small PTE (one entry more). A 64 KiB range is mapped by a big PTE or
+//     by small PTEs, never both.
+// A large leaf maps a naturally aligned run of device frames, contiguous and aligned in the
+// device's memory, with one permission (the caller checks the frames: mapLarge). Mapping,
+// unmapping or protecting part of one splits it first, as Linux splits a huge PMD: the
+// 2 MiB leaf gets a new PTE table, the big PTE the small-page table (allocated then if there
+// is none); `splits` counts them. A split that finds no memory for its table fails a map; an
+// unmap or a write-protect then drops the whole leaf (the device faults again on what it still
+// needs). Installing a 2 MiB leaf frees the PTE table it replaces. Other tables stay until the
+// context goes.
 //
-// Entry format (a float64, exact to 2^53): leaf pfn * 8 + A(4) + W(2) + V(1); table entries:
-// table index * 8 + V. A grants atomics on system memory, which the device may use only on a
-// page the CPU has made exclusive to it (nouveau's NVIF_VMM_PFNMAP_V0_A); atomics on the
-// device's own memory need no such grant.
+// Internal entries (a float64, exact to 2^53): x * 16 + L(8) + A(4) + W(2) + V(1), x a table
+// index for a directory entry, a frame for a leaf (L: a 2 MiB leaf in a level-1 entry). The
+// entry lookup() returns is the 4 KiB page's view of its leaf: pfn * 8 + A(4) + W(2) + V(1).
+// A grants atomics on system memory, which the device may use only on a page the CPU has
+// made exclusive to it (nouveau's NVIF_VMM_PFNMAP_V0_A); atomics on the device's own memory
+// need no such grant.
 
-export const enum DevPte {
-  valid = 1,
-  write = 2,
-  atomic = 4,
-}
+import {
+  BIG_PAGES,
+  BIG_PER_TABLE,
+  DevicePageTableBase,
+  DevPte,
+  ENTRIES,
+  HUGE_PAGES,
+  LEAF,
+  type LeafFn,
+  SPAN,
+} from './device-pt-base.js';
 
-/** Device virtual address bits. */
-export const DEVICE_VA_BITS = 49;
-const ENTRIES = 512;
+export { BIG_PAGES, DEVICE_VA_BITS, DevPte, HUGE_PAGES } from './device-pt-base.js';
 
-export class DevicePageTable {
-  readonly levels: number;
-  /** Table pages: entries, and the frame each occupies in device memory. */
-  private readonly tables: Float64Array[] = [];
-  private readonly tableFrame: number[] = [];
-  private readonly freeIdx: number[] = [];
-  /** Table pages held now. */
-  tablePages = 0;
-  /** Entries read by the last walk. */
-  walkLevels = 0;
-  /** Valid leaf entries. */
-  mapped = 0;
-  private readonly allocFrame: () => number;
-  private readonly freeFrame: (pfn: number) => void;
-
+export class DevicePageTable extends DevicePageTableBase {
   /**
-   * Table pages come from allocFrame (-1: none left) and go back through freeFrame. The root
-   * is allocated at once; `ok` is false when there was no memory for it.
+   * Map vpn to the 4 KiB frame pfn (atomic: with the A bit); false when table memory ran out.
+   * A large leaf covering vpn is split first, unless it maps pfn there already with these bits.
    */
-  constructor(allocFrame: () => number, freeFrame: (pfn: number) => void) {
-    this.levels = 4; // 9 + 9 + 9 + 10 index bits above the page offset: 49 bits
-    this.allocFrame = allocFrame;
-    this.freeFrame = freeFrame;
-    this.root = this.newTable();
-  }
-
-  /** Root table index, or -1 without memory. */
-  readonly root: number;
-
-  get ok(): boolean {
-    return this.root >= 0;
-  }
-
-  /** Bytes of table memory (each table a 4 KiB page of device memory). */
-  get tableBytes(): number {
-    return this.tablePages * 4096;
-  }
-
-  private newTable(): number {
-    const pfn = this.allocFrame();
-    if (pfn < 0) return -1;
-    let i = this.freeIdx.pop();
-    if (i === undefined) {
-      i = this.tables.length;
-      this.tables.push(new Float64Array(ENTRIES * 2));
-      this.tableFrame.push(pfn);
-    } else {
-      this.tables[i].fill(0);
-      this.tableFrame[i] = pfn;
-    }
-    this.tablePages++;
-    return i;
-  }
-
-  /** The index of `vpn` in the level-`level` table covering it. */
-  private index(vpn: number, level: number): number {
-    return Math.floor(vpn / ENTRIES ** level) % (level === this.levels - 1 ? ENTRIES * 2 : ENTRIES);
-  }
-
-  /**
-   * The leaf table (index) covering vpn, allocating tables on the way when `alloc`; -1 when
-   * there is none (or memory ran out). Counts the entries read in walkLevels.
-   */
-  private leafTable(vpn: number, alloc: boolean): number {
-    let t = this.root;
-    this.walkLevels = 1;
-    for (let level = this.levels - 1; level > 0; level--) {
-      const tab = this.tables[t];
-      const i = this.index(vpn, level);
-      let e = tab[i];
-      if (e === 0) {
-        if (!alloc) return -1;
-        const n = this.newTable();
-        if (n < 0) return -1;
-        e = n * 8 + DevPte.valid;
-        tab[i] = e;
-      }
-      t = Math.floor(e / 8);
-      this.walkLevels++;
-    }
-    return t;
-  }
-
-  /** The leaf entry for vpn (0: none). Counts walkLevels, the entries a hardware walk reads. */
-  lookup(vpn: number): number {
-    const t = this.leafTable(vpn, false);
-    if (t < 0) return 0;
-    return this.tables[t][this.index(vpn, 0)];
-  }
-
-  /** Map vpn to the 4 KiB frame pfn (atomic: with the A bit); false when table memory ran out. */
   map(vpn: number, pfn: number, write: boolean, atomic = false): boolean {
-    const t = this.leafTable(vpn, true);
-    if (t < 0) return false;
-    const i = this.index(vpn, 0);
-    if (this.tables[t][i] === 0) this.mapped++;
-    this.tables[t][i] = pfn * 8 + (atomic ? DevPte.atomic : 0) + (write ? DevPte.write : 0) + DevPte.valid;
+    const bits = (atomic ? DevPte.atomic : 0) + (write ? DevPte.write : 0) + DevPte.valid;
+    const t1 = this.dirTable(vpn, true);
+    if (t1 < 0) return false;
+    const i = this.index(vpn, 1);
+    if ((this.tables[t1][i] & LEAF) !== 0) {
+      if (this.lookup(vpn) === pfn * 8 + bits) return true;
+      if (!this.splitHuge(t1, i)) return false;
+    }
+    if (this.dual && this.tables[t1][ENTRIES + i] !== 0) {
+      const j = Math.floor(vpn / BIG_PAGES) % BIG_PER_TABLE;
+      if (this.tables[Math.floor(this.tables[t1][ENTRIES + i] / 16)][j] !== 0) {
+        if (this.lookup(vpn) === pfn * 8 + bits) return true;
+        if (!this.splitBig(t1, i, j)) return false;
+      }
+    }
+    const st = this.smallTable(t1, i);
+    if (st < 0) return false;
+    const pt = this.tables[st];
+    if (pt[vpn % ENTRIES] === 0) this.mapped++;
+    pt[vpn % ENTRIES] = pfn * 16 + bits;
     return true;
   }
 
-  /** Clear the entries of [start, end); returns how many were valid. Tables stay. */
+  /**
+   * Map the largePages pages from vpn (aligned) with one leaf to the frames from pfn, which the
+   * caller has checked are contiguous, aligned and the device's own. Small leaves there go (a
+   * 2 MiB leaf frees the PTE table it replaces). False when table memory ran out.
+   */
+  mapLarge(vpn: number, pfn: number, write: boolean): boolean {
+    const n = this.largePages;
+    if (n === 1 || vpn % n !== 0 || pfn % n !== 0)
+      throw new Error(`DevicePageTable.mapLarge: vpn ${vpn} pfn ${pfn} is no ${n}-page leaf`);
+    const bits = (write ? DevPte.write : 0) + DevPte.valid;
+    const t1 = this.dirTable(vpn, true);
+    if (t1 < 0) return false;
+    const tab = this.tables[t1];
+    const i = this.index(vpn, 1);
+    if (!this.dual) {
+      const e = tab[i];
+      if ((e & LEAF) !== 0) this.mapped -= HUGE_PAGES;
+      else if (e !== 0) {
+        const pt = this.tables[Math.floor(e / 16)];
+        for (let j = 0; j < ENTRIES; j++) if (pt[j] !== 0) this.mapped--;
+        this.freeTable(Math.floor(e / 16));
+      }
+      tab[i] = pfn * 16 + LEAF + bits;
+      this.mapped += HUGE_PAGES;
+      return true;
+    }
+    if (tab[ENTRIES + i] === 0) {
+      const b = this.newBigTable();
+      if (b < 0) return false;
+      if (tab[ENTRIES + i] === 0) tab[ENTRIES + i] = b * 16 + DevPte.valid;
+      else this.freeTable(b);
+    }
+    const j = Math.floor(vpn / BIG_PAGES) % BIG_PER_TABLE;
+    if (tab[i] !== 0) {
+      const pt = this.tables[Math.floor(tab[i] / 16)];
+      for (let k = j * BIG_PAGES; k < (j + 1) * BIG_PAGES; k++)
+        if (pt[k] !== 0) {
+          pt[k] = 0;
+          this.mapped--;
+        }
+    }
+    const bt = this.tables[Math.floor(tab[ENTRIES + i] / 16)];
+    if (bt[j] !== 0) this.mapped -= BIG_PAGES;
+    bt[j] = pfn * 16 + bits;
+    this.mapped += BIG_PAGES;
+    return true;
+  }
+
+  /**
+   * Visit the valid leaves meeting [start, end), splitting a large leaf the range covers in
+   * part (whole: false when there was no memory to split it: the visitor gets all of it).
+   */
+  private eachLeaf(t: number, level: number, base: number, start: number, end: number, fn: LeafFn): void {
+    const tab = this.tables[t];
+    const span = SPAN[level];
+    const first = Math.max(0, Math.floor((start - base) / span));
+    const last = Math.min(tab.length / (level === 1 && this.dual ? 2 : 1), Math.ceil((end - base) / span));
+    for (let i = first; i < last; i++) {
+      const b = base + i * span;
+      if (level === 1) this.eachLeafL1(t, i, b, Math.max(start, b), Math.min(end, b + span), fn);
+      else if (tab[i] === 0) continue;
+      else if (level === 0) fn(tab, i, 1, true);
+      else this.eachLeaf(Math.floor(tab[i] / 16), level - 1, b, start, end, fn);
+    }
+  }
+
+  private eachLeafL1(t1: number, i: number, rb: number, lo: number, hi: number, fn: LeafFn): void {
+    const tab = this.tables[t1];
+    if ((tab[i] & LEAF) !== 0) {
+      const whole = lo === rb && hi === rb + HUGE_PAGES;
+      if (whole || !this.splitHuge(t1, i)) {
+        fn(tab, i, HUGE_PAGES, whole);
+        return;
+      }
+    }
+    if (this.dual && tab[ENTRIES + i] !== 0) {
+      const bt = this.tables[Math.floor(tab[ENTRIES + i] / 16)];
+      for (let j = Math.floor((lo - rb) / BIG_PAGES); j < Math.ceil((hi - rb) / BIG_PAGES); j++) {
+        if (bt[j] === 0) continue;
+        const bs = rb + j * BIG_PAGES;
+        if (lo <= bs && bs + BIG_PAGES <= hi) fn(bt, j, BIG_PAGES, true);
+        else if (!this.splitBig(t1, i, j)) fn(bt, j, BIG_PAGES, false);
+      }
+    }
+    if (tab[i] === 0) return;
+    const pt = this.tables[Math.floor(tab[i] / 16)];
+    for (let k = lo - rb; k < hi - rb; k++) if (pt[k] !== 0) fn(pt, k, 1, true);
+  }
+
+  /** Clear the leaves of [start, end), splitting large ones it cuts; returns the pages cleared. */
   unmap(start: number, end: number): number {
     if (this.mapped === 0 || start >= end) return 0;
-    const n = this.clearRange(this.root, this.levels - 1, 0, start, end);
+    if (end === start + 1) {
+      // One page under a small-page table (migration and eviction unmap page by page).
+      const t1 = this.dirTable(start, false);
+      if (t1 < 0) return 0;
+      const i = this.index(start, 1);
+      const e = this.tables[t1][i];
+      if ((e & LEAF) === 0 && (!this.dual || this.tables[t1][ENTRIES + i] === 0)) {
+        if (e === 0) return 0;
+        const pt = this.tables[Math.floor(e / 16)];
+        if (pt[start % ENTRIES] === 0) return 0;
+        pt[start % ENTRIES] = 0;
+        this.mapped--;
+        return 1;
+      }
+    }
+    let n = 0;
+    this.eachLeaf(this.root, this.levels - 1, 0, start, end, (tab, i, pages) => {
+      tab[i] = 0;
+      n += pages;
+    });
     this.mapped -= n;
     return n;
   }
 
-  private clearRange(t: number, level: number, base: number, start: number, end: number): number {
-    const tab = this.tables[t];
-    const span = ENTRIES ** level;
-    const first = Math.max(0, Math.floor((start - base) / span));
-    const last = Math.min(tab.length, Math.ceil((end - base) / span));
-    let n = 0;
-    for (let i = first; i < last; i++) {
-      const e = tab[i];
-      if (e === 0) continue;
-      if (level === 0) {
+  /**
+   * Make the leaves of [start, end) writable or read-only (splitting large ones it cuts); a
+   * leaf that could not be split loses its write access whole, or goes when write is taken.
+   * True when some leaf lost write access or went (the caller invalidates the TLB then).
+   */
+  protect(start: number, end: number, write: boolean): boolean {
+    if (this.mapped === 0 || start >= end) return false;
+    let lost = false;
+    this.eachLeaf(this.root, this.levels - 1, 0, start, end, (tab, i, pages, whole) => {
+      const w = (tab[i] & DevPte.write) !== 0;
+      if (!whole && !write) {
         tab[i] = 0;
-        n++;
-      } else {
-        const b = base + i * span;
-        n += this.clearRange(Math.floor(e / 8), level - 1, b, Math.max(start, b), Math.min(end, b + span));
+        this.mapped -= pages;
+        lost = true;
+      } else if (w && !write) {
+        tab[i] -= DevPte.write;
+        lost = true;
+      } else if (!w && write && whole) tab[i] += DevPte.write;
+    });
+    return lost;
+  }
+
+  /**
+   * Clear the large leaves whose frames lie in [lo, hi) (a 2 MiB-aligned chunk of device memory
+   * being evicted holds whole leaves: none is split); returns the pages cleared.
+   */
+  unmapLargeFrames(lo: number, hi: number): number {
+    if (this.largePages === 1 || this.mapped === 0) return 0;
+    let n = 0;
+    const inside = (e: number) => Math.floor(e / 16) >= lo && Math.floor(e / 16) < hi;
+    this.eachTable((t, level) => {
+      if (level !== 1) return;
+      const tab = this.tables[t];
+      for (let i = 0; i < ENTRIES; i++) {
+        if ((tab[i] & LEAF) !== 0 && inside(tab[i])) {
+          tab[i] = 0;
+          n += HUGE_PAGES;
+        }
+        if (!this.dual || tab[ENTRIES + i] === 0) continue;
+        const bt = this.tables[Math.floor(tab[ENTRIES + i] / 16)];
+        for (let j = 0; j < BIG_PER_TABLE; j++)
+          if (bt[j] !== 0 && inside(bt[j])) {
+            bt[j] = 0;
+            n += BIG_PAGES;
+          }
       }
-    }
+    });
+    this.mapped -= n;
     return n;
-  }
-
-  /** Visit valid leaves (vpn, pfn, writable, atomic) in ascending order; no side effects. */
-  forEach(visit: (vpn: number, pfn: number, write: boolean, atomic: boolean) => void): void {
-    this.visit(this.root, this.levels - 1, 0, visit);
-  }
-
-  private visit(
-    t: number,
-    level: number,
-    base: number,
-    fn: (vpn: number, pfn: number, w: boolean, a: boolean) => void,
-  ): void {
-    const tab = this.tables[t];
-    const n = level === this.levels - 1 ? ENTRIES * 2 : ENTRIES;
-    const span = ENTRIES ** level;
-    for (let i = 0; i < n; i++) {
-      const e = tab[i];
-      if (e === 0) continue;
-      if (level === 0) fn(base + i, Math.floor(e / 8), (e & DevPte.write) !== 0, (e & DevPte.atomic) !== 0);
-      else this.visit(Math.floor(e / 8), level - 1, base + i * span, fn);
-    }
-  }
-
-  /** Table pages counted by walking the tree (for invariant checks). */
-  countTables(): number {
-    const walk = (t: number, level: number): number => {
-      if (level === 0) return 1;
-      let n = 1;
-      const tab = this.tables[t];
-      for (let i = 0; i < tab.length; i++) if (tab[i] !== 0) n += walk(Math.floor(tab[i] / 8), level - 1);
-      return n;
-    };
-    return walk(this.root, this.levels - 1);
-  }
-
-  /** Free every table (the context goes away). Leaves need not be cleared first. */
-  destroy(): void {
-    const walk = (t: number, level: number): void => {
-      const tab = this.tables[t];
-      if (level > 0)
-        for (let i = 0; i < tab.length; i++) if (tab[i] !== 0) walk(Math.floor(tab[i] / 8), level - 1);
-      this.freeFrame(this.tableFrame[t]);
-      this.freeIdx.push(t);
-      this.tablePages--;
-    };
-    if (this.root >= 0) walk(this.root, this.levels - 1);
-    this.mapped = 0;
   }
 }

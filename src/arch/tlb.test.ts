@@ -215,3 +215,34 @@ describe('Tlb: 1 GiB entries', () => {
     expect([tlb.huge, tlb.occupancy, tlb.probeHuge(1, 5)]).toEqual([0, 0, -1]);
   });
 });
+
+describe('Tlb: 64 KiB entries (a device MMU’s big pages)', () => {
+  it('one entry covers the 16 pages of a big page; invlpg of any of them drops it', () => {
+    const tlb = new Tlb({ entries: 64, ways: 4 });
+    tlb.fillBig(1, 0x1230, 0x8000, 1);
+    expect(tlb.probe(1, 0x1235)).toBe(-1); // no 4 KiB tag reaches it
+    const s = tlb.probeLarge(1, 0x1235);
+    expect(s).toBeGreaterThanOrEqual(0);
+    expect(tlb.lastSub).toBe(5);
+    expect(tlb.pfn[s]).toBe(0x8000);
+    expect(tlb.slotSpan(s)).toEqual({ vpn: 0x1230, pages: 16 });
+    expect(tlb.probeLarge(1, 0x1240)).toBe(-1);
+    expect(tlb.probeLarge(2, 0x1235)).toBe(-1);
+    expect(tlb.huge).toBe(1);
+    tlb.flushPage(1, 0x123f);
+    expect(tlb.probeLarge(1, 0x1230)).toBe(-1);
+    expect(tlb.huge).toBe(0);
+  });
+
+  it('finds 2 MiB entries too, and a full flush of the address space drops big ones', () => {
+    const tlb = new Tlb({ entries: 64, ways: 4 });
+    tlb.fillHuge(3, 0x400, 0x10000, 0);
+    tlb.fillBig(3, 0x800, 0x20000, 0);
+    const s = tlb.probeLarge(3, 0x401);
+    expect(tlb.slotSpan(s)).toEqual({ vpn: 0x400, pages: 512 });
+    expect(tlb.lastSub).toBe(1);
+    tlb.flushAsid(3);
+    expect(tlb.huge).toBe(0);
+    expect(tlb.occupancy).toBe(0);
+  });
+});

@@ -9,14 +9,20 @@
 // 1 GiB translations (hugetlb PUD leaves) are kept the same way with their own tag base
 // (GIANT_TAG), in the set their 1 GiB frame number picks. (Real x86 cores hold 1 GiB entries in
 // a small separate array: 4 in the L1 DTLB and 16 in Skylake's STLB; vmlab does not model its size.)
+// 64 KiB translations (a device MMU's big pages, arch/device-mmu.ts) are kept the same way with
+// BIG_TAG, in the set their 64 KiB frame number picks: one entry covers the whole leaf, as a
+// GPU TLB caches a big page whole. The CPU never fills them.
 
 import type { TlbConfig } from '../workload/scenario.js';
 
 const EMPTY = -1;
+/** Added to a 64 KiB entry's tag (above every device and user page number). */
+export const BIG_TAG = 2 ** 49;
 /** Added to a 2 MiB entry's tag (user page numbers stay below 2^45). */
 export const HUGE_TAG = 2 ** 50;
 /** Added to a 1 GiB entry's tag (above every 2 MiB tag). */
 export const GIANT_TAG = 2 ** 51;
+const BIG_NR = 16;
 const HPAGE_NR = 512;
 const GPAGE_NR = 512 * 512;
 
@@ -41,7 +47,7 @@ export class Tlb {
    */
   readonly hint: Int32Array;
   readonly hintMask: number;
-  /** Valid 2 MiB and 1 GiB entries held. */
+  /** Valid 64 KiB, 2 MiB and 1 GiB entries held. */
   huge = 0;
   /** Set by probeHuge on a hit: the 4 KiB page of vpn within the huge entry found. */
   lastSub = 0;
@@ -91,6 +97,25 @@ export class Tlb {
     return s >= 0 ? s : this.probeSpan(asid, vpn, GPAGE_NR, GIANT_TAG);
   }
 
+  /**
+   * The slot caching a 64 KiB, 2 MiB or 1 GiB translation of (asid) covering vpn, or -1 (the
+   * device's lookup after a 4 KiB miss); on a hit, lastSub is vpn's page within it. Counts nothing.
+   */
+  probeLarge(asid: number, vpn: number): number {
+    const s = this.probeSpan(asid, vpn, BIG_NR, BIG_TAG);
+    return s >= 0 ? s : this.probeHuge(asid, vpn);
+  }
+
+  /** The first page and the pages of the translation in slot s (-1 pages: empty). No side effects. */
+  slotSpan(s: number): { vpn: number; pages: number } {
+    const tag = this.vpn[s];
+    if (tag === EMPTY) return { vpn: -1, pages: -1 };
+    if (tag >= GIANT_TAG) return { vpn: tag - GIANT_TAG, pages: GPAGE_NR };
+    if (tag >= HUGE_TAG) return { vpn: tag - HUGE_TAG, pages: HPAGE_NR };
+    if (tag >= BIG_TAG) return { vpn: tag - BIG_TAG, pages: BIG_NR };
+    return { vpn: tag, pages: 1 };
+  }
+
   private probeSpan(asid: number, vpn: number, span: number, tagBase: number): number {
     const sub = vpn % span;
     const hv = vpn - sub;
@@ -115,6 +140,12 @@ export class Tlb {
   /** Insert (or refresh) a translation after a walk. */
   fill(asid: number, vpn: number, pfn: number, perm: number): void {
     this.insert(asid, vpn, (vpn & this.setMask) * this.ways, vpn & this.hintMask, pfn, perm);
+  }
+
+  /** Insert a 64 KiB translation: `vpn` and `pfn` are the first page of the big page and its frame. */
+  fillBig(asid: number, vpn: number, pfn: number, perm: number): void {
+    const i = vpn / BIG_NR;
+    this.insert(asid, vpn + BIG_TAG, (i & this.setMask) * this.ways, i & this.hintMask, pfn, perm);
   }
 
   /** Insert a 2 MiB translation: `vpn` and `pfn` are the first page of the huge page and its frame. */
@@ -150,8 +181,8 @@ export class Tlb {
       this.inFilled[victim] = 1;
       this.filled.push(victim);
     }
-    if (this.vpn[victim] >= HUGE_TAG) this.huge--;
-    if (vpn >= HUGE_TAG) this.huge++;
+    if (this.vpn[victim] >= BIG_TAG) this.huge--;
+    if (vpn >= BIG_TAG) this.huge++;
     this.vpn[victim] = vpn;
     this.asid[victim] = asid;
     this.pfn[victim] = pfn;
@@ -160,14 +191,14 @@ export class Tlb {
     this.hint[hintAt] = victim;
   }
 
-  /** invlpg: drop one page of one address space, and the 2 MiB and 1 GiB entries covering it. */
+  /** invlpg: drop one page of one address space, and the 64 KiB, 2 MiB and 1 GiB entries covering it. */
   flushPage(asid: number, vpn: number): void {
     const base = (vpn & this.setMask) * this.ways;
     for (let s = base, end = base + this.ways; s < end; s++) {
       if (this.vpn[s] === vpn && this.asid[s] === asid) this.vpn[s] = EMPTY;
     }
-    for (let k = 0; k < 2 && this.huge > 0; k++) {
-      const s = this.probeHuge(asid, vpn);
+    for (let k = 0; k < 3 && this.huge > 0; k++) {
+      const s = this.probeLarge(asid, vpn);
       if (s < 0) break;
       this.vpn[s] = EMPTY;
       this.huge--;
@@ -179,7 +210,7 @@ export class Tlb {
     const kept: number[] = [];
     for (const s of this.filled) {
       if (this.vpn[s] !== EMPTY && this.asid[s] === asid) {
-        if (this.vpn[s] >= HUGE_TAG) this.huge--;
+        if (this.vpn[s] >= BIG_TAG) this.huge--;
         this.vpn[s] = EMPTY;
       }
       if (this.vpn[s] === EMPTY) this.inFilled[s] = 0;

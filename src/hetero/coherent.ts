@@ -18,6 +18,7 @@ import { rmapWalk } from '../mm/rmap.js';
 import { basePteAttrs, VM } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
 import type { Device } from './device.js';
+import { allocPrivateFrameAt } from './device-pages.js';
 
 /** Whether dev's memory is device-coherent. */
 export function isCoherent(dev: Device): boolean {
@@ -35,8 +36,10 @@ export function newDevicePage(
   owner: number,
   index: number,
   exclusive: boolean,
+  vpn = -1,
 ): number {
-  const dpfn = dev.allocPrivateFrame();
+  // A page with an address gets its frame in its device page's block (device-pages.ts).
+  const dpfn = vpn >= 0 ? allocPrivateFrameAt(dev, vpn) : dev.allocPrivateFrame();
   if (dpfn < 0) return -1;
   const f = k.phys.frames;
   const kind = isCoherent(dev) ? PG.deviceCoherent : PG.devicePrivate;
@@ -71,10 +74,13 @@ function movePage(k: Kernel, pfn: number, to: number, cpu: number): void {
   k.freePage(pfn);
 }
 
-/** The present anonymous page pfn moves to dev's coherent memory; the new page, or -1 when full. */
-export function migrateToCoherent(k: Kernel, dev: Device, pfn: number, cpu: number): number {
+/**
+ * The present anonymous page pfn, mapped at vpn, moves to dev's coherent memory; the new page,
+ * or -1 when full.
+ */
+export function migrateToCoherent(k: Kernel, dev: Device, pfn: number, cpu: number, vpn: number): number {
   const f = k.phys.frames;
-  const dpfn = newDevicePage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive));
+  const dpfn = newDevicePage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive), vpn);
   if (dpfn < 0) return -1;
   dev.transfer(4096, true);
   movePage(k, pfn, dpfn, cpu);

@@ -5,6 +5,7 @@
 // replay. A device without replayable faults stalls at each one: a batch of one.
 // The design's `service` does the driver's work (hmm.ts for the hmm design).
 
+import { BIG_PAGES } from '../arch/device-mmu.js';
 import type { Errno } from '../lib/errno.js';
 import type { DeviceRunRequest, DeviceRunResult } from './design.js';
 import type { Device, DeviceContext } from './device.js';
@@ -32,26 +33,37 @@ function permits(dev: Device, perm: number, pfn: number, need: number): boolean 
 }
 
 /**
- * Translate vpn for the device: its TLB, else a walk of its page table (filling the TLB).
- * Returns the frame, or -1 for a device fault (no entry, or too little permission).
+ * Translate vpn for the device: its TLB (a 4 KiB entry, else one of a large leaf covering vpn),
+ * else a walk of its page table filling the TLB with the leaf found, whole (a 64 KiB or
+ * 2 MiB leaf is one entry). Returns the frame, or -1 for a device fault (no entry, or too
+ * little permission).
  */
 function translate(dev: Device, ctx: DeviceContext, vpn: number, need: number): number {
   const tlb = dev.tlb;
   const asid = ctx.mm.id;
-  const s = tlb.probe(asid, vpn);
-  if (s >= 0 && permits(dev, tlb.perm[s], tlb.pfn[s], need)) {
+  let s = tlb.probe(asid, vpn);
+  let sub = 0;
+  if (s < 0 && tlb.huge > 0) {
+    s = tlb.probeLarge(asid, vpn);
+    sub = tlb.lastSub;
+  }
+  if (s >= 0 && permits(dev, tlb.perm[s], tlb.pfn[s] + sub, need)) {
     dev.stats.dev_tlb_hits++;
     tlb.stamp[s] = ++tlb.clock;
-    return tlb.pfn[s];
+    return tlb.pfn[s] + sub;
   }
   dev.stats.dev_tlb_misses++;
-  const e = ctx.pt.lookup(vpn);
-  dev.stats.dev_walk_levels += ctx.pt.walkLevels;
+  const pt = ctx.pt;
+  const e = pt.lookup(vpn);
+  dev.stats.dev_walk_levels += pt.walkLevels;
   if (e === 0) return -1;
   const pfn = Math.floor(e / 8);
   const perm = ((e & 2) !== 0 ? 1 : 0) | ((e & 4) !== 0 ? 4 : 0);
   if (!permits(dev, perm, pfn, need)) return -1;
-  tlb.fill(asid, vpn, pfn, perm);
+  const off = vpn - pt.leafVpn;
+  if (pt.leafPages === 1) tlb.fill(asid, vpn, pfn, perm);
+  else if (pt.leafPages === BIG_PAGES) tlb.fillBig(asid, pt.leafVpn, pfn - off, perm);
+  else tlb.fillHuge(asid, pt.leafVpn, pfn - off, perm);
   return pfn;
 }
 

@@ -10,6 +10,7 @@ import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
 import { DEVICE_COUNTERS, type DeviceCounter } from '../sim/counter-names.js';
 import type { TlbConfig } from '../workload/scenario.js';
+import type { DeviceRun } from './device-pages.js';
 import {
   CHUNK_PAGES,
   DEFAULT_POLICIES,
@@ -117,6 +118,8 @@ export class Device {
   readonly pinned = new Set<number>();
   /** The faulted accesses of a serviced batch are replaying: what it mapped must stay. */
   replaying = false;
+  /** Device-page blocks reserved by the current migration, by device page (device-pages.ts). */
+  readonly runs = new Map<number, DeviceRun>();
   private readonly k: Kernel;
 
   /** `rng` gives the scenario's seeded stream to a policy that draws (random eviction). */
@@ -136,6 +139,11 @@ export class Device {
       DeviceCounter,
       number
     >;
+  }
+
+  /** The kernel whose machine holds this device. */
+  get kernel(): Kernel {
+    return this.k;
   }
 
   /** 4 KiB pages per device page. */
@@ -210,6 +218,8 @@ export class Device {
         this.k.meta.sub('device_page_table', 4096);
         this.freeFrame(pfn);
       },
+      this.pagePages,
+      () => this.stats.dev_leaf_splits++,
     );
     if (!pt.ok) return null;
     const ctx = new DeviceContext(mm, pt);

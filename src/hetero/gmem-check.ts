@@ -3,8 +3,9 @@
 //   in host memory after an eviction, or in the CPU page table, never two of these;
 // - the logical page table, the CPU page table and the device page tables agree: a device
 //   maps exactly the device frames its DEVICE entries name, at their addresses, writable only
-//   in writable areas; entries live only in peer-shared areas; device TLBs hold nothing their
-//   page table does not;
+//   in writable areas; entries live only in peer-shared areas; device page tables account for
+//   their tables, map large leaves over whole blocks of device memory, and their TLBs hold
+//   nothing the table does not (check-device-pt.ts);
 // - memory adds up: each device's used frames are its page-table pages plus the frames DEVICE
 //   entries hold; the held set is exactly the entries' held frames; metadata meters match.
 // Reads only; changes nothing.
@@ -12,6 +13,7 @@
 import { PmdState } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { VM } from '../mm/vma.js';
+import { checkDevicePageTable } from './check-device-pt.js';
 import type { Device } from './device.js';
 import type { GmemCore } from './gmem-core.js';
 import { GM_MAPPING_BYTES, Gm, VM_OBJECT_BYTES } from './gmem-object.js';
@@ -111,18 +113,13 @@ export function checkGmem(g: GmemCore, devices: readonly Device[]): string[] {
     let devTables = 0;
     for (const c of dev.contexts.values()) {
       devTables += c.pt.tablePages;
-      // Every translation the device has is one a DEVICE entry owns; the TLB is a subset.
+      // Every translation the device has (each page of a large leaf) is one a DEVICE entry owns.
       c.pt.forEach((vpn, pfn) => {
         if (owned.get(pfn) !== `vpn ${vpn}`)
           bad.push(`checkGmem: ${dev.spec.name} maps vpn ${vpn} to ${pfn}, which no DEVICE entry owns there`);
       });
-      const tlb = dev.tlb;
-      for (let s = 0; s < tlb.vpn.length; s++) {
-        if (tlb.vpn[s] < 0 || tlb.asid[s] !== c.mm.id) continue;
-        const e = c.pt.lookup(tlb.vpn[s]);
-        if (e === 0 || Math.floor(e / 8) !== tlb.pfn[s])
-          bad.push(`checkGmem: ${dev.spec.name} TLB caches vpn ${tlb.vpn[s]}, its page table disagrees`);
-      }
+      // Its tables add up, large leaves map whole blocks of its memory, its TLB agrees.
+      checkDevicePageTable(k, dev, c, bad);
     }
     tables += devTables;
     if (pages !== dev.privatePages)

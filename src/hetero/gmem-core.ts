@@ -81,8 +81,7 @@ export function blockHome(g: GmemCore, mm: Mm, m: GmMapping): boolean {
       break;
     }
     f.token[pfn] = f.token[d[i]];
-    c.ctx.pt.unmap(vpn, vpn + 1);
-    freeDeviceFrame(dev, d[i], m.id);
+    freeDeviceFrame(dev, d[i], m.id); // peer_unmap below drops the device's entries
     d[i] = -1;
     n++;
   }

@@ -4,9 +4,9 @@
 // context per attached device (gm_as_attach -> pmap_create). This file is the driver's
 // implementation of those operations over vmlab's device: each call is counted.
 
-import { DevPte } from '../arch/device-mmu.js';
 import type { Mm } from '../mm/mm.js';
 import type { Device, DeviceContext } from './device.js';
+import { mapRun } from './device-pages.js';
 
 /** A device's context in one address space (struct gm_context) and the VAs reserved there. */
 export interface GmContext {
@@ -94,10 +94,20 @@ export function peerMap(
     if (dpfns[i] < 0) continue;
     const old = c.ctx.pt.lookup(vpn + i);
     if (old !== 0 && Math.floor(old / 8) !== dpfns[i]) stale = true;
-    // gm_dev_fault left room for the tables (TABLE_SPARE): a failure here is vmlab's bug.
-    if (!c.ctx.pt.map(vpn + i, dpfns[i], write))
-      throw new Error(`peerMap: no device memory for a table at vpn ${vpn + i}`);
   }
+  // A whole device page in one block of device memory is one large leaf (device-pages.ts).
+  // gm_dev_fault left room for the tables (TABLE_SPARE): a failure here is vmlab's bug.
+  if (
+    !mapRun(
+      dev,
+      c.ctx,
+      vpn + lo,
+      hi - lo,
+      (i) => dpfns[lo + i],
+      () => write,
+    )
+  )
+    throw new Error(`peerMap: no device memory for a table at vpn ${vpn + lo}`);
   if (stale) tlbInvl(c, vpn + lo, vpn + hi);
 }
 
@@ -114,7 +124,7 @@ export function peerUnmap(c: GmContext, start: number, end: number, copyPages: n
 }
 
 /**
- * pmap_protect: the device's entries for `dpfns` at vpn.. (pages [lo, hi)) become writable or
+ * pmap_protect: the device's entries for the device page at vpn (pages [lo, hi)) become writable or
  * read-only, or go when the area is no longer readable (PROT_NONE: the data stays on the
  * device, a later device access is refused and, once the area is readable again, remaps it).
  * True when one lost write access or went (the caller then invalidates the device TLB).
@@ -122,26 +132,15 @@ export function peerUnmap(c: GmContext, start: number, end: number, copyPages: n
 export function pmapProtect(
   c: GmContext,
   vpn: number,
-  dpfns: Int32Array,
   lo: number,
   hi: number,
   read: boolean,
   write: boolean,
 ): boolean {
-  let dropped = false;
-  for (let i = lo; i < hi; i++) {
-    if (dpfns[i] < 0) continue;
-    const old = c.ctx.pt.lookup(vpn + i);
-    if (old === 0) continue;
-    if (!read) {
-      c.ctx.pt.unmap(vpn + i, vpn + i + 1);
-      dropped = true;
-      continue;
-    }
-    if (!write && (old & DevPte.write) !== 0) dropped = true;
-    c.ctx.pt.map(vpn + i, dpfns[i], write); // the entry exists: no table is allocated
-  }
-  return dropped;
+  // The device maps only its DEVICE entries' frames: the range's entries are the block's. A
+  // large leaf the range cuts is split first (device-mmu.ts).
+  if (!read) return c.ctx.pt.unmap(vpn + lo, vpn + hi) > 0;
+  return c.ctx.pt.protect(vpn + lo, vpn + hi, write);
 }
 
 /** tlb_invl: one range of one context. */

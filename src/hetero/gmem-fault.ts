@@ -50,6 +50,28 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
   const dev = c.dev;
   const out = new Int32Array(g.per).fill(-1);
   if (m.dpfns !== null) out.set(m.dpfns);
+  const take = (i: number, pfn: number): void => {
+    g.k.phys.frames.flags[pfn] = 0;
+    g.k.phys.frames.refcount[pfn] = 1; // as allocDevice gives a frame
+    dev.privatePages++;
+    dev.eviction.allocated(m.id);
+    out[i] = pfn;
+  };
+  // A whole device page of this device (page_size) is one block of device memory, as the RFC
+  // allocates a device page (device-pages.ts); memory too fragmented for one: 4 KiB frames.
+  const pp = dev.pagePages;
+  for (let r = Math.ceil(lo / pp) * pp; pp > 1 && r + pp <= hi; r += pp) {
+    let empty = true;
+    for (let i = r; i < r + pp; i++) if (out[i] >= 0) empty = false;
+    if (!empty) continue;
+    let head = g.k.phys.allocDeviceBlock(dev.hnode, Math.round(Math.log2(pp)));
+    while (head < 0 && g.k.phys.hnodeFreePages(dev.hnode) < pp) {
+      const v = chooseVictim(g, dev);
+      if (v === undefined || !evictBlock(g, dev, v[0], v[1])) break;
+      head = g.k.phys.allocDeviceBlock(dev.hnode, Math.round(Math.log2(pp)));
+    }
+    if (head >= 0) for (let i = r; i < r + pp; i++) take(i, head + i - r);
+  }
   for (let i = lo; i < hi; i++) {
     if (out[i] >= 0) continue;
     let pfn = dev.allocFrame();
@@ -59,18 +81,15 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
       pfn = dev.allocFrame();
     }
     if (pfn < 0) {
-      for (let j = lo; j < i; j++)
+      for (let j = lo; j < hi; j++)
         if (out[j] >= 0 && (m.dpfns === null || m.dpfns[j] < 0)) freeDeviceFrame(dev, out[j], m.id);
       return null;
     }
-    g.k.phys.frames.flags[pfn] = 0;
-    dev.privatePages++;
-    dev.eviction.allocated(m.id);
-    out[i] = pfn;
+    take(i, pfn);
   }
-  // Room for the device page-table pages mapping the block may need (a leaf and two levels
-  // above it): pmap_enter must not fail half-way.
-  while (g.k.phys.hnodeFreePages(dev.hnode) < TABLE_SPARE) {
+  // Room for the device page-table pages mapping the block may need (tableSpare): pmap_enter
+  // must not fail half-way.
+  while (g.k.phys.hnodeFreePages(dev.hnode) < tableSpare(dev.pagePages)) {
     const v = chooseVictim(g, dev);
     if (v === undefined || !evictBlock(g, dev, v[0], v[1])) {
       for (let i = lo; i < hi; i++)
@@ -90,8 +109,14 @@ function mappedAs(c: GmContext, bs: number, lo: number, hi: number, write: boole
   return true;
 }
 
-/** Device page-table pages one device page's mapping may add (leaf, middle, upper). */
-const TABLE_SPARE = 3;
+/**
+ * Device page-table pages one device page's mapping may add: a PTE table and two directories
+ * above it; on a 64 KiB device (device-mmu.ts) a small-page table, a pool page of big-page
+ * tables, a dual directory of two pages and the directory above it.
+ */
+function tableSpare(pagePages: number): number {
+  return pagePages === 16 ? 5 : 3;
+}
 
 /**
  * gm_dev_fault for the device page holding vpn. `hint`: a prefetch (MADV_WILLNEED /

@@ -306,7 +306,7 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
       const c = contextOf(this.g, mm, m.dev!)!;
       const lo = Math.max(start, m.vpn) - m.vpn;
       const hi = Math.min(end, m.vpn + per) - m.vpn;
-      const d = pmapProtect(c, m.vpn, m.dpfns!, lo, hi, read, write);
+      const d = pmapProtect(c, m.vpn, lo, hi, read, write);
       dropped.set(m.dev!, (dropped.get(m.dev!) ?? false) || d);
     }
     for (const [dev, d] of dropped) {

@@ -23,7 +23,9 @@ function device(i: number, placement: DeviceSpec['placement'], policies: DeviceP
   return {
     name: `gpu${i}`,
     memory: 4 * 2 ** 20,
-    pageSize: 4096,
+    // Large device pages: whole ones are one block of device memory mapped by one large leaf,
+    // which eviction, notifiers and CPU faults must split or drop (arch/device-mmu.ts).
+    pageSize: i === 0 ? 64 * 1024 : 2 * 2 ** 20,
     tlb: { entries: 16, ways: 4 },
     replayableFaults: true,
     faultBatch: 8,
@@ -100,7 +102,13 @@ const mmapArgs = (addr: number, pages: number) => ({
 });
 
 /** Policy events over all runs: the property must have exercised each policy. */
-const seen = { dev_evictions: 0, dev_prefetch_pages: 0, dev_thrashing_pages: 0, dev_access_notifications: 0 };
+const seen = {
+  dev_evictions: 0,
+  dev_prefetch_pages: 0,
+  dev_thrashing_pages: 0,
+  dev_access_notifications: 0,
+  dev_leaf_splits: 0,
+};
 
 function run(ops: readonly Op[]): void {
   const sys = new System({ machine, design: 'hmm', seed: 5, check: false });

@@ -162,6 +162,11 @@ export function evictChunk(k: Kernel, dev: Device, forget: (mm: Mm, vpn: number)
   const first = node.startPfn + chunk * CHUNK_PAGES;
   const end = Math.min(first + CHUNK_PAGES, node.startPfn + node.nframes);
   const f = k.phys.frames;
+  // The chunk's large leaves go whole first, one invalidation per context (UVM unmaps a root
+  // chunk's mappings before it copies it out): unmapping its pages one by one below would
+  // split each leaf, allocating a page table in memory that is full.
+  for (const ctx of dev.contexts.values())
+    if (ctx.pt.unmapLargeFrames(first, end) > 0) dev.invalidateTlb(ctx.mm.id, 0, Number.POSITIVE_INFINITY);
   let n = 0;
   for (let p = first; p < end; p++) {
     if (!f.has(p, PG.devicePrivate) && !f.has(p, PG.deviceCoherent)) continue;

@@ -20,6 +20,7 @@ import { atomicFault } from './atomic.js';
 import { checkHetero } from './check.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from './design.js';
 import { Device, type DeviceContext, type DeviceSpec, withPageSize } from './device.js';
+import { mapRun } from './device-pages.js';
 import { runDeviceKernel } from './device-run.js';
 import { migrateRangeToDevice, migrateRangeToSystem } from './hmm-migrate.js';
 import {
@@ -223,19 +224,33 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
         const pfn = Math.floor(range.pfns[i] / 4);
         if ((range.pfns[i] & HmmPfn.valid) !== 0 && dev.ownsFrame(pfn)) dev.pinned.add(dev.chunkOf(pfn));
       }
+      // The pages up to the first bad one are mapped (a whole device page of its own memory by
+      // one large leaf: device-pages.ts), then the error stops the range.
       let stale = false;
-      for (let i = 0; i < range.pfns.length; i++) {
-        const w = range.pfns[i];
-        if ((w & HmmPfn.valid) === 0) return 'EFAULT';
-        const writable = (w & HmmPfn.write) !== 0;
-        if (write && !writable) return 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its owner
-        const pfn = Math.floor(w / 4);
-        const old = m.ctx.pt.lookup(start + i);
-        if (old !== 0 && Math.floor(old / 8) !== pfn) stale = true;
-        if (!m.ctx.pt.map(start + i, pfn, writable)) return 'ENOMEM';
+      let error: Errno | null = null;
+      let n = 0;
+      for (; n < range.pfns.length; n++) {
+        const w = range.pfns[n];
+        if ((w & HmmPfn.valid) === 0) error = 'EFAULT';
+        else if (write && (w & HmmPfn.write) === 0) error = 'EFAULT'; // dmirror_do_fault's WARN_ON: a read-only page of its owner
+        if (error !== null) break;
+        const old = m.ctx.pt.lookup(start + n);
+        if (old !== 0 && Math.floor(old / 8) !== Math.floor(w / 4)) stale = true;
       }
+      const pfns = range.pfns;
+      if (
+        !mapRun(
+          dev,
+          m.ctx,
+          start,
+          n,
+          (i) => Math.floor(pfns[i] / 4),
+          (i) => (pfns[i] & HmmPfn.write) !== 0,
+        )
+      )
+        error ??= 'ENOMEM';
       if (stale) dev.invalidateTlb(m.ctx.mm.id, start, end);
-      return null;
+      return error;
     }
     return 'EBUSY';
   }

@@ -18,6 +18,7 @@ import { basePteAttrs, VM, type Vma } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
 import { isCoherent, migrateToCoherent, newDevicePage } from './coherent.js';
 import type { Device, DeviceContext } from './device.js';
+import { mapRun, releaseRuns } from './device-pages.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
 export const MIGRATE_CHUNK = 64;
@@ -75,16 +76,16 @@ export function devicePrivateWalk(
 }
 
 /**
- * Migrate the present anonymous page pfn to dev: every CPU entry mapping it becomes a
+ * Migrate the present anonymous page pfn, mapped at vpn, to dev: every CPU entry mapping it becomes a
  * device-private entry (try_to_migrate, remove_migration_ptes), writable where it was.
  * Returns the device page, or -1 when device memory is full. AnonPages does not change:
  * migrate_vma_collect_pmd's folio_remove_rmap_pte takes the system page out of
  * NR_ANON_MAPPED, and remove_migration_pte's folio_add_anon_rmap_pte puts the device page in
  * (__folio_mod_stat makes no exception for a zone-device folio).
  */
-function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number): number {
+function migratePageOut(k: Kernel, dev: Device, pfn: number, cpu: number, vpn: number): number {
   const f = k.phys.frames;
-  const dpfn = newDevicePage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive));
+  const dpfn = newDevicePage(k, dev, f.owner[pfn], f.index(pfn), f.has(pfn, PG.anonExclusive), vpn);
   if (dpfn < 0) return -1;
   f.token[dpfn] = f.token[pfn]; // copy_highpage over the link
   dev.transfer(4096, true);
@@ -140,16 +141,51 @@ export function migrateToDevice(
   const pmap = mm.pmap;
   const f = k.phys.frames;
   const coherent = isCoherent(dev);
+  // dmirror_migrate_finalize_and_map: the new device pages of a block are mapped once the
+  // block's last page has moved: a whole device page (its frames one block, device-pages.ts)
+  // by one large leaf (UVM maps a va_block's pages once they are resident). Blocks no page
+  // took go back at the end.
+  const moved = new Float64Array(end - start).fill(-1);
+  const writable = new Uint8Array(end - start);
+  const per = dev.pagePages;
+  let cursor = start;
+  const mapUpTo = (to: number): void => {
+    if (to <= cursor) return;
+    const from = cursor - start;
+    // A mapping that finds no table memory leaves its pages unmapped: ENOENT below.
+    mapRun(
+      dev,
+      ctx,
+      cursor,
+      to - cursor,
+      (i) => moved[from + i],
+      (i) => writable[from + i] === 1,
+    );
+    cursor = to;
+  };
+  // A page that got no block (4 KiB device, fragmented memory) is mapped at once, as before
+  // any large leaf: its tables are taken as the pages move, not after all the frames.
+  const next = (vpn: number): number => {
+    if ((vpn + 1) % per === 0 || vpn + 1 === end || (dev.runs.get(Math.floor(vpn / per))?.head ?? -1) < 0)
+      mapUpTo(vpn + 1);
+    return vpn + 1;
+  };
+  const finish = (to: number): void => {
+    mapUpTo(to);
+    releaseRuns(dev);
+  };
   for (let a = start; a < end; ) {
     const vma = mm.vmaAt(a);
     // migrate_vma_setup refuses hugetlb areas (is_vm_hugetlb_page) with EINVAL.
-    if (vma === undefined || (vma.flags & VM.READ) === 0 || vma.isHugetlb())
+    if (vma === undefined || (vma.flags & VM.READ) === 0 || vma.isHugetlb()) {
+      finish(a);
       return { cpages: 0, error: 'EINVAL' };
+    }
     const b = Math.min(end, a + MIGRATE_CHUNK, vma.end);
     mmuNotifierInvalidate(mm, a, b, NotifyEvent.migrate, dev); // migrate_vma_collect
     const anonymous = vma.file === null; // vma_is_anonymous: private anonymous areas only
     let stale = false;
-    for (let vpn = a; vpn < b; vpn++) {
+    for (let vpn = a; vpn < b; vpn = next(vpn)) {
       if (vpn % 512 === 0 || vpn === a) dev.stats.lock_ptl++;
       if (pmap.pmdState(vpn) === PmdState.huge) {
         // migrate_vma_collect_pmd: the huge zero page's PMD is split (split_huge_pmd), a THP
@@ -167,7 +203,7 @@ export function migrateToDevice(
         const hh = pmap.pteAlloc(vpn);
         if (hh < 0) continue;
         const owner = vma.anonVma!.id;
-        dpfn = newDevicePage(k, dev, owner, vma.pageIndex(vpn), true);
+        dpfn = newDevicePage(k, dev, owner, vma.pageIndex(vpn), true, vpn);
         if (dpfn < 0) continue;
         f.token[dpfn] = 0; // clear_highpage on the device: nothing crosses the link
         if (!pmap.pteNone(hh)) {
@@ -196,7 +232,9 @@ export function migrateToDevice(
         rmapWalk(k, pfn, (m2, _v, vpn2) => {
           if (m2 !== mm) mmuNotifierInvalidate(m2, vpn2, vpn2 + 1, NotifyEvent.clear);
         });
-        dpfn = coherent ? migrateToCoherent(k, dev, pfn, task.cpu) : migratePageOut(k, dev, pfn, task.cpu);
+        dpfn = coherent
+          ? migrateToCoherent(k, dev, pfn, task.cpu, vpn)
+          : migratePageOut(k, dev, pfn, task.cpu, vpn);
         if (dpfn < 0) continue;
       } else if (takePrivate !== null && isDevicePrivateType(pmap.pteSwapType(h))) {
         write = pmap.pteSwapType(h) === SwpType.deviceWrite;
@@ -204,15 +242,17 @@ export function migrateToDevice(
         if (dpfn < 0) continue;
       } else continue; // a swap entry, or a device-private page not selected
       dev.stats.dev_migrate_to_device++;
-      // dmirror_migrate_finalize_and_map: the device maps its new page.
+      // The device's old mapping (a system page) goes; the new page is mapped by next().
       if (ctx.pt.lookup(vpn) !== 0) stale = true;
       ctx.pt.unmap(vpn, vpn + 1);
-      ctx.pt.map(vpn, dpfn, write);
+      moved[vpn - start] = dpfn;
+      writable[vpn - start] = write ? 1 : 0;
     }
     dev.stats.lock_notifier++;
     if (stale) dev.invalidateTlb(mm.id, a, b);
     a = b;
   }
+  finish(end);
   // dmirror_do_read over the range: every page must be mapped by the device now.
   let cpages = 0;
   for (let vpn = start; vpn < end; vpn++) {

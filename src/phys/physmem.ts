@@ -265,6 +265,17 @@ export class PhysMem {
     return pfn;
   }
 
+  /**
+   * 2^order contiguous frames of device memory node `hnode`, naturally aligned (a buddy block:
+   * node bases are 4 MiB-aligned), or -1 when no free block is that large. Each frame is the
+   * caller's to free one at a time; the head holds one reference, as allocDevice's frame.
+   */
+  allocDeviceBlock(hnode: number, order: number): number {
+    const pfn = this.hbuddies[hnode].alloc(order);
+    if (pfn >= 0) this.frames.refcount[pfn] = 1;
+    return pfn;
+  }
+
   /** Free frames of device memory node `hnode`. */
   hnodeFreePages(hnode: number): number {
     return this.hbuddies[hnode].freePages;

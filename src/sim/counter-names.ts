@@ -81,6 +81,10 @@ export const DEVICE_COUNTERS = {
   },
   dev_tlb_invalidations: { unit: 'count', doc: 'vmlab: device TLB invalidations (one per range flushed)' },
   dev_memory_used: { unit: 'bytes', doc: 'vmlab: device memory in use (device-private pages, page tables)' },
+  dev_leaf_splits: {
+    unit: 'count',
+    doc: 'vmlab: large device page-table leaves (64 KiB, 2 MiB) split to unmap, protect or remap part of one',
+  },
   dev_evictions: {
     unit: 'count',
     doc: 'vmlab: 2 MiB chunks of device memory evicted to make room (eviction policy)',
