@@ -18,8 +18,8 @@ export function checkInvariants(k: Kernel): string[] {
   const bad: string[] = [];
   const maps = new Map<number, number>();
   const pmdMaps = new Map<number, number>();
-  /** Device-exclusive entries per page: each holds a reference, not a mapping. */
-  const excl = new Map<number, number>();
+  /** Pages named by device-exclusive entries (6.15+: each entry is a mapping of its page). */
+  const excl = new Set<number>();
   let zeroHolders = 0;
   let tablePages = 0;
   for (const t of k.tasks.values()) {
@@ -87,7 +87,7 @@ function checkLeaves(
   mm: Mm,
   maps: Map<number, number>,
   pmdMaps: Map<number, number>,
-  excl: Map<number, number>,
+  excl: Set<number>,
   bad: string[],
 ): void {
   const f = k.phys.frames;
@@ -155,15 +155,13 @@ function checkLeaves(
     },
     (vpn, offset, type) => {
       // A device-private or device-exclusive entry stands for an anonymous page
-      // (zap_nonpresent_ptes: rss[mm_counter]). A device-private entry is a mapping of its
-      // page too (rmap, AnonPages); a device-exclusive one only a reference.
-      if (isDevicePrivateType(type)) {
-        anon++;
-        maps.set(offset, (maps.get(offset) ?? 0) + 1);
-      }
-      if (!isDeviceExclusiveType(type)) return;
+      // (zap_nonpresent_ptes: rss[mm_counter]) and is a mapping of it (rmap, AnonPages; for
+      // a device-exclusive entry since 6.15, which keeps the mapcount).
+      if (!isDevicePrivateType(type) && !isDeviceExclusiveType(type)) return;
       anon++;
-      excl.set(offset, (excl.get(offset) ?? 0) + 1);
+      maps.set(offset, (maps.get(offset) ?? 0) + 1);
+      if (!isDeviceExclusiveType(type)) return;
+      excl.add(offset);
       const v = mm.vmaAt(vpn);
       if (!f.has(offset, PG.anon) || f.has(offset, PG.compound) || v === undefined || v.file !== null)
         bad.push(
@@ -224,7 +222,7 @@ function checkFrames(
   k: Kernel,
   maps: Map<number, number>,
   pmdMaps: Map<number, number>,
-  excl: Map<number, number>,
+  excl: Set<number>,
   bad: string[],
 ): void {
   const f = k.phys.frames;
@@ -273,13 +271,19 @@ function checkFrames(
     if (flags & PG.anon) {
       if (f.mapcount[pfn] > 0) c.anonPages++;
       const cached = (flags & PG.swapcache) !== 0 ? 1 : 0;
-      const held = cached + (excl.get(pfn) ?? 0); // references that are not mappings
+      const held = cached; // a reference that is not a mapping
       if (f.refcount[pfn] !== f.mapcount[pfn] + held)
         bad.push(
           `checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]} (+${held} held)`,
         );
       if (f.mapcount[pfn] === 0 && held === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
+      // make_device_exclusive converts the one writable entry of an anon-exclusive page; fork
+      // restores the entry before it shares the page, so the entry stays its only mapping.
+      if (excl.has(pfn) && (f.mapcount[pfn] !== 1 || (flags & PG.anonExclusive) === 0))
+        bad.push(
+          `checkFrames: device-exclusive pfn ${pfn} mapcount ${f.mapcount[pfn]}, anon-exclusive ${(flags & PG.anonExclusive) !== 0}: the entry must be its only mapping`,
+        );
     } else if (flags & (PG.shmem | PG.file)) {
       if (flags & PG.shmem) shmemPages++;
       else filePages++;

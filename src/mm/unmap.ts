@@ -63,7 +63,7 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
         forceFlush = false;
       }
     },
-    (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
+    (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type, locked),
     (s, e) => {
       if (forceFlush) {
         g.flushMmu();
@@ -178,7 +178,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
         if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
         zapPage(k, mm, pfn, locked);
       },
-      (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
+      (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type, locked),
     );
   }
   for (const v of all) removeVma(k, mm, v);
