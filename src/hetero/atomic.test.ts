@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SwpType } from '../arch/pmap.js';
 import { reclaimPages } from '../mm/vmscan.js';
+import { PG } from '../phys/frames.js';
 import { deviceSpec, fixedAnon, machineSpec } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 
@@ -179,7 +180,7 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(sys.check()).toEqual([]);
   });
 
-  it('an atomic on THP memory fails with EBUSY: get_user_pages splits the PMD, the folio stays whole (6.15+ would convert the page; not modelled)', () => {
+  function thpSetup() {
     const thp = {
       enabled: 'always' as const,
       useZeroPage: true,
@@ -188,18 +189,62 @@ describe('device atomics (make_device_exclusive)', () => {
       maxPtesSwap: 64,
       maxPtesShared: 256,
     };
-    const sys = new System({ machine: { ...machine, thp }, design: 'hmm', seed: 1, check: true });
+    const sys = new System({
+      machine: { ...machine, thp, swapBytes: 4 * 2 ** 20 },
+      design: 'hmm',
+      seed: 1,
+      check: true,
+    });
     const task = sys.spawn('app', 0)!;
     expect(sys.attach(task, 'gpu')).toBeNull();
     const r = sys.mmap(task, fixedAnon(0x200000000, 2 ** 21));
     if (!r.ok) throw new Error(r.errno);
+    return { sys, task, addr: r.value };
+  }
+
+  it('a page of a THP becomes device-exclusive: get_user_pages splits the PMD, the folio stays whole (6.15+)', () => {
+    const { sys, task, addr } = thpSetup();
     // Untouched: the fault for FOLL_WRITE maps a THP, which FOLL_SPLIT_PMD splits.
-    expect(sys.deviceRun(task, 'gpu', atomic(r.value + 5 * 4096, 1)).error).toBe('EBUSY');
+    expect(sys.deviceRun(task, 'gpu', atomic(addr + 5 * 4096, 1)).error).toBeUndefined();
+    const written = sys.kernel.phys.lastToken;
     const c = sys.systemCounters();
     expect(c.thp_fault_alloc).toBe(1);
     expect(c.thp_split_pmd).toBe(1);
-    expect(sys.deviceCounters().gpu.dev_exclusive).toBe(0);
+    expect(c.thp_split_page).toBe(0);
+    expect(c.AnonPages).toBe(2 ** 21);
+    expect(sys.deviceCounters().gpu.dev_exclusive).toBe(1);
+    const pfn = task.mm!.pmap.pteSwapSlot(task.mm!.pmap.pteLookup(addr / 4096 + 5));
+    expect(sys.kernel.phys.frames.has(pfn, PG.compound)).toBe(true);
+    expect(swapType(addr + 5 * 4096, task)).toBe(SwpType.exclusive);
     expect(sys.check()).toEqual([]);
-    expect(sys.access(task, r.value + 5 * 4096, 'read')).toBe(0);
+    expect(sys.access(task, addr + 5 * 4096, 'read')).toBe(written);
+    expect(sys.check()).toEqual([]);
+  });
+
+  it('splitting a THP turns its device-exclusive entries into present read-only ones (try_to_migrate_one)', () => {
+    const { sys, task, addr } = thpSetup();
+    sys.deviceRun(task, 'gpu', atomic(addr + 5 * 4096, 1));
+    const written = sys.kernel.phys.lastToken;
+    const pmap = task.mm!.pmap;
+    const h = pmap.pteLookup(addr / 4096 + 5);
+    const pfn = pmap.pteSwapSlot(h);
+    const head = sys.kernel.phys.frames.headOf(pfn);
+    const ctx = sys.hetero!.devices[0].contexts.get(task.mm!.id)!;
+    const inv = sys.systemCounters().hmm_invalidations;
+    // Reclaim at the folio: add_to_swap cannot take it whole, so it is split (thp_swpout_fallback).
+    reclaimPages(sys.kernel, [head], 0);
+    expect(sys.systemCounters().thp_split_page).toBe(1);
+    expect(pmap.ptePresent(h)).toBe(true);
+    expect(pmap.pteAttrs(h) & 1).toBe(0); // PteAttr.write: a readable migration entry
+    expect(sys.kernel.phys.frames.has(pfn, PG.anonExclusive)).toBe(true);
+    expect(ctx.pt.lookup(addr / 4096 + 5)).toBe(0);
+    expect(sys.systemCounters().hmm_invalidations).toBe(inv + 1);
+    expect(sys.check()).toEqual([]);
+    expect(sys.access(task, addr + 5 * 4096, 'read')).toBe(written);
+    // The CPU write reuses the page (anon-exclusive): no copy.
+    const copied = sys.systemCounters().pages_copied;
+    sys.access(task, addr + 5 * 4096, 'write');
+    expect(sys.systemCounters().pages_copied).toBe(copied);
+    expect(sys.check()).toEqual([]);
   });
 });

@@ -163,7 +163,7 @@ function checkLeaves(
       if (!isDeviceExclusiveType(type)) return;
       excl.add(offset);
       const v = mm.vmaAt(vpn);
-      if (!f.has(offset, PG.anon) || f.has(offset, PG.compound) || v === undefined || v.file !== null)
+      if (!f.has(offset, PG.anon) || v === undefined || v.file !== null)
         bad.push(
           `checkLeaves: vpn ${vpn} device-exclusive entry for ${offset}, not a private anonymous page`,
         );
@@ -256,6 +256,7 @@ function checkFrames(
     if (flags & PG.head) {
       used += HPAGE_PMD_NR;
       checkFolio(k, pfn, maps, pmdMaps, c, bad);
+      for (let p = pfn; p < pfn + HPAGE_PMD_NR; p++) checkExclusivePage(k, p, excl, bad);
       pfn += HPAGE_PMD_NR - 1;
       continue;
     }
@@ -278,12 +279,7 @@ function checkFrames(
         );
       if (f.mapcount[pfn] === 0 && held === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
-      // make_device_exclusive converts the one writable entry of an anon-exclusive page; fork
-      // restores the entry before it shares the page, so the entry stays its only mapping.
-      if (excl.has(pfn) && (f.mapcount[pfn] !== 1 || (flags & PG.anonExclusive) === 0))
-        bad.push(
-          `checkFrames: device-exclusive pfn ${pfn} mapcount ${f.mapcount[pfn]}, anon-exclusive ${(flags & PG.anonExclusive) !== 0}: the entry must be its only mapping`,
-        );
+      checkExclusivePage(k, pfn, excl, bad);
     } else if (flags & (PG.shmem | PG.file)) {
       if (flags & PG.shmem) shmemPages++;
       else filePages++;
@@ -338,6 +334,22 @@ function checkFrames(
     bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${c.mlocked} frames flagged`);
   if (used !== k.phys.cpuFrames - k.phys.freePages)
     bad.push(`checkFrames: ${used} frames in use, counters say ${k.phys.cpuFrames - k.phys.freePages}`);
+}
+
+/**
+ * make_device_exclusive converts the one writable PTE of an anon-exclusive page (a THP's page
+ * once its PMD is split); fork restores the entry before it shares the page, so the entry
+ * stays the page's only mapping.
+ */
+function checkExclusivePage(k: Kernel, pfn: number, excl: Set<number>, bad: string[]): void {
+  if (!excl.has(pfn)) return;
+  const f = k.phys.frames;
+  const head = f.headOf(pfn);
+  const pmd = head !== pfn || f.has(pfn, PG.compound) ? f.entireMapcount(head) : 0;
+  if (f.mapcount[pfn] !== 1 || pmd !== 0 || !f.has(pfn, PG.anonExclusive))
+    bad.push(
+      `checkFrames: device-exclusive pfn ${pfn} mapcount ${f.mapcount[pfn]} (+${pmd} PMD), anon-exclusive ${f.has(pfn, PG.anonExclusive)}: the entry must be its only mapping`,
+    );
 }
 
 /**

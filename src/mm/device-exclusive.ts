@@ -20,6 +20,7 @@ import { dropMapping } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
+import { rmapWalk } from './rmap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
 /**
@@ -27,27 +28,20 @@ import { basePteAttrs, VM, type Vma } from './vma.js';
  * mirrors are told (MMU_NOTIFY_EXCLUSIVE, `owner` the device asking, which its own notifier
  * ignores), the entry is cleared and flushed (its dirty bit moves to the page), and a
  * device-exclusive entry takes its place. Mapcount, AnonPages, RSS and refcount do not change.
- * False when the page cannot be made exclusive here: a page of a large folio (6.15+ converts
- * the one PTE of a PTE-mapped THP; vmlab does not model device-exclusive THP pages yet).
- * The caller checked that the entry is present, writable and maps an anonymous page.
+ * A page of a THP works the same: FOLL_SPLIT_PMD left the folio PTE-mapped, and only this
+ * page's PTE changes (the folio stays large). The caller checked that the entry is present,
+ * writable and maps an anonymous page.
  */
-export function makePageDeviceExclusive(
-  k: Kernel,
-  mm: Mm,
-  vpn: number,
-  owner: unknown,
-  cpu: number,
-): boolean {
+export function makePageDeviceExclusive(k: Kernel, mm: Mm, vpn: number, owner: unknown, cpu: number): number {
   const f = k.phys.frames;
   const h = mm.pmap.pteLookup(vpn);
   const pfn = mm.pmap.ptePfn(h);
-  if (f.has(pfn, PG.compound)) return false;
   mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.exclusive, owner);
   const attrs = mm.pmap.pteClear(h);
   k.flushTlbRange(mm, cpu, vpn, vpn + 1);
-  if ((attrs & PteAttr.dirty) !== 0) f.set(pfn, PG.dirty); // folio_mark_dirty
+  if ((attrs & PteAttr.dirty) !== 0) f.set(pfn, PG.dirty); // folio_mark_dirty (vmlab: per page)
   mm.pmap.pteSetSwap(h, pfn, SwpType.exclusive); // make_device_exclusive_entry
-  return true;
+  return pfn;
 }
 
 /**
@@ -88,4 +82,26 @@ export function removeDeviceExclusiveEntry(k: Kernel, mm: Mm, vma: Vma, vpn: num
  */
 export function zapExclusiveEntry(k: Kernel, mm: Mm, pfn: number, locked: boolean): void {
   dropMapping(k, mm, pfn, locked);
+}
+
+/**
+ * A THP split (__folio_split: unmap_folio's try_to_migrate, then remap_page) meets the
+ * device-exclusive entries of page pfn: try_to_migrate_one (6.15+) notifies (MMU_NOTIFY_CLEAR,
+ * so the device loses its atomic mapping) and replaces each with a migration entry, readable
+ * (is_writable_device_private_entry is false for it) and anon-exclusive; remove_migration_pte
+ * then maps the page with a present entry: read-only, old and clean (the entry had no bits to
+ * carry), the page still anon-exclusive, so a CPU write reuses it. Mapcounts do not change.
+ */
+export function splitExclusiveEntries(k: Kernel, pfn: number): void {
+  rmapWalk(
+    k,
+    pfn,
+    (mm, vma, vpn, h) => {
+      if (mm.pmap.ptePresent(h)) return;
+      mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear);
+      const attrs = basePteAttrs(vma.flags) & ~(PteAttr.write | PteAttr.dirty | PteAttr.accessed);
+      mm.pmap.pteSet(h, pfn, attrs);
+    },
+    true,
+  );
 }

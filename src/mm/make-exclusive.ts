@@ -2,7 +2,8 @@
 // exclusive to its device, for atomics. The page is first faulted in writable as
 // get_user_page_vma_remote(FOLL_GET | FOLL_WRITE | FOLL_SPLIT_PMD) does (a huge PMD is split,
 // a shared page is copied, a device-private page comes back to RAM, an exclusive entry is
-// restored), then its one writable entry is made device-exclusive (device-exclusive.ts).
+// restored), then its one writable entry is made device-exclusive (device-exclusive.ts); a page
+// of a THP too, the PMD split and the folio left whole.
 // 6.15 replaced make_device_exclusive_range, which took a range and failed pages silently
 // (the caller saw -EBUSY); now each page either becomes exclusive or the call fails with the
 // reason, and a driver walks its range page by page (dmirror_exclusive).
@@ -22,8 +23,7 @@ import { VM } from './vma.js';
  * error: EFAULT when get_user_pages cannot fault it in writable (no VMA, no VM_WRITE, a fault
  * that failed: SIGSEGV or SIGBUS), ENOMEM when the fault ran out of memory, EOPNOTSUPP for a
  * hugetlb area (check_vma_flags refuses FOLL_SPLIT_PMD there) or a page that is not anonymous
- * (a shared mapping's); EBUSY for a page of a THP folio, which 6.15+ converts but vmlab does not
- * model yet. `owner` is passed to the mirrors' invalidation (MMU_NOTIFY_EXCLUSIVE), so the
+ * (a shared mapping's). `owner` is passed to the mirrors' invalidation (MMU_NOTIFY_EXCLUSIVE), so the
  * device asking can ignore its own. Faults count for the task, as GUP faults do
  * (mm_account_fault without regs). The caller holds mmap_lock.
  */
@@ -48,6 +48,5 @@ export function makeDeviceExclusive(k: Kernel, task: Task, vpn: number, owner: u
   }
   const pfn = pmap.ptePfn(pmap.pteLookup(vpn));
   if (!k.phys.frames.has(pfn, PG.anon)) return 'EOPNOTSUPP'; // !folio_test_anon
-  if (!makePageDeviceExclusive(k, mm, vpn, owner, task.cpu)) return 'EBUSY';
-  return pfn;
+  return makePageDeviceExclusive(k, mm, vpn, owner, task.cpu);
 }
