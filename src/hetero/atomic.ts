@@ -58,8 +58,8 @@ export function atomicFault(
  * Make pages [start, end) of one VMA exclusive to the device and map them writable with atomic
  * permission, page by page as dmirror_exclusive does since 6.15 (make_device_exclusive, then
  * dmirror_atomic_map of that page): the first page that cannot be made exclusive ends the
- * loop with make_device_exclusive's error (EFAULT, ENOMEM, EOPNOTSUPP, or vmlab's EBUSY for a
- * THP page), the pages before it staying exclusive and mapped.
+ * loop with make_device_exclusive's error (EFAULT, ENOMEM, EOPNOTSUPP), the pages before it
+ * staying exclusive and mapped.
  */
 export function exclusiveFault(k: Kernel, task: Task, m: Mirror, start: number, end: number): Errno | null {
   const dev = m.dev;
