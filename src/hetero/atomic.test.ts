@@ -95,6 +95,22 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(sys.check()).toEqual([]);
   });
 
+  it('a MADV_FREE page made device-exclusive is not discarded: get_user_pages dirtied it (FOLL_TOUCH)', () => {
+    const { sys, task, addr } = setup();
+    sys.touch(task, { addr, length: 4096, op: 'write', pattern: 'sequential' });
+    expect(sys.madvise(task, addr, 4096, 'free').ok).toBe(true);
+    sys.deviceRun(task, 'gpu', atomic(addr, 1));
+    const written = sys.kernel.phys.lastToken;
+    const pmap = task.mm!.pmap;
+    const pfn = pmap.pteSwapSlot(pmap.pteLookup(addr / 4096));
+    expect(swapType(addr, task)).toBe(SwpType.exclusive);
+    // The entry is clean to core mm, but the page is dirty: lazyfree keeps it.
+    expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(0);
+    expect(sys.systemCounters().pglazyfreed).toBe(0);
+    expect(sys.check()).toEqual([]);
+    expect(sys.access(task, addr, 'read')).toBe(written);
+  });
+
   it('mprotect leaves a device-exclusive entry alone; the restore makes it read-only (6.15+)', () => {
     const { sys, task, addr } = setup();
     sys.deviceRun(task, 'gpu', atomic(addr, 1));

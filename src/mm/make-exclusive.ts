@@ -15,6 +15,7 @@ import { makePageDeviceExclusive } from './device-exclusive.js';
 import { handleMmFault, VmFault } from './fault.js';
 import { splitHugePmd } from './huge-memory.js';
 import type { Kernel } from './kernel.js';
+import { markAccessed } from './lru.js';
 import type { Task } from './mm.js';
 import { VM } from './vma.js';
 
@@ -47,6 +48,12 @@ export function makeDeviceExclusive(k: Kernel, task: Task, vpn: number, owner: u
     else task.minFlt++;
   }
   const pfn = pmap.ptePfn(pmap.pteLookup(vpn));
-  if (!k.phys.frames.has(pfn, PG.anon)) return 'EOPNOTSUPP'; // !folio_test_anon
+  const f = k.phys.frames;
+  if (!f.has(pfn, PG.anon)) return 'EOPNOTSUPP'; // !folio_test_anon (vmlab skips FOLL_TOUCH here)
+  // follow_page_pte with FOLL_TOUCH (get_user_pages_remote adds it) and FOLL_WRITE: the page is
+  // marked dirty and accessed. The dirty mark is what keeps reclaim from discarding a MADV_FREE
+  // page the device then writes: core mm sees the device-exclusive entry as clean.
+  f.set(pfn, PG.dirty);
+  markAccessed(k, f.headOf(pfn));
   return makePageDeviceExclusive(k, mm, vpn, owner, task.cpu);
 }
