@@ -55,20 +55,22 @@ export const enum PteAttr {
 }
 
 /**
- * Types of non-present (swap) entries (include/linux/swap.h, Linux 6.6 with
- * CONFIG_DEVICE_PRIVATE): type 0 is the swap device; MAX_SWAPFILES = 32 - 4 device - 3
- * migration - 1 hwpoison - 1 pte marker = 23, so SWP_DEVICE_WRITE = 23 + 1 + 3 = 27,
- * SWP_DEVICE_READ = 28, SWP_DEVICE_EXCLUSIVE_WRITE = 29 and SWP_DEVICE_EXCLUSIVE_READ = 30.
+ * Types of non-present (swap) entries (include/linux/swap.h, Linux 6.15+ with
+ * CONFIG_DEVICE_PRIVATE): type 0 is the swap device; MAX_SWAPFILES = 32 - 3 device - 3
+ * migration - 1 hwpoison - 1 pte marker = 24, so SWP_DEVICE_WRITE = 24 + 1 + 3 = 28,
+ * SWP_DEVICE_READ = 29 and SWP_DEVICE_EXCLUSIVE = 30. (Before 6.15 a fourth device type split
+ * device-exclusive entries into _WRITE and _READ, which put the device types at 27..30; the
+ * device-exclusive rework merged them: a device-exclusive entry is only made from a writable
+ * entry, and restore_exclusive_pte decides writability afresh.)
  * A device-private entry's offset is the pfn of the device page
  * (make_writable_device_private_entry), a device-exclusive entry's the pfn of the system page
- * a device holds for atomics (make_writable_device_exclusive_entry); neither is a slot.
+ * a device holds for atomics (make_device_exclusive_entry); neither is a slot.
  */
 export const enum SwpType {
   swap = 0,
-  deviceWrite = 27,
-  deviceRead = 28,
-  exclusiveWrite = 29,
-  exclusiveRead = 30,
+  deviceWrite = 28,
+  deviceRead = 29,
+  exclusive = 30,
 }
 
 /** is_device_private_entry */
@@ -78,7 +80,7 @@ export function isDevicePrivateType(type: number): boolean {
 
 /** is_device_exclusive_entry */
 export function isDeviceExclusiveType(type: number): boolean {
-  return type === SwpType.exclusiveWrite || type === SwpType.exclusiveRead;
+  return type === SwpType.exclusive;
 }
 
 /** A swap entry that a range walk found: its offset (a slot, or a device pfn) and type. */

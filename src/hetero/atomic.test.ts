@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SwpType } from '../arch/pmap.js';
 import { reclaimPages } from '../mm/vmscan.js';
+import { PG } from '../phys/frames.js';
 import { deviceSpec, fixedAnon, machineSpec } from '../sim/fixtures.js';
 import { System } from '../sim/system.js';
 
@@ -38,7 +39,7 @@ describe('device atomics (make_device_exclusive)', () => {
     sys.touch(task, { addr, length: PAGES * 4096, op: 'write', pattern: 'sequential' });
     expect(sys.deviceRun(task, 'gpu', atomic(addr)).error).toBeUndefined();
     const written = sys.kernel.phys.lastToken;
-    expect(swapType(addr + (PAGES - 1) * 4096, task)).toBe(SwpType.exclusiveWrite);
+    expect(swapType(addr + (PAGES - 1) * 4096, task)).toBe(SwpType.exclusive);
     expect(sys.access(task, addr + (PAGES - 1) * 4096, 'read')).toBe(written);
     expect(swapType(addr + (PAGES - 1) * 4096, task)).toBe(-1);
     expect(sys.systemCounters().device_exclusive_restored).toBe(1);
@@ -50,8 +51,12 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(sys.deviceRun(task, 'gpu', atomic(addr)).error).toBeUndefined();
     expect(sys.processCounters(task).min_flt).toBe(PAGES);
     expect(sys.deviceCounters().gpu.dev_exclusive).toBe(PAGES);
-    expect(sys.systemCounters().AnonPages).toBe(0);
+    // 6.15+: the device-exclusive entry keeps the page mapped (NR_ANON_MAPPED unchanged).
+    expect(sys.systemCounters().AnonPages).toBe(PAGES * 4096);
     expect(sys.processCounters(task).RssAnon).toBe(PAGES * 4096);
+    const pfn = task.mm!.pmap.pteSwapSlot(task.mm!.pmap.pteLookup(addr / 4096));
+    expect(sys.kernel.phys.frames.mapcount[pfn]).toBe(1);
+    expect(sys.kernel.phys.frames.refcount[pfn]).toBe(1);
   });
 
   it('munmap frees device-exclusive pages (the entry held the last reference)', () => {
@@ -66,28 +71,66 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(free0 - sys.systemCounters().MemFree).toBeLessThanOrEqual(4 * 4096);
   });
 
-  it('reclaim writes a device-exclusive page to swap but cannot free it', () => {
+  it('reclaim swaps a device-exclusive page out and the device loses its atomic mapping (6.15+)', () => {
     const { sys, task, addr } = setup();
     sys.deviceRun(task, 'gpu', atomic(addr, 1));
     const written = sys.kernel.phys.lastToken;
-    const pfn = task.mm!.pmap.pteSwapSlot(task.mm!.pmap.pteLookup(addr / 4096));
-    // add_to_swap, pageout (pswpout), then __remove_mapping fails on the entry's reference.
-    expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(0);
+    const pmap = task.mm!.pmap;
+    const pfn = pmap.pteSwapSlot(pmap.pteLookup(addr / 4096));
+    const ctx = sys.hetero!.devices[0].contexts.get(task.mm!.id)!;
+    expect(ctx.pt.lookup(addr / 4096)).not.toBe(0);
+    // try_to_unmap_one finds the entry (page_vma_mapped_walk), notifies, and replaces it with
+    // a swap entry; the dirty page is written (pswpout) and freed.
+    expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(1);
     expect(sys.systemCounters().pswpout).toBe(1);
-    expect(sys.systemCounters().SwapCached).toBe(4096);
+    expect(sys.systemCounters().AnonPages).toBe(0);
+    expect(sys.processCounters(task).RssAnon).toBe(0);
+    expect(sys.processCounters(task).VmSwap).toBe(4096);
+    expect(swapType(addr, task)).toBe(SwpType.swap);
+    expect(ctx.pt.lookup(addr / 4096)).toBe(0);
     expect(sys.check()).toEqual([]);
-    // Clean now: a second pass writes nothing and still cannot free it.
-    expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(0);
-    expect(sys.systemCounters().pswpout).toBe(1);
-    expect(swapType(addr, task)).toBe(SwpType.exclusiveWrite);
+    // The CPU swaps it back in with the device's write intact.
     expect(sys.access(task, addr, 'read')).toBe(written);
+    expect(sys.systemCounters().pswpin).toBe(1);
     expect(sys.check()).toEqual([]);
   });
 
-  it('shared memory cannot be made exclusive (EBUSY); a read-only area cannot be written (EFAULT)', () => {
+  it('a MADV_FREE page made device-exclusive is not discarded: get_user_pages dirtied it (FOLL_TOUCH)', () => {
+    const { sys, task, addr } = setup();
+    sys.touch(task, { addr, length: 4096, op: 'write', pattern: 'sequential' });
+    expect(sys.madvise(task, addr, 4096, 'free').ok).toBe(true);
+    sys.deviceRun(task, 'gpu', atomic(addr, 1));
+    const written = sys.kernel.phys.lastToken;
+    const pmap = task.mm!.pmap;
+    const pfn = pmap.pteSwapSlot(pmap.pteLookup(addr / 4096));
+    expect(swapType(addr, task)).toBe(SwpType.exclusive);
+    // The entry is clean to core mm, but the page is dirty: lazyfree keeps it.
+    expect(reclaimPages(sys.kernel, [pfn], 0)).toBe(0);
+    expect(sys.systemCounters().pglazyfreed).toBe(0);
+    expect(sys.check()).toEqual([]);
+    expect(sys.access(task, addr, 'read')).toBe(written);
+  });
+
+  it('mprotect leaves a device-exclusive entry alone; the restore makes it read-only (6.15+)', () => {
+    const { sys, task, addr } = setup();
+    sys.deviceRun(task, 'gpu', atomic(addr, 1));
+    expect(sys.mprotect(task, addr, PAGES * 4096, 1).ok).toBe(true);
+    expect(swapType(addr, task)).toBe(SwpType.exclusive);
+    expect(sys.check()).toEqual([]);
+    sys.access(task, addr, 'read');
+    const pmap = task.mm!.pmap;
+    const h = pmap.pteLookup(addr / 4096);
+    expect(pmap.ptePresent(h)).toBe(true);
+    expect(pmap.pteAttrs(h) & 1).toBe(0); // PteAttr.write
+    expect(sys.systemCounters().device_exclusive_restored).toBe(1);
+    expect(sys.check()).toEqual([]);
+  });
+
+  it('shared memory cannot be made exclusive (EOPNOTSUPP); a read-only area cannot be written (EFAULT)', () => {
     const shared = setup(true);
     const r = shared.sys.deviceRun(shared.task, 'gpu', atomic(shared.addr));
-    expect(r.error).toBe('EBUSY');
+    expect(r.error).toBe('EOPNOTSUPP');
+    expect(shared.sys.deviceCounters().gpu.dev_exclusive).toBe(0);
     expect(shared.sys.check()).toEqual([]);
     const ro = setup(false, 1);
     expect(ro.sys.deviceRun(ro.task, 'gpu', atomic(ro.addr)).error).toBe('EFAULT');
@@ -113,9 +156,17 @@ describe('device atomics (make_device_exclusive)', () => {
     const h = pmap.pteLookup(addr / 4096);
     const pfn = pmap.pteSwapSlot(h);
     pmap.pteSet(h, pfn, 1);
-    sys.kernel.phys.frames.mapcount[pfn]++;
-    sys.kernel.anonPages++;
     expect(sys.check().some((v) => v.includes('not device-exclusive'))).toBe(true);
+  });
+
+  it('the checker finds a device-exclusive page that lost its mapping count (the pre-6.15 rule)', () => {
+    const { sys, task, addr } = setup();
+    sys.deviceRun(task, 'gpu', atomic(addr, 1));
+    const pfn = task.mm!.pmap.pteSwapSlot(task.mm!.pmap.pteLookup(addr / 4096));
+    // What make_device_exclusive_range did before 6.15: page_remove_rmap, the reference kept.
+    sys.kernel.phys.frames.mapcount[pfn]--;
+    sys.kernel.anonPages--;
+    expect(sys.check().some((v) => v.includes(`pfn ${pfn} mapcount 0`))).toBe(true);
   });
 
   it('mremap moves device-exclusive entries; MADV_DONTNEED drops them', () => {
@@ -135,7 +186,7 @@ describe('device atomics (make_device_exclusive)', () => {
     });
     expect(r.ok).toBe(true);
     expect(sys.check()).toEqual([]);
-    expect(swapType(to + (PAGES - 1) * 4096, task)).toBe(SwpType.exclusiveWrite);
+    expect(swapType(to + (PAGES - 1) * 4096, task)).toBe(SwpType.exclusive);
     expect(sys.access(task, to + (PAGES - 1) * 4096, 'read')).toBe(written);
     const free0 = sys.systemCounters().MemFree;
     expect(sys.madvise(task, to, PAGES * 4096, 'dontneed').ok).toBe(true);
@@ -145,7 +196,7 @@ describe('device atomics (make_device_exclusive)', () => {
     expect(sys.check()).toEqual([]);
   });
 
-  it('an atomic on THP memory fails with EBUSY: get_user_pages splits the PMD, the folio stays whole', () => {
+  function thpSetup() {
     const thp = {
       enabled: 'always' as const,
       useZeroPage: true,
@@ -154,18 +205,62 @@ describe('device atomics (make_device_exclusive)', () => {
       maxPtesSwap: 64,
       maxPtesShared: 256,
     };
-    const sys = new System({ machine: { ...machine, thp }, design: 'hmm', seed: 1, check: true });
+    const sys = new System({
+      machine: { ...machine, thp, swapBytes: 4 * 2 ** 20 },
+      design: 'hmm',
+      seed: 1,
+      check: true,
+    });
     const task = sys.spawn('app', 0)!;
     expect(sys.attach(task, 'gpu')).toBeNull();
     const r = sys.mmap(task, fixedAnon(0x200000000, 2 ** 21));
     if (!r.ok) throw new Error(r.errno);
+    return { sys, task, addr: r.value };
+  }
+
+  it('a page of a THP becomes device-exclusive: get_user_pages splits the PMD, the folio stays whole (6.15+)', () => {
+    const { sys, task, addr } = thpSetup();
     // Untouched: the fault for FOLL_WRITE maps a THP, which FOLL_SPLIT_PMD splits.
-    expect(sys.deviceRun(task, 'gpu', atomic(r.value + 5 * 4096, 1)).error).toBe('EBUSY');
+    expect(sys.deviceRun(task, 'gpu', atomic(addr + 5 * 4096, 1)).error).toBeUndefined();
+    const written = sys.kernel.phys.lastToken;
     const c = sys.systemCounters();
     expect(c.thp_fault_alloc).toBe(1);
     expect(c.thp_split_pmd).toBe(1);
-    expect(sys.deviceCounters().gpu.dev_exclusive).toBe(0);
+    expect(c.thp_split_page).toBe(0);
+    expect(c.AnonPages).toBe(2 ** 21);
+    expect(sys.deviceCounters().gpu.dev_exclusive).toBe(1);
+    const pfn = task.mm!.pmap.pteSwapSlot(task.mm!.pmap.pteLookup(addr / 4096 + 5));
+    expect(sys.kernel.phys.frames.has(pfn, PG.compound)).toBe(true);
+    expect(swapType(addr + 5 * 4096, task)).toBe(SwpType.exclusive);
     expect(sys.check()).toEqual([]);
-    expect(sys.access(task, r.value + 5 * 4096, 'read')).toBe(0);
+    expect(sys.access(task, addr + 5 * 4096, 'read')).toBe(written);
+    expect(sys.check()).toEqual([]);
+  });
+
+  it('splitting a THP turns its device-exclusive entries into present read-only ones (try_to_migrate_one)', () => {
+    const { sys, task, addr } = thpSetup();
+    sys.deviceRun(task, 'gpu', atomic(addr + 5 * 4096, 1));
+    const written = sys.kernel.phys.lastToken;
+    const pmap = task.mm!.pmap;
+    const h = pmap.pteLookup(addr / 4096 + 5);
+    const pfn = pmap.pteSwapSlot(h);
+    const head = sys.kernel.phys.frames.headOf(pfn);
+    const ctx = sys.hetero!.devices[0].contexts.get(task.mm!.id)!;
+    const inv = sys.systemCounters().hmm_invalidations;
+    // Reclaim at the folio: add_to_swap cannot take it whole, so it is split (thp_swpout_fallback).
+    reclaimPages(sys.kernel, [head], 0);
+    expect(sys.systemCounters().thp_split_page).toBe(1);
+    expect(pmap.ptePresent(h)).toBe(true);
+    expect(pmap.pteAttrs(h) & 1).toBe(0); // PteAttr.write: a readable migration entry
+    expect(sys.kernel.phys.frames.has(pfn, PG.anonExclusive)).toBe(true);
+    expect(ctx.pt.lookup(addr / 4096 + 5)).toBe(0);
+    expect(sys.systemCounters().hmm_invalidations).toBe(inv + 1);
+    expect(sys.check()).toEqual([]);
+    expect(sys.access(task, addr + 5 * 4096, 'read')).toBe(written);
+    // The CPU write reuses the page (anon-exclusive): no copy.
+    const copied = sys.systemCounters().pages_copied;
+    sys.access(task, addr + 5 * 4096, 'write');
+    expect(sys.systemCounters().pages_copied).toBe(copied);
+    expect(sys.check()).toEqual([]);
   });
 });

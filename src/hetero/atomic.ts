@@ -1,18 +1,19 @@
 // A device's atomics on system memory (the `hmm` design): the driver makes the pages
 // exclusive to the device and maps them with atomic permission, as lib/test_hmm.c's
 // dmirror_exclusive (HMM_DMIRROR_EXCLUSIVE) and nouveau's nouveau_atomic_range_fault do:
-// make_device_exclusive_range under mmap_lock (read), then under the driver's lock the atomic
-// mappings (dmirror_atomic_map). The conversion notifies the mirrors with MMU_NOTIFY_EXCLUSIVE
-// and this device as owner, which its own notifier ignores (nouveau_svm_range_invalidate);
-// a CPU access takes a page back with an owner-less MMU_NOTIFY_EXCLUSIVE, which drops the
-// atomic mapping. Pages in the device's own memory (device-private or device-coherent) need
-// no exclusivity: its atomics there are native (device-run.ts), so the driver services an
-// atomic fault on one of them as a write fault.
+// make_device_exclusive (6.15+) for each page under mmap_lock (read), then under the
+// driver's lock that page's atomic mapping (dmirror_atomic_map). The conversion notifies the
+// mirrors with MMU_NOTIFY_EXCLUSIVE and this device as owner, which its own notifier ignores
+// (nouveau_svm_range_invalidate); a CPU access takes a page back with an owner-less
+// MMU_NOTIFY_CLEAR (6.15+), and reclaim swaps it out with MMU_NOTIFY_CLEAR
+// (try_to_unmap_one): either drops the atomic mapping. Pages in the device's own memory
+// (device-private or device-coherent) need no exclusivity: its atomics there are native
+// (device-run.ts), so the driver services an atomic fault on one of them as a write fault.
 
 import { isDevicePrivateType } from '../arch/pmap.js';
 import type { Errno } from '../lib/errno.js';
 import type { Kernel } from '../mm/kernel.js';
-import { makeDeviceExclusiveRange } from '../mm/make-exclusive.js';
+import { makeDeviceExclusive } from '../mm/make-exclusive.js';
 import type { Task } from '../mm/mm.js';
 import type { Mirror } from './hmm.js';
 
@@ -54,26 +55,34 @@ export function atomicFault(
 }
 
 /**
- * Make pages [start, end) of one VMA exclusive to the device: every page made exclusive and
- * mapped writable with atomic permission, or an error: EFAULT when get_user_pages could not
- * fault the first page in writable, EBUSY when some page could not be made exclusive (dmirror
- * then maps none of the chunk: "iff all pages are marked for exclusive access").
+ * Make pages [start, end) of one VMA exclusive to the device and map them writable with atomic
+ * permission, page by page as dmirror_exclusive does since 6.15 (make_device_exclusive, then
+ * dmirror_atomic_map of that page): the first page that cannot be made exclusive ends the
+ * loop with make_device_exclusive's error (EFAULT, ENOMEM, EOPNOTSUPP), the pages before it
+ * staying exclusive and mapped.
  */
 export function exclusiveFault(k: Kernel, task: Task, m: Mirror, start: number, end: number): Errno | null {
   const dev = m.dev;
   dev.stats.lock_mmap_read++;
   for (let t = start >> 9; t <= (end - 1) >> 9; t++) dev.stats.lock_ptl++;
-  const pages = makeDeviceExclusiveRange(k, task, start, end, dev);
-  if (typeof pages === 'string') return pages;
-  if (pages.includes(-1)) return 'EBUSY';
-  dev.stats.lock_notifier++;
   let stale = false;
-  for (let i = 0; i < pages.length; i++) {
-    const old = m.ctx.pt.lookup(start + i);
-    if (old !== 0 && Math.floor(old / 8) !== pages[i]) stale = true;
-    if (!m.ctx.pt.map(start + i, pages[i], true, true)) return 'ENOMEM';
+  let error: Errno | null = null;
+  let vpn = start;
+  for (; vpn < end; vpn++) {
+    const pfn = makeDeviceExclusive(k, task, vpn, dev);
+    if (typeof pfn === 'string') {
+      error = pfn;
+      break;
+    }
+    dev.stats.lock_notifier++;
+    const old = m.ctx.pt.lookup(vpn);
+    if (old !== 0 && Math.floor(old / 8) !== pfn) stale = true;
+    if (!m.ctx.pt.map(vpn, pfn, true, true)) {
+      error = 'ENOMEM';
+      break;
+    }
+    dev.stats.dev_exclusive++;
   }
-  if (stale) dev.invalidateTlb(m.ctx.mm.id, start, end);
-  dev.stats.dev_exclusive += pages.length;
-  return null;
+  if (stale) dev.invalidateTlb(m.ctx.mm.id, start, vpn);
+  return error;
 }

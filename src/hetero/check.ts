@@ -1,8 +1,8 @@
 // Invariants of devices in the address space (run with the core's after every step):
 // - a page is owned in exactly one place: a device-private page is referenced by exactly the
-//   CPU entries that name it (refcount = mapcount = entries), a device-coherent page mapped by
-//   exactly the present entries that map it and referenced by those and by device-exclusive
-//   entries naming it, and none is left unreferenced;
+//   CPU entries that name it (refcount = mapcount = entries), a device-coherent page mapped and
+//   referenced by exactly the present entries that map it and the device-exclusive entries
+//   naming it (6.15+: such an entry is a mapping), and none is left unreferenced;
 // - device page tables map only what the CPU side allows: a system page the CPU maps at the
 //   same address (writable on the device only if writable on the CPU), or a private page the
 //   CPU entry names (writable only through a writable device-private entry) that is the
@@ -70,18 +70,15 @@ export function checkHetero(
       if (!f.has(p, PG.devicePrivate) && !coherent) continue;
       privatePages++;
       let refs = 0;
-      let held = 0; // device-exclusive entries: a reference each, no mapping
-      // A device-coherent page is mapped by present entries (the rmap finds them), and may be
-      // held by another device's exclusive entries.
-      if (coherent) {
-        rmapWalk(k, p, () => refs++);
-        held = coherentExclusiveEntries(k, p);
-      } else walk(k, p, () => refs++);
-      if (refs + held === 0)
+      // A device-coherent page is mapped by present entries, and by another device's
+      // device-exclusive entries (rmapWalk finds both, as page_vma_mapped_walk does in 6.15+).
+      if (coherent) rmapWalk(k, p, () => refs++, true);
+      else walk(k, p, () => refs++);
+      if (refs === 0)
         bad.push(`checkHetero: device page ${p} of ${dev.spec.name} is referenced by no CPU entry (leak)`);
-      if (f.mapcount[p] !== refs || f.refcount[p] !== refs + held)
+      if (f.mapcount[p] !== refs || f.refcount[p] !== refs)
         bad.push(
-          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries, ${held} exclusive`,
+          `checkHetero: device page ${p} mapcount ${f.mapcount[p]} refcount ${f.refcount[p]}, ${refs} CPU entries`,
         );
     }
     if (privatePages !== dev.privatePages)
@@ -121,8 +118,10 @@ function checkMirror(k: Kernel, m: Mirror, devices: readonly Device[], bad: stri
       if (h >= 0 && pmap.pteIsSwap(h) && pmap.pteSwapType(h) !== SwpType.swap) {
         const type = pmap.pteSwapType(h);
         cpuPfn = pmap.pteSwapSlot(h);
-        cpuWrite = type === SwpType.deviceWrite || type === SwpType.exclusiveWrite;
         exclusive = isDeviceExclusiveType(type);
+        // 6.15+ has one device-exclusive type, made from a writable entry and left alone by
+        // mprotect: the CPU's write permission is the area's (restore_exclusive_pte).
+        cpuWrite = type === SwpType.deviceWrite || (exclusive && (vma.flags & VM.WRITE) !== 0);
       } else if (h >= 0 && pmap.ptePresent(h)) {
         cpuPfn = pmap.ptePfn(h);
         cpuWrite = (pmap.pteAttrs(h) & PteAttr.write) !== 0;
@@ -142,27 +141,4 @@ function checkMirror(k: Kernel, m: Mirror, devices: readonly Device[], bad: stri
         );
     }
   });
-}
-
-/** Device-exclusive entries naming the anonymous page pfn (its anon_vma's VMAs at its index). */
-function coherentExclusiveEntries(k: Kernel, pfn: number): number {
-  const f = k.phys.frames;
-  const av = k.anonVmas.get(f.owner[pfn]);
-  if (av === undefined) return 0;
-  let n = 0;
-  for (const vma of av.vmas) {
-    const mm = vma.mm;
-    if (mm === null || vma.dead) continue;
-    const vpn = vma.start + (f.index(pfn) - vma.pgoff);
-    if (vpn < vma.start || vpn >= vma.end) continue;
-    const h = mm.pmap.pteLookup(vpn);
-    if (
-      h >= 0 &&
-      mm.pmap.pteIsSwap(h) &&
-      isDeviceExclusiveType(mm.pmap.pteSwapType(h)) &&
-      mm.pmap.pteSwapSlot(h) === pfn
-    )
-      n++;
-  }
-  return n;
 }

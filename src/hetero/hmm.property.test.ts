@@ -157,10 +157,7 @@ function run(ops: readonly Op[], pages = PAGES, thp = false, peer = false): void
           // faulting it (dev_private_owner), and
           // the driver fails the fault (dmirror_do_fault: EFAULT). Each page of the range
           // holds its old contents or one the device wrote before the failure.
-          // An atomic on a page of a THP folio: the page cannot be made device-exclusive (EBUSY).
-          expect((write && r.error === 'EFAULT') || (thp && o.op === 'atomic' && r.error === 'EBUSY')).toBe(
-            true,
-          );
+          expect(write && r.error === 'EFAULT').toBe(true);
           for (let p = o.page; p < o.page + n; p++) {
             const v = sys.access(task, at(p), 'read');
             expect(v === ref[p] || v > before).toBe(true);

@@ -17,6 +17,7 @@ export const ERRNOS = [
   'EFBIG',
   'ENOSPC',
   'EOVERFLOW',
+  'EOPNOTSUPP',
 ] as const;
 export type Errno = (typeof ERRNOS)[number];
 

@@ -18,8 +18,8 @@ export function checkInvariants(k: Kernel): string[] {
   const bad: string[] = [];
   const maps = new Map<number, number>();
   const pmdMaps = new Map<number, number>();
-  /** Device-exclusive entries per page: each holds a reference, not a mapping. */
-  const excl = new Map<number, number>();
+  /** Pages named by device-exclusive entries (6.15+: each entry is a mapping of its page). */
+  const excl = new Set<number>();
   let zeroHolders = 0;
   let tablePages = 0;
   for (const t of k.tasks.values()) {
@@ -87,7 +87,7 @@ function checkLeaves(
   mm: Mm,
   maps: Map<number, number>,
   pmdMaps: Map<number, number>,
-  excl: Map<number, number>,
+  excl: Set<number>,
   bad: string[],
 ): void {
   const f = k.phys.frames;
@@ -155,17 +155,15 @@ function checkLeaves(
     },
     (vpn, offset, type) => {
       // A device-private or device-exclusive entry stands for an anonymous page
-      // (zap_nonpresent_ptes: rss[mm_counter]). A device-private entry is a mapping of its
-      // page too (rmap, AnonPages); a device-exclusive one only a reference.
-      if (isDevicePrivateType(type)) {
-        anon++;
-        maps.set(offset, (maps.get(offset) ?? 0) + 1);
-      }
-      if (!isDeviceExclusiveType(type)) return;
+      // (zap_nonpresent_ptes: rss[mm_counter]) and is a mapping of it (rmap, AnonPages; for
+      // a device-exclusive entry since 6.15, which keeps the mapcount).
+      if (!isDevicePrivateType(type) && !isDeviceExclusiveType(type)) return;
       anon++;
-      excl.set(offset, (excl.get(offset) ?? 0) + 1);
+      maps.set(offset, (maps.get(offset) ?? 0) + 1);
+      if (!isDeviceExclusiveType(type)) return;
+      excl.add(offset);
       const v = mm.vmaAt(vpn);
-      if (!f.has(offset, PG.anon) || f.has(offset, PG.compound) || v === undefined || v.file !== null)
+      if (!f.has(offset, PG.anon) || v === undefined || v.file !== null)
         bad.push(
           `checkLeaves: vpn ${vpn} device-exclusive entry for ${offset}, not a private anonymous page`,
         );
@@ -224,7 +222,7 @@ function checkFrames(
   k: Kernel,
   maps: Map<number, number>,
   pmdMaps: Map<number, number>,
-  excl: Map<number, number>,
+  excl: Set<number>,
   bad: string[],
 ): void {
   const f = k.phys.frames;
@@ -258,6 +256,7 @@ function checkFrames(
     if (flags & PG.head) {
       used += HPAGE_PMD_NR;
       checkFolio(k, pfn, maps, pmdMaps, c, bad);
+      for (let p = pfn; p < pfn + HPAGE_PMD_NR; p++) checkExclusivePage(k, p, excl, bad);
       pfn += HPAGE_PMD_NR - 1;
       continue;
     }
@@ -273,13 +272,14 @@ function checkFrames(
     if (flags & PG.anon) {
       if (f.mapcount[pfn] > 0) c.anonPages++;
       const cached = (flags & PG.swapcache) !== 0 ? 1 : 0;
-      const held = cached + (excl.get(pfn) ?? 0); // references that are not mappings
+      const held = cached; // a reference that is not a mapping
       if (f.refcount[pfn] !== f.mapcount[pfn] + held)
         bad.push(
           `checkFrames: anon pfn ${pfn} refcount ${f.refcount[pfn]} mapcount ${f.mapcount[pfn]} (+${held} held)`,
         );
       if (f.mapcount[pfn] === 0 && held === 0)
         bad.push(`checkFrames: anon pfn ${pfn} is allocated but mapped nowhere (leak)`);
+      checkExclusivePage(k, pfn, excl, bad);
     } else if (flags & (PG.shmem | PG.file)) {
       if (flags & PG.shmem) shmemPages++;
       else filePages++;
@@ -334,6 +334,22 @@ function checkFrames(
     bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${c.mlocked} frames flagged`);
   if (used !== k.phys.cpuFrames - k.phys.freePages)
     bad.push(`checkFrames: ${used} frames in use, counters say ${k.phys.cpuFrames - k.phys.freePages}`);
+}
+
+/**
+ * make_device_exclusive converts the one writable PTE of an anon-exclusive page (a THP's page
+ * once its PMD is split); fork restores the entry before it shares the page, so the entry
+ * stays the page's only mapping.
+ */
+function checkExclusivePage(k: Kernel, pfn: number, excl: Set<number>, bad: string[]): void {
+  if (!excl.has(pfn)) return;
+  const f = k.phys.frames;
+  const head = f.headOf(pfn);
+  const pmd = head !== pfn || f.has(pfn, PG.compound) ? f.entireMapcount(head) : 0;
+  if (f.mapcount[pfn] !== 1 || pmd !== 0 || !f.has(pfn, PG.anonExclusive))
+    bad.push(
+      `checkFrames: device-exclusive pfn ${pfn} mapcount ${f.mapcount[pfn]} (+${pmd} PMD), anon-exclusive ${f.has(pfn, PG.anonExclusive)}: the entry must be its only mapping`,
+    );
 }
 
 /**

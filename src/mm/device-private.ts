@@ -11,7 +11,7 @@
 
 import { isDeviceExclusiveType, isDevicePrivateType, SwpType } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
-import { protectExclusiveEntry, zapExclusiveEntry } from './device-exclusive.js';
+import { zapExclusiveEntry } from './device-exclusive.js';
 import type { Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
 import { freeSwapEntry } from './swap.js';
@@ -20,12 +20,13 @@ import { VM, type Vma } from './vma.js';
 /**
  * zap_nonpresent_ptes for any swap entry: a device-private one drops its page's mapping and
  * reference (folio_remove_rmap_pte, folio_put: the last one returns the page to its driver,
- * free_zone_device_folio -> page_free); a device-exclusive one its page's reference; a
- * swap-device one drops its slot reference.
+ * free_zone_device_folio -> page_free); a device-exclusive one likewise for its system page
+ * (6.15+, munlocking it in a `locked` area as for a present entry); a swap-device one drops
+ * its slot reference.
  */
-export function zapSwpEntry(k: Kernel, mm: Mm, offset: number, type: number): void {
+export function zapSwpEntry(k: Kernel, mm: Mm, offset: number, type: number, locked: boolean): void {
   if (isDeviceExclusiveType(type)) {
-    zapExclusiveEntry(k, mm, offset);
+    zapExclusiveEntry(k, mm, offset, locked);
     return;
   }
   if (!isDevicePrivateType(type)) {
@@ -78,25 +79,22 @@ export function dupDevicePrivate(
 /**
  * change_pte_range's swap-entry branch: a writable device-private entry in a range whose
  * protection changes becomes readable (write access is restored by the next fault, which
- * migrates the page back); so does a writable device-exclusive entry
- * (make_readable_device_exclusive_entry).
+ * migrates the page back). A device-exclusive entry is left as it is (6.15+: there is one
+ * type, and restore_exclusive_pte decides writability from the area when it is restored).
  */
 export function protectDevicePrivate(mm: Mm, start: number, end: number): void {
   const pmap = mm.pmap;
   const writable: number[] = [];
-  const exclusive: number[] = [];
   pmap.forEachLeaf(
     start,
     end,
     () => {},
     (vpn, _pfn, type) => {
       if (type === SwpType.deviceWrite) writable.push(vpn);
-      else if (type === SwpType.exclusiveWrite) exclusive.push(vpn);
     },
   );
   for (const vpn of writable) {
     const h = pmap.pteLookup(vpn);
     pmap.pteSetSwap(h, pmap.pteSwapSlot(h), SwpType.deviceRead);
   }
-  for (const vpn of exclusive) protectExclusiveEntry(mm, vpn);
 }

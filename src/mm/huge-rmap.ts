@@ -8,6 +8,7 @@
 // reference count in the head (one reference per mapping, PMD or PTE).
 
 import { PG } from '../phys/frames.js';
+import { splitExclusiveEntries } from './device-exclusive.js';
 import type { Kernel } from './kernel.js';
 import { lruAdd, lruDel, lruMove } from './lru.js';
 import { type Mm, MmCounter, MmfThp } from './mm.js';
@@ -153,12 +154,14 @@ function deferredSplitFolio(k: Kernel, head: number): void {
  * __folio_split to order 0 of a folio no PMD maps (those on the deferred queue): each page
  * becomes a folio of its own holding one reference per PTE mapping it, keeping its content,
  * owner, index, anon-exclusive mark and the folio's mlock; pages mapped nowhere are freed.
- * The page tables do not change (Linux replaces the PTEs with migration entries and back).
+ * Present PTEs do not change (Linux replaces them with migration entries and back); a
+ * device-exclusive entry comes back as a present read-only one (splitExclusiveEntries).
  */
 export function splitFolio(k: Kernel, head: number): void {
   const f = k.phys.frames;
   if (f.entireMapcount(head) !== 0) throw new Error(`splitFolio: folio ${head} is still PMD-mapped`);
   k.thp.deferred.delete(head);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) if (f.mapcount[head + i] > 0) splitExclusiveEntries(k, head + i);
   const mlocked = f.has(head, PG.mlocked);
   // lru_add_split_folio: the folio's LRU entry becomes one per page that stays.
   const lruFlags = f.flags[head] & (PG.active | PG.workingset);

@@ -11,7 +11,10 @@ import type { Vma } from './vma.js';
 export const enum NotifyEvent {
   /** The range is unmapped (munmap, mremap's move). */
   unmap = 0,
-  /** Entries are cleared or replaced (MADV_DONTNEED, CoW break, THP split, reclaim). */
+  /**
+   * Entries are cleared or replaced (MADV_DONTNEED, CoW break, THP split, reclaim, and since
+   * 6.15 a CPU fault restoring a device-exclusive entry: remove_device_exclusive_entry).
+   */
   clear = 1,
   /** mprotect (change_protection). */
   protectionVma = 2,
@@ -19,7 +22,10 @@ export const enum NotifyEvent {
   protectionPage = 3,
   /** migrate_vma_* unmapping pages to move them (owner says which driver). */
   migrate = 6,
-  /** A page becomes device-exclusive, or a CPU fault takes it back (owner: the driver, or none). */
+  /**
+   * A page becomes device-exclusive (owner: the driver asking, so that it can ignore its own).
+   * Since 6.15 nothing else sends it: taking the page back is MMU_NOTIFY_CLEAR.
+   */
   exclusive = 7,
 }
 

@@ -64,7 +64,7 @@ export function zapVmaRange(g: MmuGather, vma: Vma, start: number, end: number, 
         forceFlush = false;
       }
     },
-    (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
+    (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type, locked),
     (s, e) => {
       k.locks.ptl++; // zap_pte_range: one PTE lock per table
       if (forceFlush) {
@@ -203,7 +203,7 @@ export function exitMmap(k: Kernel, mm: Mm): void {
         if ((attrs & PteAttr.dirty) !== 0 && !k.phys.frames.has(pfn, PG.anon)) markDirty(k, pfn);
         zapPage(k, mm, pfn, locked);
       },
-      (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type),
+      (_vpn, slot, type) => zapSwpEntry(k, mm, slot, type, locked),
       () => k.locks.ptl++, // zap_pte_range
     );
   }

@@ -18,7 +18,7 @@ import type { Kernel } from './kernel.js';
 import { LruList, lruAdd, lruDel, lruListOf } from './lru.js';
 import { mmuNotifierInvalidate, NotifyEvent } from './mmu-notifier.js';
 import { rmapWalk } from './rmap.js';
-import { evictPage, mapSwapEntry, swapOutAnon, writeSwapCachePage } from './swap.js';
+import { evictPage, mapSwapEntry, swapOutAnon } from './swap.js';
 import { VM } from './vma.js';
 
 /** SWAP_CLUSTER_MAX: pages scanned per batch. */
@@ -373,14 +373,9 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences =
     // add_to_swap: a slot and a place in the swap cache; the page is dirty until written.
     if (!swapOutAnon(k, pfn)) return activate(k, pfn);
   }
+  // A device-exclusive page is unmapped like any other (6.15+: its entry is a mapping that
+  // try_to_unmap_one finds) and then freed: the entry held no reference of its own.
   if (f.mapcount[pfn] > 0 && !tryToUnmap(k, pfn, sc.cpu)) return activate(k, pfn);
-  // An anonymous page with a reference beyond its mappings and the swap cache (a
-  // device-exclusive entry's) is written out if dirty (pageout), but cannot be freed:
-  // __remove_mapping's refcount freeze fails, and the page is kept (keep_locked).
-  if (f.has(pfn, PG.anon) && f.refcount[pfn] > f.mapcount[pfn] + (f.has(pfn, PG.swapcache) ? 1 : 0)) {
-    writeSwapCachePage(k, pfn);
-    return keep(k, pfn);
-  }
   let wrote = false;
   if (f.has(pfn, PG.dirty)) {
     if (f.has(pfn, PG.file)) {
@@ -404,18 +399,32 @@ function shrinkFolio(k: Kernel, pfn: number, sc: ScanControl, ignoreReferences =
 function lazyfree(k: Kernel, pfn: number, cpu: number): FolioResult {
   const f = k.phys.frames;
   let redirtied = f.has(pfn, PG.dirty);
-  rmapWalk(k, pfn, (mm, _vma, _vpn, h) => {
-    if ((mm.pmap.pteAttrs(h) & PteAttr.dirty) !== 0) redirtied = true;
-  });
+  // A device-exclusive entry counts as clean (6.15+ try_to_unmap_one reads no dirty bit from
+  // it): the device's writes are lost unless its driver dirtied the page.
+  rmapWalk(
+    k,
+    pfn,
+    (mm, _vma, _vpn, h) => {
+      if (mm.pmap.ptePresent(h) && (mm.pmap.pteAttrs(h) & PteAttr.dirty) !== 0) redirtied = true;
+    },
+    true,
+  );
   if (redirtied) {
     f.clear(pfn, PG.lazyfree);
     return activate(k, pfn);
   }
-  rmapWalk(k, pfn, (mm, _vma, vpn, h) => {
-    mm.pmap.pteClear(h);
-    dropMapping(k, mm, pfn, false);
-    k.flushTlbRange(mm, cpu, vpn, vpn + 1);
-  });
+  rmapWalk(
+    k,
+    pfn,
+    (mm, _vma, vpn, h) => {
+      mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // try_to_unmap_one
+      const present = mm.pmap.ptePresent(h);
+      mm.pmap.pteClear(h);
+      dropMapping(k, mm, pfn, false);
+      if (present) k.flushTlbRange(mm, cpu, vpn, vpn + 1);
+    },
+    true,
+  );
   k.vmstat.pglazyfreed++;
   return 'reclaimed';
 }
@@ -518,40 +527,57 @@ function folioReferenced(
   let exec = false;
   let locked = false;
   void sc;
-  rmapWalk(k, pfn, (mm, vma, _vpn, h) => {
-    if ((vma.flags & VM.LOCKED) !== 0) locked = true;
-    if ((mm.pmap.pteAttrs(h) & PteAttr.accessed) !== 0) {
-      mm.pmap.pteUpdate(h, 0, PteAttr.accessed);
-      referenced++;
-      if ((vma.flags & VM.EXEC) !== 0) exec = true;
-    }
-  });
+  rmapWalk(
+    k,
+    pfn,
+    (mm, vma, _vpn, h) => {
+      if ((vma.flags & VM.LOCKED) !== 0) locked = true;
+      // A device-exclusive entry (6.15+: found by page_vma_mapped_walk) has no accessed bit:
+      // ptep_clear_flush_young finds it old, and the mirror has no clear_young to ask.
+      if (!mm.pmap.ptePresent(h)) return;
+      if ((mm.pmap.pteAttrs(h) & PteAttr.accessed) !== 0) {
+        mm.pmap.pteUpdate(h, 0, PteAttr.accessed);
+        referenced++;
+        if ((vma.flags & VM.EXEC) !== 0) exec = true;
+      }
+    },
+    true,
+  );
   return { referenced, exec, locked };
 }
 
 /**
  * try_to_unmap: clear every entry mapping the page (an anonymous page's become swap entries),
- * moving a dirty bit to the page; fails (the page stays mapped) in a VM_LOCKED area.
+ * moving a dirty bit to the page; fails (the page stays mapped) in a VM_LOCKED area. A
+ * device-exclusive entry is one of them (try_to_unmap_one, 6.15+: pte_clear, no flush as it
+ * was not present, no dirty bit to move); the MMU_NOTIFY_CLEAR before it drops the device's
+ * atomic mapping, and the page then leaves for swap like any other.
  */
 function tryToUnmap(k: Kernel, pfn: number, cpu: number): boolean {
   const f = k.phys.frames;
   let ok = true;
-  rmapWalk(k, pfn, (mm, vma, vpn, h) => {
-    if (!ok) return;
-    if ((vma.flags & VM.LOCKED) !== 0) {
-      ok = false;
-      return;
-    }
-    mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // try_to_unmap_one
-    const attrs = mm.pmap.pteClear(h);
-    if ((attrs & PteAttr.dirty) !== 0) {
-      if (f.has(pfn, PG.file)) markDirty(k, pfn);
-      else f.set(pfn, PG.dirty);
-    }
-    if (f.has(pfn, PG.anon)) mapSwapEntry(k, mm, h, pfn);
-    // The page keeps its place in the page or swap cache (and that reference); the mapping goes.
-    dropMapping(k, mm, pfn, false);
-    k.flushTlbRange(mm, cpu, vpn, vpn + 1);
-  });
+  rmapWalk(
+    k,
+    pfn,
+    (mm, vma, vpn, h) => {
+      if (!ok) return;
+      if ((vma.flags & VM.LOCKED) !== 0) {
+        ok = false;
+        return;
+      }
+      mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.clear); // try_to_unmap_one
+      const present = mm.pmap.ptePresent(h);
+      const attrs = mm.pmap.pteClear(h);
+      if (present && (attrs & PteAttr.dirty) !== 0) {
+        if (f.has(pfn, PG.file)) markDirty(k, pfn);
+        else f.set(pfn, PG.dirty);
+      }
+      if (f.has(pfn, PG.anon)) mapSwapEntry(k, mm, h, pfn);
+      // The page keeps its place in the page or swap cache (and that reference); the mapping goes.
+      dropMapping(k, mm, pfn, false);
+      if (present) k.flushTlbRange(mm, cpu, vpn, vpn + 1);
+    },
+    true,
+  );
   return ok && f.mapcount[pfn] === 0;
 }

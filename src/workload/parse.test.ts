@@ -456,7 +456,7 @@ describe('parseScenario: errors carry file:line:column and the field', () => {
         ),
       ),
     ).toEqual([
-      "test.yaml:8:19: steps[1].expect_error: unknown value 'SEGV' (expected one of EPERM, ENOENT, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, ENFILE, EMFILE, EFBIG, ENOSPC, EOVERFLOW, SIGSEGV, SIGBUS, SIGKILL)",
+      "test.yaml:8:19: steps[1].expect_error: unknown value 'SEGV' (expected one of EPERM, ENOENT, EINTR, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, ENFILE, EMFILE, EFBIG, ENOSPC, EOVERFLOW, EOPNOTSUPP, SIGSEGV, SIGBUS, SIGKILL)",
     ]);
   });
 
