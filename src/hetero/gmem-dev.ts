@@ -4,7 +4,10 @@
 // context per attached device (gm_as_attach -> pmap_create). This file is the driver's
 // implementation of those operations over vmlab's device: each call is counted.
 
+import { XA_NODE_BYTES } from '../lib/xarray.js';
+import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
+import { STRUCT_PAGE_BYTES } from '../phys/frames.js';
 import type { Device, DeviceContext } from './device.js';
 import { mapRun } from './device-pages.js';
 
@@ -14,6 +17,35 @@ export interface GmContext {
   readonly ctx: DeviceContext;
   /** Page ranges [start, end) peer_va_alloc_fixed reserved, in no particular order. */
   readonly vas: [number, number][];
+}
+
+/** xarray nodes holding indices 0..n-1 (64 slots a node; a single entry at index 0 needs none). */
+export function denseXaNodes(n: number): number {
+  let nodes = 0;
+  for (let m = n; m > 1; ) {
+    m = Math.ceil(m / 64);
+    nodes += m;
+  }
+  return nodes;
+}
+
+/**
+ * gm_dev_register_physmem for every device: the device's memory gets no struct page (it is
+ * no ZONE_DEVICE memmap, as hmm's device-private memory is); the hnode keeps one struct
+ * gm_mapping per 4 KiB page of it in an array (kvmalloc_array, 48 B each) indexed by the
+ * hnode's xarray (hnode->pages, every index stored). The metadata meter says so.
+ */
+export function gmDevRegisterPhysmem(k: Kernel, devices: readonly Device[], gmMappingBytes: number): void {
+  let pages = 0;
+  let nodes = 0;
+  for (const d of devices) {
+    const n = d.spec.memory / 4096;
+    pages += n;
+    nodes += denseXaNodes(n);
+  }
+  k.meta.set('struct_page', k.phys.memmapBytes - pages * STRUCT_PAGE_BYTES);
+  k.meta.set('hnode_gm_mapping', pages * gmMappingBytes);
+  k.meta.set('hnode_xa_node', nodes * XA_NODE_BYTES);
 }
 
 /** gm_as_attach: pmap_create for mm. Null when device memory cannot hold a page table. */

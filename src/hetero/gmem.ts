@@ -30,6 +30,7 @@ import {
 import {
   gmAsAttach,
   gmAsDetach,
+  gmDevRegisterPhysmem,
   peerVaAllocFixed,
   peerVaFree,
   pmapProtect,
@@ -38,7 +39,7 @@ import {
 } from './gmem-dev.js';
 import { GmRet, gmDevFault, objectOf, releaseBlockPages } from './gmem-fault.js';
 import { type HmadviseResult, hmadvise } from './gmem-hmadvise.js';
-import { Gm, type GmMapping } from './gmem-object.js';
+import { GM_MAPPING_BYTES, Gm, type GmMapping } from './gmem-object.js';
 
 /**
  * gmem's defaults where the scenario gave none: 2 MiB device pages (HPAGE_SIZE, the series'
@@ -61,6 +62,7 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
     this.k = k;
     // gm_dev_create + gm_dev_register_physmem: each device's memory is an hnode.
     this.devices = specs.map((s, i) => new Device(k, i, gmemSpec(s), i, rng));
+    gmDevRegisterPhysmem(k, this.devices, GM_MAPPING_BYTES);
     this.g = {
       k,
       per: Math.max(...this.devices.map((d) => d.pagePages)),

@@ -364,5 +364,8 @@ export const META_STRUCTURES = {
   vm_object: 'gmem struct vm_object with its struct xarray, 40 B per process with peer-shared memory',
   gm_mapping: 'gmem struct gm_mapping, 48 B each (flag, page/dev union, mutex)',
   vm_object_xa_node: 'xarray nodes of gmem logical page tables, 576 B each',
+  hnode_gm_mapping:
+    "gmem: the struct gm_mapping array gm_dev_register_physmem allocates for a device's memory, 48 B per 4 KiB device page (its struct page stand-in)",
+  hnode_xa_node: "gmem: the xarray nodes of each hnode's page index (hnode->pages), 576 B each",
 } as const;
 export type MetaStructure = keyof typeof META_STRUCTURES;
