@@ -60,12 +60,36 @@ describe('DevicePageTable with 2 MiB leaves', () => {
     expect(pfnOf(pt.lookup(R + 21))).toBe(D + 21);
     expect(pt.leafPages).toBe(1);
     expect(pt.walkLevels).toBe(4);
-    // Unmapping the whole leaf needs no split.
+    // Unmapping the whole leaf needs no split; the PD0 table and the middle one go with it.
     const b = table(HUGE_PAGES);
     b.pt.mapLarge(R, D, true);
     expect(b.pt.unmap(R - 5, R + 600)).toBe(512);
     expect(b.splits()).toBe(0);
-    expect(b.pt.tablePages).toBe(3);
+    expect(b.pt.tablePages).toBe(1);
+    expect(b.freed.length).toBe(2);
+  });
+
+  it('frees the PTE table a split made once its last page goes, and the directories above', () => {
+    const { pt } = table(HUGE_PAGES);
+    pt.mapLarge(R, D, true);
+    pt.mapLarge(R + 512, D + 512, true);
+    expect(pt.unmap(R, R + 511)).toBe(511); // splits: the PTE table keeps page 511
+    expect(pt.tablePages).toBe(4);
+    expect(pt.unmap(R + 511, R + 512)).toBe(1);
+    expect(pt.tablePages).toBe(3); // the PTE table went; PD0 keeps the other leaf
+    expect(pt.freedPages).toBe(1);
+    expect(pt.unmapLargeFrames(D + 512, D + 1024)).toBe(512);
+    expect(pt.tablePages).toBe(1);
+    expect(pt.freedPages).toBe(3);
+    expect(pt.badTables()).toEqual([]);
+  });
+
+  it('a write-protect that drops an unsplittable leaf frees its tables', () => {
+    const { pt } = table(HUGE_PAGES, 3);
+    pt.mapLarge(R, D, true);
+    expect(pt.protect(R, R + 1, false)).toBe(true); // no memory for the split: the leaf goes
+    expect(pt.mapped).toBe(0);
+    expect(pt.tablePages).toBe(1);
   });
 
   it('splits on a partial protect, keeps a whole leaf whole', () => {
@@ -158,17 +182,42 @@ describe('DevicePageTable with 64 KiB leaves (dual PDE)', () => {
     pt.mapLarge(R, D, true);
     expect(pt.unmap(R + 3, R + 4)).toBe(1);
     expect(splits()).toBe(1);
-    expect(pt.tablePages).toBe(6);
+    // + a small-page table; the big-page table lost its only entry, so it and its pool page went
+    expect(pt.tablePages).toBe(5);
+    expect(pt.freedPages).toBe(1);
     expect(pfnOf(pt.lookup(R + 4))).toBe(D + 4);
     expect(pt.leafPages).toBe(1);
     expect(pt.mapped).toBe(15);
-    expect(pt.mapLarge(R, D, true)).toBe(true); // the small PTEs go, the table stays
+    // A pool page for the big-page table again; the small PTEs go, and their table with them.
+    expect(pt.mapLarge(R, D, true)).toBe(true);
+    expect(pt.tablePages).toBe(5);
+    expect(pt.freedPages).toBe(2);
     expect(pt.mapped).toBe(16);
     expect(pt.lookup(R + 4)).not.toBe(0);
     expect(pt.leafPages).toBe(16);
     let leaves = 0;
     pt.forEachLeaf(() => leaves++);
     expect(leaves).toBe(1);
+  });
+
+  it('frees a pool page with its last big-page table, and the dual directory with its last entry', () => {
+    const { pt } = table(BIG_PAGES);
+    for (let r = 0; r < 17; r++) pt.mapLarge(R + r * 512, D + r * 16, true); // 17 PD0 entries
+    expect(pt.tablePages).toBe(6); // root, middle, the dual PD0 (2), 2 pool pages (16 + 1 tables)
+    pt.map(R + 16, 9, false); // a small-page table beside the first big-page table
+    expect(pt.tablePages).toBe(7);
+    expect(pt.unmap(R, R + 16)).toBe(16); // the first big-page table empties: it goes
+    expect(pt.tablePages).toBe(7); // its pool page keeps 15 tables
+    expect(pt.unmap(R + 16 * 512, R + 16 * 512 + 16)).toBe(16); // the 17th: its pool page goes
+    expect(pt.tablePages).toBe(6);
+    expect(pt.unmap(R + 16, R + 17)).toBe(1); // the small-page table
+    expect(pt.tablePages).toBe(5);
+    expect(pt.freedPages).toBe(2);
+    expect(pt.badTables()).toEqual([]);
+    // The 15 big-page tables, their pool page, the dual PD0 (2 pages), the middle table.
+    expect(pt.unmap(0, 2 ** 36)).toBe(15 * 16);
+    expect(pt.tablePages).toBe(1);
+    expect(pt.freedPages).toBe(6);
   });
 
   it('frees every table page, pools and dual tables included, on destroy', () => {

@@ -52,23 +52,58 @@ describe('DevicePageTable', () => {
     expect(seen).toEqual([5, high]);
   });
 
-  it('unmaps a range across leaf tables and counts what was valid; tables stay', () => {
-    const { pt } = table();
+  it('unmaps a range across leaf tables and counts what was valid; a table goes with its last entry', () => {
+    const { pt, freed } = table();
     for (let v = 500; v < 540; v++) pt.map(v, 1000 + v, true); // crosses the 512 boundary
     expect(pt.tablePages).toBe(5);
-    expect(pt.unmap(510, 520)).toBe(10);
+    expect(pt.unmap(510, 520)).toBe(10); // both leaf tables keep entries (500-509, 520-539)
+    expect(pt.tablePages).toBe(5);
+    expect(pt.freedPages).toBe(0);
     expect(pt.unmap(0, 2 ** 37)).toBe(30);
     expect(pt.mapped).toBe(0);
-    expect(pt.tablePages).toBe(5);
-    expect(pt.countTables()).toBe(5);
+    // Both PTE tables, then the level-1 and level-2 directories they left empty; the root stays.
+    expect(pt.tablePages).toBe(1);
+    expect(pt.countTables()).toBe(1);
+    expect(pt.freedPages).toBe(4);
+    expect(freed.length).toBe(4);
+    expect(pt.badTables()).toEqual([]);
+  });
+
+  it('keeps a table while one entry is valid, and frees it page by page as the last goes', () => {
+    const { pt } = table();
+    const far = 2 ** 27; // another level-2 table under the root
+    pt.map(0, 1, true);
+    pt.map(1, 2, true);
+    pt.map(far, 3, true);
+    expect(pt.tablePages).toBe(7); // root + 3 under each address
+    expect(pt.unmap(0, 1)).toBe(1);
+    expect(pt.tablePages).toBe(7); // page 1 still mapped there
+    expect(pt.unmap(1, 2)).toBe(1); // the one-page path
+    expect(pt.tablePages).toBe(4); // that branch went up to the root
+    expect(pt.lookup(far)).not.toBe(0);
+    pt.map(5, 6, false); // the branch is built again
+    expect(pt.tablePages).toBe(7);
+    expect(pt.unmap(far, far + 1)).toBe(1);
+    expect(pt.tablePages).toBe(4);
+    expect(pt.freedPages).toBe(6);
+    expect(pt.badTables()).toEqual([]);
+  });
+
+  it('frees the tables a failed mapping allocated', () => {
+    const { pt, freed } = table(3);
+    expect(pt.map(0, 1, false)).toBe(false); // root + two levels: no memory for the PTE table
+    expect(pt.tablePages).toBe(1);
+    expect(freed.length).toBe(2);
   });
 
   it('fails a mapping when table memory runs out, and frees every table on destroy', () => {
-    const { pt, freed } = table(2);
-    expect(pt.map(0, 1, false)).toBe(false); // root + one level: no memory for the rest
-    expect(pt.lookup(0)).toBe(0);
+    const { pt, freed } = table(4);
+    pt.map(0, 1, false);
+    expect(pt.map(2 ** 27, 1, false)).toBe(false); // another branch: no memory for its leaf table
+    expect(pt.lookup(2 ** 27)).toBe(0);
+    expect(freed.length).toBe(0); // its level-2 table could not be allocated either
     pt.destroy();
-    expect(freed.length).toBe(2);
+    expect(freed.length).toBe(4);
     expect(pt.tablePages).toBe(0);
     const none = table(0);
     expect(none.pt.ok).toBe(false);

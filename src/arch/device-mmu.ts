@@ -52,6 +52,13 @@ export class DevicePageTable extends DevicePageTableBase {
    * A large leaf covering vpn is split first, unless it maps pfn there already with these bits.
    */
   map(vpn: number, pfn: number, write: boolean, atomic = false): boolean {
+    this.begin();
+    const ok = this.mapIn(vpn, pfn, write, atomic);
+    this.end();
+    return ok;
+  }
+
+  private mapIn(vpn: number, pfn: number, write: boolean, atomic: boolean): boolean {
     const bits = (atomic ? DevPte.atomic : 0) + (write ? DevPte.write : 0) + DevPte.valid;
     const t1 = this.dirTable(vpn, true);
     if (t1 < 0) return false;
@@ -69,9 +76,8 @@ export class DevicePageTable extends DevicePageTableBase {
     }
     const st = this.smallTable(t1, i);
     if (st < 0) return false;
-    const pt = this.tables[st];
-    if (pt[vpn % ENTRIES] === 0) this.mapped++;
-    pt[vpn % ENTRIES] = pfn * 16 + bits;
+    if (this.tables[st][vpn % ENTRIES] === 0) this.mapped++;
+    this.mem.put(st, vpn % ENTRIES, pfn * 16 + bits);
     return true;
   }
 
@@ -84,6 +90,13 @@ export class DevicePageTable extends DevicePageTableBase {
     const n = this.largePages;
     if (n === 1 || vpn % n !== 0 || pfn % n !== 0)
       throw new Error(`DevicePageTable.mapLarge: vpn ${vpn} pfn ${pfn} is no ${n}-page leaf`);
+    this.begin();
+    const ok = this.mapLargeIn(vpn, pfn, write);
+    this.end();
+    return ok;
+  }
+
+  private mapLargeIn(vpn: number, pfn: number, write: boolean): boolean {
     const bits = (write ? DevPte.write : 0) + DevPte.valid;
     const t1 = this.dirTable(vpn, true);
     if (t1 < 0) return false;
@@ -96,29 +109,31 @@ export class DevicePageTable extends DevicePageTableBase {
         const pt = this.tables[Math.floor(e / 16)];
         for (let j = 0; j < ENTRIES; j++) if (pt[j] !== 0) this.mapped--;
         this.freeTable(Math.floor(e / 16));
+        this.freedPages++;
+        this.onTableFree(1);
       }
-      tab[i] = pfn * 16 + LEAF + bits;
+      this.mem.put(t1, i, pfn * 16 + LEAF + bits);
       this.mapped += HUGE_PAGES;
       return true;
     }
     if (tab[ENTRIES + i] === 0) {
       const b = this.newBigTable();
       if (b < 0) return false;
-      if (tab[ENTRIES + i] === 0) tab[ENTRIES + i] = b * 16 + DevPte.valid;
+      if (tab[ENTRIES + i] === 0) this.mem.link(t1, ENTRIES + i, b, b * 16 + DevPte.valid);
       else this.freeTable(b);
     }
     const j = Math.floor(vpn / BIG_PAGES) % BIG_PER_TABLE;
     if (tab[i] !== 0) {
-      const pt = this.tables[Math.floor(tab[i] / 16)];
+      const st = Math.floor(tab[i] / 16);
       for (let k = j * BIG_PAGES; k < (j + 1) * BIG_PAGES; k++)
-        if (pt[k] !== 0) {
-          pt[k] = 0;
+        if (this.tables[st][k] !== 0) {
+          this.mem.put(st, k, 0); // a small-page table emptied so goes at the end
           this.mapped--;
         }
     }
-    const bt = this.tables[Math.floor(tab[ENTRIES + i] / 16)];
-    if (bt[j] !== 0) this.mapped -= BIG_PAGES;
-    bt[j] = pfn * 16 + bits;
+    const b = Math.floor(tab[ENTRIES + i] / 16);
+    if (this.tables[b][j] !== 0) this.mapped -= BIG_PAGES;
+    this.mem.put(b, j, pfn * 16 + bits);
     this.mapped += BIG_PAGES;
     return true;
   }
@@ -136,7 +151,7 @@ export class DevicePageTable extends DevicePageTableBase {
       const b = base + i * span;
       if (level === 1) this.eachLeafL1(t, i, b, Math.max(start, b), Math.min(end, b + span), fn);
       else if (tab[i] === 0) continue;
-      else if (level === 0) fn(tab, i, 1, true);
+      else if (level === 0) fn(t, i, 1, true);
       else this.eachLeaf(Math.floor(tab[i] / 16), level - 1, b, start, end, fn);
     }
   }
@@ -146,27 +161,36 @@ export class DevicePageTable extends DevicePageTableBase {
     if ((tab[i] & LEAF) !== 0) {
       const whole = lo === rb && hi === rb + HUGE_PAGES;
       if (whole || !this.splitHuge(t1, i)) {
-        fn(tab, i, HUGE_PAGES, whole);
+        fn(t1, i, HUGE_PAGES, whole);
         return;
       }
     }
     if (this.dual && tab[ENTRIES + i] !== 0) {
-      const bt = this.tables[Math.floor(tab[ENTRIES + i] / 16)];
+      const b = Math.floor(tab[ENTRIES + i] / 16);
+      const bt = this.tables[b];
       for (let j = Math.floor((lo - rb) / BIG_PAGES); j < Math.ceil((hi - rb) / BIG_PAGES); j++) {
         if (bt[j] === 0) continue;
         const bs = rb + j * BIG_PAGES;
-        if (lo <= bs && bs + BIG_PAGES <= hi) fn(bt, j, BIG_PAGES, true);
-        else if (!this.splitBig(t1, i, j)) fn(bt, j, BIG_PAGES, false);
+        if (lo <= bs && bs + BIG_PAGES <= hi) fn(b, j, BIG_PAGES, true);
+        else if (!this.splitBig(t1, i, j)) fn(b, j, BIG_PAGES, false);
       }
     }
     if (tab[i] === 0) return;
-    const pt = this.tables[Math.floor(tab[i] / 16)];
-    for (let k = lo - rb; k < hi - rb; k++) if (pt[k] !== 0) fn(pt, k, 1, true);
+    const st = Math.floor(tab[i] / 16);
+    const pt = this.tables[st];
+    for (let k = lo - rb; k < hi - rb; k++) if (pt[k] !== 0) fn(st, k, 1, true);
   }
 
   /** Clear the leaves of [start, end), splitting large ones it cuts; returns the pages cleared. */
   unmap(start: number, end: number): number {
     if (this.mapped === 0 || start >= end) return 0;
+    this.begin();
+    const n = this.unmapIn(start, end);
+    this.end();
+    return n;
+  }
+
+  private unmapIn(start: number, end: number): number {
     if (end === start + 1) {
       // One page under a small-page table (migration and eviction unmap page by page).
       const t1 = this.dirTable(start, false);
@@ -175,16 +199,16 @@ export class DevicePageTable extends DevicePageTableBase {
       const e = this.tables[t1][i];
       if ((e & LEAF) === 0 && (!this.dual || this.tables[t1][ENTRIES + i] === 0)) {
         if (e === 0) return 0;
-        const pt = this.tables[Math.floor(e / 16)];
-        if (pt[start % ENTRIES] === 0) return 0;
-        pt[start % ENTRIES] = 0;
+        const st = Math.floor(e / 16);
+        if (this.tables[st][start % ENTRIES] === 0) return 0;
+        this.mem.put(st, start % ENTRIES, 0);
         this.mapped--;
         return 1;
       }
     }
     let n = 0;
-    this.eachLeaf(this.root, this.levels - 1, 0, start, end, (tab, i, pages) => {
-      tab[i] = 0;
+    this.eachLeaf(this.root, this.levels - 1, 0, start, end, (t, i, pages) => {
+      this.mem.put(t, i, 0);
       n += pages;
     });
     this.mapped -= n;
@@ -199,17 +223,20 @@ export class DevicePageTable extends DevicePageTableBase {
   protect(start: number, end: number, write: boolean): boolean {
     if (this.mapped === 0 || start >= end) return false;
     let lost = false;
-    this.eachLeaf(this.root, this.levels - 1, 0, start, end, (tab, i, pages, whole) => {
-      const w = (tab[i] & DevPte.write) !== 0;
+    this.begin();
+    this.eachLeaf(this.root, this.levels - 1, 0, start, end, (t, i, pages, whole) => {
+      const e = this.tables[t][i];
+      const w = (e & DevPte.write) !== 0;
       if (!whole && !write) {
-        tab[i] = 0;
+        this.mem.put(t, i, 0);
         this.mapped -= pages;
         lost = true;
       } else if (w && !write) {
-        tab[i] -= DevPte.write;
+        this.mem.put(t, i, e - DevPte.write);
         lost = true;
-      } else if (!w && write && whole) tab[i] += DevPte.write;
+      } else if (!w && write && whole) this.mem.put(t, i, e + DevPte.write);
     });
+    this.end();
     return lost;
   }
 
@@ -221,23 +248,25 @@ export class DevicePageTable extends DevicePageTableBase {
     if (this.largePages === 1 || this.mapped === 0) return 0;
     let n = 0;
     const inside = (e: number) => Math.floor(e / 16) >= lo && Math.floor(e / 16) < hi;
+    this.begin();
     this.eachTable((t, level) => {
       if (level !== 1) return;
       const tab = this.tables[t];
       for (let i = 0; i < ENTRIES; i++) {
         if ((tab[i] & LEAF) !== 0 && inside(tab[i])) {
-          tab[i] = 0;
+          this.mem.put(t, i, 0);
           n += HUGE_PAGES;
         }
         if (!this.dual || tab[ENTRIES + i] === 0) continue;
-        const bt = this.tables[Math.floor(tab[ENTRIES + i] / 16)];
+        const b = Math.floor(tab[ENTRIES + i] / 16);
         for (let j = 0; j < BIG_PER_TABLE; j++)
-          if (bt[j] !== 0 && inside(bt[j])) {
-            bt[j] = 0;
+          if (this.tables[b][j] !== 0 && inside(this.tables[b][j])) {
+            this.mem.put(b, j, 0);
             n += BIG_PAGES;
           }
       }
     });
+    this.end();
     this.mapped -= n;
     return n;
   }

@@ -26,8 +26,8 @@ export function pageEntry(pfn: number, e: number): number {
   return pfn * 8 + (e % 8);
 }
 
-/** Visit a leaf: the table holding it, its index there, its pages; `whole`: inside the range. */
-export type LeafFn = (tab: Float64Array, i: number, pages: number, whole: boolean) => void;
+/** Visit a leaf: the table (index) holding it, its index there, its pages; `whole`: inside the range. */
+export type LeafFn = (t: number, i: number, pages: number, whole: boolean) => void;
 
 export class DevicePageTableBase {
   readonly levels: number;
@@ -44,11 +44,15 @@ export class DevicePageTableBase {
   protected readonly dual: boolean;
   protected readonly mem: DevTableMemory;
   protected readonly onSplit: () => void;
+  protected readonly onTableFree: (pages: number) => void;
+  /** Operations under way (an allocation may evict, which unmaps: tables are pruned last). */
+  private busy = 0;
   protected readonly tables: Float64Array[];
 
   /**
    * Table pages come from allocFrame (-1: none left) and go back through freeFrame; `largePages`
-   * is the device's MMU page size in 4 KiB pages (1, 16 or 512); onSplit is told of each split.
+   * is the device's MMU page size in 4 KiB pages (1, 16 or 512); onSplit is told of each split,
+   * onTableFree of the table pages freed while the context lives (emptied or replaced tables).
    * The root is allocated at once; `ok` is false when there was no memory for it.
    */
   constructor(
@@ -56,8 +60,10 @@ export class DevicePageTableBase {
     freeFrame: (pfn: number) => void,
     largePages = 1,
     onSplit: () => void = () => {},
+    onTableFree: (pages: number) => void = () => {},
   ) {
     this.onSplit = onSplit;
+    this.onTableFree = onTableFree;
     this.levels = 4; // 9 + 9 + 9 + 10 index bits above the page offset: 49 bits
     if (largePages !== 1 && largePages !== BIG_PAGES && largePages !== HUGE_PAGES)
       throw new Error(`DevicePageTable: no ${largePages * 4} KiB leaves`);
@@ -95,6 +101,24 @@ export class DevicePageTableBase {
     this.mem.freeTable(i);
   }
 
+  /** A mapping operation starts; nested ones (under an evicting allocation) prune nothing. */
+  protected begin(): void {
+    this.busy++;
+  }
+
+  /** The operation ends; the outermost frees the tables left mapping nothing. */
+  protected end(): void {
+    if (--this.busy !== 0) return;
+    const n = this.mem.prune();
+    if (n > 0) {
+      this.freedPages += n;
+      this.onTableFree(n);
+    }
+  }
+
+  /** Table pages freed while the context lived (emptied, or replaced by a 2 MiB leaf). */
+  freedPages = 0;
+
   protected newBigTable(): number {
     return this.mem.newBigTable();
   }
@@ -121,7 +145,7 @@ export class DevicePageTableBase {
         e = this.tables[t][i];
         if (e === 0) {
           e = n * 16 + DevPte.valid;
-          this.tables[t][i] = e;
+          this.mem.link(t, i, n, e);
         } else this.freeTable(n); // made meanwhile (an eviction under the allocation)
       }
       t = Math.floor(e / 16);
@@ -167,7 +191,7 @@ export class DevicePageTableBase {
     if (this.tables[t1][i] === 0) {
       const n = this.newTable(0);
       if (n < 0) return -1;
-      if (this.tables[t1][i] === 0) this.tables[t1][i] = n * 16 + DevPte.valid;
+      if (this.tables[t1][i] === 0) this.mem.link(t1, i, n, n * 16 + DevPte.valid);
       else this.freeTable(n);
     }
     const e = this.tables[t1][i];
@@ -184,15 +208,14 @@ export class DevicePageTableBase {
     if (n < 0) return false;
     const e = this.tables[t1][i];
     if ((e & LEAF) === 0) {
-      if (e === 0) this.tables[t1][i] = n * 16 + DevPte.valid;
+      if (e === 0) this.mem.link(t1, i, n, n * 16 + DevPte.valid);
       else this.freeTable(n);
       return true;
     }
-    const pt = this.tables[n];
     const pfn = Math.floor(e / 16);
     const bits = e % 8;
-    for (let j = 0; j < ENTRIES; j++) pt[j] = (pfn + j) * 16 + bits;
-    this.tables[t1][i] = n * 16 + DevPte.valid;
+    for (let j = 0; j < ENTRIES; j++) this.mem.put(n, j, (pfn + j) * 16 + bits);
+    this.mem.link(t1, i, n, n * 16 + DevPte.valid);
     this.splits++;
     this.onSplit();
     return true;
@@ -202,14 +225,13 @@ export class DevicePageTableBase {
   protected splitBig(t1: number, i: number, j: number): boolean {
     const st = this.smallTable(t1, i);
     if (st < 0) return false;
-    const bt = this.tables[Math.floor(this.tables[t1][ENTRIES + i] / 16)];
-    const be = bt[j];
+    const b = Math.floor(this.tables[t1][ENTRIES + i] / 16);
+    const be = this.tables[b][j];
     if (be === 0) return true; // gone meanwhile
-    const pt = this.tables[st];
     const pfn = Math.floor(be / 16);
     const bits = be % 8;
-    for (let k = 0; k < BIG_PAGES; k++) pt[j * BIG_PAGES + k] = (pfn + k) * 16 + bits;
-    bt[j] = 0;
+    for (let k = 0; k < BIG_PAGES; k++) this.mem.put(st, j * BIG_PAGES + k, (pfn + k) * 16 + bits);
+    this.mem.put(b, j, 0);
     this.splits++;
     this.onSplit();
     return true;
@@ -282,6 +304,20 @@ export class DevicePageTableBase {
   /** Table pages counted by walking the tree (for invariant checks). */
   countTables(): number {
     return this.mem.pagesOf(this.liveTables());
+  }
+
+  /**
+   * Tables held that break the freeing rule (for invariant checks): a table other than the root
+   * with no valid entry, or whose count of valid entries is not what it holds.
+   */
+  badTables(): number[] {
+    const out: number[] = [];
+    for (const t of this.liveTables()) {
+      let n = 0;
+      for (const e of this.tables[t]) if (e !== 0) n++;
+      if ((n === 0 && t !== this.root) || n !== this.mem.usedOf(t)) out.push(t);
+    }
+    return out;
   }
 
   /** Free every table (the context goes away). Leaves need not be cleared first. */

@@ -1,6 +1,7 @@
 // Invariants of one device page table and the device TLB over it, for both device designs'
 // checkers (check.ts for hmm, gmem-check.ts for gmem):
-// - its table pages, counted by walking it, are the pages it accounts for;
+// - its table pages, counted by walking it, are the pages it accounts for; no table but the
+//   root is empty (a table goes with its last valid entry), and each counts its entries right;
 // - a large leaf (64 KiB or 2 MiB, arch/device-mmu.ts) is naturally aligned, maps frames of
 //   this device's own memory that are contiguous and aligned, and carries no atomic grant;
 // - every translation the TLB caches for the context (a large entry: each page of it) is
@@ -15,6 +16,9 @@ export function checkDevicePageTable(k: Kernel, dev: Device, ctx: DeviceContext,
   const name = `${dev.spec.name} (mm ${ctx.mm.id})`;
   if (pt.countTables() !== pt.tablePages)
     bad.push(`checkDevicePageTable: ${name} counts ${pt.tablePages} table pages, holds ${pt.countTables()}`);
+  const empty = pt.badTables();
+  if (empty.length > 0)
+    bad.push(`checkDevicePageTable: ${name} holds tables ${empty.join(', ')} empty or miscounted`);
   const node = k.phys.hnodes[dev.hnode];
   let mapped = 0;
   pt.forEachLeaf((vpn, pfn, pages, _w, atomic) => {

@@ -220,6 +220,9 @@ export class Device {
       },
       this.pagePages,
       () => this.stats.dev_leaf_splits++,
+      (pages) => {
+        this.stats.dev_pt_pages_freed += pages;
+      },
     );
     if (!pt.ok) return null;
     const ctx = new DeviceContext(mm, pt);

@@ -108,6 +108,7 @@ const seen = {
   dev_thrashing_pages: 0,
   dev_access_notifications: 0,
   dev_leaf_splits: 0,
+  dev_pt_pages_freed: 0,
 };
 
 function run(ops: readonly Op[]): void {

@@ -85,6 +85,10 @@ export const DEVICE_COUNTERS = {
     unit: 'count',
     doc: 'vmlab: large device page-table leaves (64 KiB, 2 MiB) split to unmap, protect or remap part of one',
   },
+  dev_pt_pages_freed: {
+    unit: 'count',
+    doc: "vmlab: device page-table pages freed while the context lives: a table whose last valid entry went (and the directories it left empty, never the root), or a PTE table a 2 MiB leaf replaced (nouveau's nvkm_vmm_unref_ptes/unref_pdes)",
+  },
   dev_evictions: {
     unit: 'count',
     doc: 'vmlab: 2 MiB chunks of device memory evicted to make room (eviction policy)',
