@@ -22,8 +22,25 @@
 // 2 MiB leaf gets a new PTE table, the big PTE the small-page table (allocated then if there
 // is none); `splits` counts them. A split that finds no memory for its table fails a map; an
 // unmap or a write-protect then drops the whole leaf (the device faults again on what it still
-// needs). Installing a 2 MiB leaf frees the PTE table it replaces. Other tables stay until the
-// context goes.
+// needs). Installing a 2 MiB leaf frees the PTE table it replaces.
+//
+// Freeing, after nouveau's VMM (drivers/gpu/drm/nouveau/nvkm/subdev/mmu/vmm.c), whose HMM path
+// (nvkm_vmm_pfn_map; nvkm_vmm_hmm_map when it came) takes a reference on a page table per PTE
+// it makes valid ("ref + map") and drops it as it clears the PTE ("unmap + unref",
+// nvkm_vmm_unref_ptes); a failed map unreferences what it took. So a table page is freed when its last
+// valid entry is cleared, and the entry pointing at it in the directory above is cleared in
+// turn (nvkm_vmm_unref_pdes), so a directory whose last child table went goes too, up to but
+// not including the root, which lives as long as the context. A dual PD0 entry is cleared when
+// both its halves are gone (its small-page table and its big-page table each go with their
+// last valid PTE, as nouveau clears one half of a dual PDE and keeps the other); a pool page
+// of big-page tables goes with the last table carved from it. Each table counts its valid
+// entries (device-pt-memory.ts); an operation frees what it emptied when it ends, not midway,
+// since a table allocation inside it may evict and so unmap (the caller sees the result: the
+// tables of an unmap, a write-protect that dropped leaves, an eviction, or a mapping that
+// failed for lack of memory are gone when it returns). UVM (uvm_page_tree_put_ptes, when a
+// va_block's range is unmapped) and amdgpu (amdgpu_vm_pt_free on unmap of a range) free at
+// range granularity instead; per-entry counting gives the same tables when a whole range goes
+// and frees sooner when one goes page by page (migration back, eviction).
 //
 // Internal entries (a float64, exact to 2^53): x * 16 + L(8) + A(4) + W(2) + V(1), x a table
 // index for a directory entry, a frame for a leaf (L: a 2 MiB leaf in a level-1 entry). The
