@@ -52,7 +52,6 @@
 import {
   BIG_PAGES,
   BIG_PER_TABLE,
-  DevicePageTableBase,
   DevPte,
   ENTRIES,
   HUGE_PAGES,
@@ -60,10 +59,11 @@ import {
   type LeafFn,
   SPAN,
 } from './device-pt-base.js';
+import { DevicePageTableWalk } from './device-pt-walk.js';
 
 export { BIG_PAGES, DEVICE_VA_BITS, DevPte, HUGE_PAGES } from './device-pt-base.js';
 
-export class DevicePageTable extends DevicePageTableBase {
+export class DevicePageTable extends DevicePageTableWalk {
   /**
    * Map vpn to the 4 KiB frame pfn (atomic: with the A bit); false when table memory ran out.
    * A large leaf covering vpn is split first, unless it maps pfn there already with these bits.

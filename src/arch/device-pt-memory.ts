@@ -34,7 +34,7 @@ export class DevTableMemory {
   private readonly parentSlot: number[] = [];
   private readonly live: boolean[] = [];
   /** Tables whose count fell to 0 (or that were linked empty) since the last prune. */
-  private empty: number[] = [];
+  private readonly empty: number[] = [];
   /** Table pages held now (pool pages included). */
   pages = 0;
   private readonly allocFrame: () => number;
@@ -134,6 +134,7 @@ export class DevTableMemory {
    * left empty goes too. The root (no parent) stays. Returns the table pages freed.
    */
   prune(): number {
+    if (this.empty.length === 0) return 0;
     const before = this.pages;
     for (let k = 0; k < this.empty.length; k++) {
       const t = this.empty[k];
@@ -145,7 +146,7 @@ export class DevTableMemory {
       this.put(p, this.parentSlot[t], 0); // may queue p
       this.freeTable(t);
     }
-    this.empty = [];
+    this.empty.length = 0;
     return before - this.pages;
   }
 
