@@ -1,5 +1,6 @@
-// The device page-table checks catch a large leaf that breaks the rules and a TLB entry for a
-// large leaf that the table does not back (check-device-pt.ts), under both designs.
+// The device page-table checks catch a large leaf that breaks the rules, a TLB entry for a
+// large leaf that the table does not back, and a table left holding nothing or miscounting its
+// entries (check-device-pt.ts), under both designs.
 
 import { describe, expect, it } from 'vitest';
 import { deviceSpec, fixedAnon, machineSpec } from '../sim/fixtures.js';
@@ -34,6 +35,30 @@ describe('device page-table checks', () => {
       const { sys, ctx } = setup(design);
       ctx.pt.mapLarge(VPN + 512, 2048, false); // 2 MiB of system memory, aligned
       expect(sys.check().join('\n')).toMatch(/large leaf at vpn \d+ maps 2048, not the device's memory/);
+    });
+
+    it(`${design}: a table kept after its last entry went is refused`, () => {
+      const { sys, ctx } = setup(design);
+      // Clear the 2 MiB leaf behind the page table's back: its PD0 table is left empty and its
+      // count of valid entries is wrong.
+      const tables = (ctx.pt as unknown as { tables: Float64Array[] }).tables;
+      let cleared = 0;
+      for (const tab of tables)
+        for (let i = 0; i < tab.length; i++)
+          if ((tab[i] & 8) !== 0) {
+            tab[i] = 0;
+            cleared++;
+          }
+      expect(cleared).toBe(1);
+      expect(sys.check().join('\n')).toMatch(/holds tables \d+ empty or miscounted/);
+    });
+
+    it(`${design}: unmapping the leaf frees the tables, and the check holds`, () => {
+      const { sys, ctx } = setup(design);
+      expect(ctx.pt.tablePages).toBe(3);
+      expect(ctx.pt.unmap(VPN, VPN + 512)).toBe(512);
+      expect(ctx.pt.tablePages).toBe(1);
+      expect(sys.check().filter((m) => m.includes('checkDevicePageTable'))).toEqual([]);
     });
 
     it(`${design}: a 2 MiB TLB entry the table does not back is refused`, () => {
