@@ -3,12 +3,13 @@
 // page holds one reference (the cache's); page-table mappings add theirs.
 //
 // The disk is instant: a read completes before the reading call returns, so a page is never
-// found "not uptodate" and readahead never races with the reader. Pages come in order-0
-// folios, as on a file system without large-folio support (ext4 before 6.x large folios).
+// found "not uptodate" and readahead never races with the reader. Writes make large folios
+// (filemap-folio.ts); readahead and faults make order-0 folios.
 
 import { PteAttr } from '../arch/pmap.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
+import { folioHead, folioOrder, splitFolio } from './filemap-folio.js';
 import type { Inode, OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { lruAdd } from './lru.js';
@@ -34,6 +35,31 @@ function meterNodes(k: Kernel, inode: Inode, before: number): void {
 export function addToCache(k: Kernel, inode: Inode, index: number, token: number): number {
   const pfn = k.phys.alloc(0);
   if (pfn < 0) return -1;
+  cachePage(k, inode, index, pfn, token);
+  return pfn;
+}
+
+/**
+ * filemap_alloc_folio + filemap_add_folio of a folio of up to 2^order pages at `index` (which
+ * writeFolioOrder chose): an order above 0 is asked for with __GFP_NORETRY and, when no block
+ * that large is free, the next lower order is tried (__filemap_get_folio's loop). Every page
+ * holds `token`. Returns the first page's pfn (the folio's order is in inode.folios), or -1.
+ */
+export function addFolio(k: Kernel, inode: Inode, index: number, order: number, token: number): number {
+  let pfn = -1;
+  for (; order > 0; order--) {
+    pfn = k.phys.alloc(order, 0, true);
+    if (pfn >= 0) break;
+  }
+  if (order === 0) return addToCache(k, inode, index, token);
+  k.phys.frames.resetRange(pfn + 1, (1 << order) - 1); // the rest of the block: fresh frames
+  inode.folios.set(index, order);
+  for (let i = 0; i < 1 << order; i++) cachePage(k, inode, index + i, pfn + i, token);
+  return pfn;
+}
+
+/** One page of a new folio enters the cache: flags, owner, index, the cache's reference, the LRU. */
+function cachePage(k: Kernel, inode: Inode, index: number, pfn: number, token: number): void {
   const f = k.phys.frames;
   f.token[pfn] = token;
   f.flags[pfn] |= inode.isShmem() ? PG.shmem : PG.file;
@@ -53,13 +79,13 @@ export function addToCache(k: Kernel, inode: Inode, index: number, token: number
     }
   }
   lruAdd(k, pfn);
-  return pfn;
 }
 
 /** Take an unmapped page out of the cache and free it (filemap_remove_folio + folio_put). */
 export function removeFromCache(k: Kernel, inode: Inode, index: number): void {
   const pfn = inode.cache.get(index);
   if (pfn === undefined) return;
+  splitFolio(inode, index); // a page leaving alone: what stays of its folio is order-0 folios
   const f = k.phys.frames;
   if (f.mapcount[pfn] !== 0) throw new Error(`removeFromCache: page ${pfn} is still mapped`);
   const before = inode.cache.nodes;
@@ -78,12 +104,25 @@ export function readPage(k: Kernel, inode: Inode, index: number): number {
   return pfn;
 }
 
-/** folio_mark_dirty for a page of a regular file (shmem pages are not counted as Dirty). */
+/**
+ * folio_mark_dirty for a page of a regular file: every page of its folio becomes dirty (a
+ * large folio is dirtied and written back whole). shmem pages are not counted as Dirty.
+ */
 export function markDirty(k: Kernel, pfn: number): void {
   const f = k.phys.frames;
-  if (f.has(pfn, PG.dirty)) return;
-  f.set(pfn, PG.dirty);
-  if (f.has(pfn, PG.file)) k.dirtyPages++;
+  if (!f.has(pfn, PG.file)) {
+    f.set(pfn, PG.dirty);
+    return;
+  }
+  const inode = k.inodes.get(f.owner[pfn])!;
+  const index = f.index(pfn);
+  const head = folioHead(inode, index);
+  const first = pfn - (index - head);
+  for (let p = first; p < first + (1 << folioOrder(inode, head)); p++) {
+    if (f.has(p, PG.dirty)) continue;
+    f.set(p, PG.dirty);
+    k.dirtyPages++;
+  }
 }
 
 /**
@@ -102,6 +141,12 @@ export function writeback(
   if (inode.isShmem() || inode.isHugetlbfs()) return 0; // nothing to write back
   const f = k.phys.frames;
   let written = 0;
+  // Whole folios: the range grows to the folios at its ends (writeback_iter works by folio).
+  first = folioHead(inode, first);
+  if (end < Number.MAX_SAFE_INTEGER && end > first) {
+    const last = folioHead(inode, end - 1);
+    end = Math.max(end, last + (1 << folioOrder(inode, last)));
+  }
   inode.cache.forEach(
     (index, pfn) => {
       if (pfn < 0 || !f.has(pfn, PG.dirty)) return;
