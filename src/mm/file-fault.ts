@@ -5,10 +5,11 @@
 import { Access, PteAttr } from '../arch/pmap.js';
 import { PG } from '../phys/frames.js';
 import { mlockPage, newAnonRmap, VmFault, vmfAnonPrepare } from './fault.js';
-import { addToCache, asyncMmapReadahead, markDirty, readPage, syncMmapReadahead } from './filemap.js';
+import { addToCache, markDirty, readPage } from './filemap.js';
 import { folioHead, folioOrder } from './filemap-folio.js';
 import { FaultLock, type Kernel } from './kernel.js';
 import { type Mm, MmCounter } from './mm.js';
+import { asyncMmapReadahead, syncMmapReadahead } from './readahead.js';
 import { shmemSwapin, shmemSwapSlot } from './swap.js';
 import { basePteAttrs, VM, type Vma } from './vma.js';
 
@@ -227,13 +228,14 @@ function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number, fresh: boolean): 
   for (let v = first; v <= last; v++) {
     const index = vma.pageIndex(v);
     const pfn = inode.cache.get(index);
-    if (pfn === undefined || pfn < 0 || f.has(pfn, PG.readahead)) continue; // absent, swapped, marked
+    if (pfn === undefined || pfn < 0) continue; // absent, swapped
+    const head = folioHead(inode, index);
+    if (f.has(pfn - (index - head), PG.readahead)) continue; // a marked folio (next_uptodate_folio)
     // filemap_map_pages takes the PTE lock once it has found a first folio to map.
     if (!locked) {
       k.locks.ptl++;
       locked = true;
     }
-    const head = folioHead(inode, index);
     const nr = 1 << folioOrder(inode, head);
     const vHead = v - (index - head);
     if (nr > 1 && fresh && folioFits(vma, vHead, nr)) {

@@ -10,16 +10,7 @@
 import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
-import {
-  addFolio,
-  addToCache,
-  asyncReadahead,
-  markDirty,
-  readPage,
-  removeFromCache,
-  syncReadahead,
-  writeback,
-} from './filemap.js';
+import { addFolio, addToCache, markDirty, readPage, removeFromCache, writeback } from './filemap.js';
 import {
   folioHead,
   folioOrder,
@@ -31,6 +22,7 @@ import { type Inode, InodeKind, type OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { markAccessed } from './lru.js';
 import type { Task } from './mm.js';
+import { asyncReadahead, syncReadahead } from './readahead.js';
 import { zapRange } from './unmap.js';
 import { VM } from './vma.js';
 
@@ -93,7 +85,10 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
       pfn = inode.cache.get(index) ?? readPage(k, inode, index);
       if (pfn < 0) return index === first ? err('ENOMEM') : ok(index * PAGE_SIZE - offset);
     }
-    if (f.has(pfn, PG.readahead)) asyncReadahead(k, file, index, pfn, last - index + 1);
+    // filemap_readahead for a folio marked PG_readahead (the flag is the folio's: its head's)
+    const head = folioHead(inode, index);
+    const headPfn = pfn - (index - head);
+    if (f.has(headPfn, PG.readahead)) asyncReadahead(k, file, head, headPfn, last - head + 1);
     markAccessed(k, pfn); // folio_mark_accessed: a second read() activates the page
   }
   file.ra.prevPos = end;
