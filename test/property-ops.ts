@@ -293,7 +293,8 @@ const fileOpArbs: fc.WeightedArbitrary<Op>[] = [
       p: procArb,
       f: fileArb,
       off: bytesArb(7),
-      len: countArb(3),
+      // Writes of 16 and 64 pages make large page-cache folios (up to order 6).
+      len: fc.oneof({ weight: 4, arbitrary: countArb(3) }, { weight: 1, arbitrary: countArb(64) }),
     }),
   },
   {

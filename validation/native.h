@@ -227,8 +227,8 @@ static __attribute__((unused)) char *vl_map(unsigned long addr, unsigned long le
 }
 
 /*
- * An unlinked file of `size` bytes in /tmp, written 4 KiB at a time (order-0 page-cache folios,
- * as vmlab models them: ext4 since 6.16 makes large folios of larger writes) and synced; with
+ * An unlinked file of `size` bytes in /tmp, written 4 KiB at a time (order-0 page-cache folios:
+ * ext4 since 6.16 makes large folios of larger writes, vl_file_chunks) and synced; with
  * `drop`, its pages are dropped from the page cache afterwards. Returns the descriptor.
  */
 static __attribute__((unused)) int vl_file(unsigned long size, int drop)
@@ -246,6 +246,30 @@ static __attribute__((unused)) int vl_file(unsigned long size, int drop)
 	fsync(fd);
 	if (drop && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
 		vl_die("fadvise");
+	return fd;
+}
+
+/*
+ * An unlinked file of `size` bytes in /tmp, written `chunk` bytes at a time and synced: ext4
+ * (6.16+) makes each aligned chunk of 8 KiB or more a large page-cache folio of up to 2 MiB
+ * (fgf_set_order). The buffer is faulted in here, before vl_init. Returns the descriptor.
+ */
+static __attribute__((unused)) int vl_file_chunks(unsigned long size, unsigned long chunk)
+{
+	char path[] = "/tmp/vmlab-validate-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		vl_die("mkstemp");
+	unlink(path);
+	char *buf = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		vl_die("mmap");
+	memset(buf, 7, chunk);
+	for (unsigned long off = 0; off < size; off += chunk)
+		if (write(fd, buf, chunk) != (long)chunk)
+			vl_die("write");
+	munmap(buf, chunk);
+	fsync(fd);
 	return fd;
 }
 

@@ -325,6 +325,7 @@ function checkFrames(
       if (v >= 0 && !inode.isHugetlbfs()) cached++; // hugetlb folios are not in Cached
     });
     nodes += inode.cache.nodes;
+    checkFolios(k, inode, bad);
   }
   if (cached !== filePages + shmemPages)
     bad.push(`checkFrames: page caches hold ${cached} pages, ${filePages + shmemPages} frames are cached`);
@@ -334,6 +335,28 @@ function checkFrames(
     bad.push(`checkFrames: Mlocked ${k.mlockedPages} but ${c.mlocked} frames flagged`);
   if (used !== k.phys.cpuFrames - k.phys.freePages)
     bad.push(`checkFrames: ${used} frames in use, counters say ${k.phys.cpuFrames - k.phys.freePages}`);
+}
+
+/**
+ * A large page-cache folio is naturally aligned in the file and in memory, and every page of
+ * it is cached at its place in the block (filemap-folio.ts); a dirty folio is dirty throughout.
+ */
+function checkFolios(k: Kernel, inode: Inode, bad: string[]): void {
+  const f = k.phys.frames;
+  for (const [head, order] of inode.folios) {
+    const nr = 1 << order;
+    const pfn = inode.cache.get(head);
+    if (order < 1 || order > 9 || head % nr !== 0 || pfn === undefined || pfn < 0 || pfn % nr !== 0) {
+      bad.push(`checkFolios: inode ${inode.id} folio at ${head} order ${order} head pfn ${pfn}`);
+      continue;
+    }
+    for (let i = 1; i < nr; i++) {
+      if (inode.cache.get(head + i) !== pfn + i)
+        bad.push(`checkFolios: inode ${inode.id} folio at ${head}: page ${i} is not pfn ${pfn + i}`);
+      if (f.has(pfn + i, PG.dirty) !== f.has(pfn, PG.dirty))
+        bad.push(`checkFolios: inode ${inode.id} folio at ${head} is dirty in part`);
+    }
+  }
 }
 
 /**

@@ -10,19 +10,19 @@
 import { type Errno, err, ok, type SysResult } from '../lib/errno.js';
 import { PAGE_SIZE } from '../lib/units.js';
 import { PG } from '../phys/frames.js';
+import { addFolio, addToCache, markDirty, readPage, removeFromCache, writeback } from './filemap.js';
 import {
-  addToCache,
-  asyncReadahead,
-  markDirty,
-  readPage,
-  removeFromCache,
-  syncReadahead,
-  writeback,
-} from './filemap.js';
+  folioHead,
+  folioOrder,
+  MAX_PAGECACHE_ORDER,
+  splitFolioAt,
+  writeFolioOrder,
+} from './filemap-folio.js';
 import { type Inode, InodeKind, type OpenFile } from './inode.js';
 import type { Kernel } from './kernel.js';
 import { markAccessed } from './lru.js';
 import type { Task } from './mm.js';
+import { asyncReadahead, syncReadahead } from './readahead.js';
 import { zapRange } from './unmap.js';
 import { VM } from './vma.js';
 
@@ -85,7 +85,10 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
       pfn = inode.cache.get(index) ?? readPage(k, inode, index);
       if (pfn < 0) return index === first ? err('ENOMEM') : ok(index * PAGE_SIZE - offset);
     }
-    if (f.has(pfn, PG.readahead)) asyncReadahead(k, file, index, pfn, last - index + 1);
+    // filemap_readahead for a folio marked PG_readahead (the flag is the folio's: its head's)
+    const head = folioHead(inode, index);
+    const headPfn = pfn - (index - head);
+    if (f.has(headPfn, PG.readahead)) asyncReadahead(k, file, head, headPfn, last - head + 1);
     markAccessed(k, pfn); // folio_mark_accessed: a second read() activates the page
   }
   file.ra.prevPos = end;
@@ -93,9 +96,12 @@ export function sysRead(k: Kernel, task: Task, inode: Inode, offset: number, len
 }
 
 /**
- * write(): the pages of [offset, offset + len) get new contents and are dirtied; a page the
- * write covers only in part is read first when it holds data on the disk (write_begin).
- * The file grows to cover the write.
+ * write(): the pages of [offset, offset + len) get new contents and are dirtied (each folio
+ * whole: folio_mark_dirty). generic_perform_write copies at most up to the next boundary of
+ * the mapping's largest folio size at a time, and write_begin finds the folio at the position
+ * or creates one sized by that piece (writeFolioOrder). A new folio's first page the write
+ * covers only in part is read first when it holds data on the disk (block_write_begin); only
+ * the first can be partial, as the folio ends within the piece. The file grows to cover the write.
  */
 export function sysWrite(
   k: Kernel,
@@ -108,22 +114,35 @@ export function sysWrite(
   taskFile(k, task, inode);
   if (len === 0) return ok(0);
   const end = offset + len;
-  const [first, last] = pageSpan(offset, end);
+  const maxOrder = k.config.maxFolioOrder ?? MAX_PAGECACHE_ORDER;
+  const chunk = PAGE_SIZE << maxOrder; // mapping_max_folio_size
   const f = k.phys.frames;
-  for (let index = first; index <= last; index++) {
+  let pos = offset;
+  while (pos < end) {
+    const index = Math.floor(pos / PAGE_SIZE);
     let pfn = inode.cache.get(index);
     if (pfn === undefined) {
-      const whole = offset <= index * PAGE_SIZE && end >= (index + 1) * PAGE_SIZE;
+      const bytes = Math.min(chunk - (pos % chunk), end - pos);
+      const whole = pos % PAGE_SIZE === 0 && end >= (index + 1) * PAGE_SIZE;
       const data = index * PAGE_SIZE < inode.size && inode.disk.has(index);
-      pfn = !whole && data ? readPage(k, inode, index) : addToCache(k, inode, index, 0);
+      pfn = addFolio(k, inode, index, writeFolioOrder(inode, index, bytes, maxOrder), 0);
+      if (pfn >= 0 && !whole && data) {
+        f.token[pfn] = inode.disk.get(index)!; // the block is read in (->read_folio's I/O)
+        k.vmstat.pgpgin += PAGE_SIZE / 1024;
+      }
       if (pfn < 0) {
-        if (index === first) return err('ENOMEM');
-        inode.size = Math.max(inode.size, index * PAGE_SIZE);
-        return ok(index * PAGE_SIZE - offset);
+        if (pos === offset) return err('ENOMEM');
+        inode.size = Math.max(inode.size, pos);
+        return ok(pos - offset);
       }
     }
-    f.token[pfn] = k.phys.newToken();
+    const head = folioHead(inode, index);
+    const folioEnd = (head + (1 << folioOrder(inode, head))) * PAGE_SIZE;
+    const stop = Math.min(end, folioEnd);
+    const first = pfn - (index - head);
+    for (let i = index; i * PAGE_SIZE < stop; i++) f.token[first + (i - head)] = k.phys.newToken();
     markDirty(k, pfn);
+    pos = stop;
   }
   inode.size = Math.max(inode.size, end);
   return ok(len);
@@ -142,6 +161,10 @@ export function sysTruncate(k: Kernel, task: Task, inode: Inode, size: number): 
   const shrink = size < inode.size;
   if (shrink) {
     unmapMappingRange(k, inode, keep, task.cpu);
+    // truncate_inode_partial_folio: a folio the new end cuts is split at the page holding it
+    const at = Math.floor(size / PAGE_SIZE);
+    const head = folioHead(inode, at);
+    if (head < at || (head === at && size % PAGE_SIZE !== 0)) splitFolioAt(inode, head, at);
     for (const [index] of inode.cache.entries(keep)) removeFromCache(k, inode, index);
     for (const index of [...inode.disk.keys()]) if (index >= keep) inode.disk.delete(index);
   }
@@ -193,8 +216,9 @@ export function sysSync(k: Kernel, cpu: number): void {
 }
 
 /**
- * echo 1 > /proc/sys/vm/drop_caches: drop the clean, unmapped page-cache pages of every file
- * (invalidate_mapping_pages leaves dirty and mapped pages). Returns the pages dropped.
+ * echo 1 > /proc/sys/vm/drop_caches: drop the clean, unmapped page-cache folios of every file
+ * (invalidate_mapping_pages -> mapping_evict_folio leaves a folio that is dirty or has any
+ * page mapped, a large folio whole). Returns the pages dropped.
  */
 export function dropCaches(k: Kernel): number {
   const f = k.phys.frames;
@@ -202,9 +226,14 @@ export function dropCaches(k: Kernel): number {
   for (const inode of k.files.values()) {
     if (inode.isHugetlbfs()) continue; // hugetlb folios are kept dirty in their cache: never dropped
     for (const [index, pfn] of inode.cache.entries()) {
-      if (f.has(pfn, PG.dirty) || f.mapcount[pfn] > 0) continue;
-      removeFromCache(k, inode, index);
-      n++;
+      if (inode.cache.get(index) !== pfn) continue; // went with its folio
+      if (folioHead(inode, index) !== index) continue; // a tail page: its head decided
+      const nr = 1 << folioOrder(inode, index);
+      let busy = false;
+      for (let p = pfn; p < pfn + nr; p++) if (f.has(p, PG.dirty) || f.mapcount[p] > 0) busy = true;
+      if (busy) continue;
+      for (let i = nr - 1; i >= 0; i--) removeFromCache(k, inode, index + i);
+      n += nr;
     }
   }
   return n;

@@ -12,7 +12,7 @@ import type { Shadow } from './swap.js';
 import type { Vma } from './vma.js';
 
 export const enum InodeKind {
-  /** A regular file on a disk-backed file system (ext4-like: order-0 page-cache folios). */
+  /** A regular file on a disk-backed file system (ext4-like: large folios since 6.16). */
   file = 0,
   /** A shmem (tmpfs) object. */
   shmem = 1,
@@ -41,6 +41,9 @@ export class Inode {
   swapped = 0;
   /** Regular files: workingset shadows of evicted pages, by index (value entries in Linux's xarray). */
   readonly shadows = new Map<number, Shadow>();
+  /** Regular files: the large folios in the cache, head index -> order (>= 1); a cached page
+   * no record covers is an order-0 folio (filemap-folio.ts). */
+  readonly folios = new Map<number, number>();
   /** hugetlbfs: the hstate (index in Kernel.hugetlb.hstates) and the inode's reservation map
    * (resv_map: the file's huge pages reserved or instantiated). */
   hstate = -1;

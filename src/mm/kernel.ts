@@ -35,6 +35,9 @@ export interface KernelConfig {
   readonly levels: 4 | 5;
   /** fault_around_bytes / PAGE_SIZE (debugfs fault_around_bytes, default 64 KiB). */
   readonly faultAroundPages: number;
+  /** The largest page-cache folio order of regular files (mapping_max_folio_order): 9, as ext4
+   * on 6.16+ (MAX_PAGECACHE_ORDER); 0 for order-0 folios only. Default 9. */
+  readonly maxFolioOrder?: number;
   /** Readahead window of the disk, pages (read_ahead_kb / 4; 128 KiB by default). */
   readonly raPages: number;
   /** Pages of the swap device (0: no swap). */
@@ -310,6 +313,7 @@ export class Kernel {
     });
     this.meta.sub('xa_node', inode.cache.nodes * XA_NODE_BYTES);
     inode.cache.clear();
+    inode.folios.clear();
     this.inodes.delete(inode.id);
   }
 

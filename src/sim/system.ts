@@ -109,6 +109,7 @@ export class System {
       levels: opts.machine.paging === 'x86-64-5level' ? 5 : 4,
       faultAroundPages: faultAroundPages(opts.machine.faultAroundBytes ?? 65536),
       raPages: Math.floor((opts.machine.readAheadKb ?? 128) / 4),
+      maxFolioOrder: opts.machine.maxFolioOrder ?? 9,
       swapPages: Math.floor((opts.machine.swapBytes ?? 0) / PAGE_SIZE),
       oomKiller: opts.machine.oomKiller ?? true,
       ...(opts.machine.minFreeKbytes !== undefined && { minFreeKbytes: opts.machine.minFreeKbytes }),

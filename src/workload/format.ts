@@ -159,6 +159,11 @@ const machine = object(
       128,
       "The disk's read_ahead_kb: the largest readahead window, in KiB (0: no readahead).",
     ),
+    max_folio_order: withDefault(
+      integer({ min: 0, max: 9 }),
+      9,
+      'The largest page-cache folio order of files (mapping_max_folio_order): 9 as ext4 on Linux 6.16+; 0 for order-0 folios only.',
+    ),
     thp: optional(thp, 'Transparent huge pages; default madvise (Linux defaults for the rest).'),
     hugepages: optional(hugepages, 'hugetlb pools of 2 MiB and 1 GiB pages; default none.'),
     devices: withDefault(devices, [], 'Accelerators sharing the address space (design hmm).'),

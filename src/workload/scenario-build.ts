@@ -58,6 +58,7 @@ function buildMachine(m: DecodedMachine): MachineSpec {
     maxMapCount: m.max_map_count,
     faultAroundBytes: m.fault_around_bytes,
     readAheadKb: m.read_ahead_kb,
+    maxFolioOrder: m.max_folio_order,
     swapBytes: m.swap,
     ...(m.min_free_kbytes !== undefined && { minFreeKbytes: m.min_free_kbytes }),
     oomKiller: m.oom_killer,

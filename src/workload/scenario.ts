@@ -65,6 +65,8 @@ export interface MachineSpec {
   readonly faultAroundBytes?: number;
   /** read_ahead_kb of the disk: the largest readahead window, KiB; default 128. */
   readonly readAheadKb?: number;
+  /** The largest page-cache folio order of files (ext4 on 6.16+: 9); 0 for order-0 folios only. Default 9. */
+  readonly maxFolioOrder?: number;
   /** Bytes of swap (a multiple of 4 KiB); default 0: no swap. */
   readonly swapBytes?: number;
   /** vm.min_free_kbytes; default the kernel's, int_sqrt(memory in KiB * 16). */
