@@ -196,6 +196,11 @@ describe('vmlab compare', () => {
     expect(bad.status).toBe(2);
     expect(bad.err).toMatch(/design linux cannot run this scenario/);
     expect(cli('compare', 'examples/quickstart.yaml', '--designs', 'nope').status).toBe(2);
+    // The parser refuses coherent device memory for a file listing gmem; a design named on the
+    // command line gets the same refusal (bad input), not a failed step.
+    const coherent = cli('compare', 'test/scenarios/hmm-coherent-migrate.yaml', '--designs', 'hmm,gmem');
+    expect(coherent.status).toBe(2);
+    expect(coherent.err).toMatch(/design gmem cannot run this scenario: it has device-coherent memory/);
   });
 
   it("runs the scenario's own designs when --designs is not given; run --design picks one", () => {

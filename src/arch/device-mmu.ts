@@ -52,6 +52,8 @@
 import {
   BIG_PAGES,
   BIG_PER_TABLE,
+  DEVICE_VA_BITS,
+  DEVICE_VPN_LIMIT,
   DevPte,
   ENTRIES,
   HUGE_PAGES,
@@ -61,7 +63,15 @@ import {
 } from './device-pt-base.js';
 import { DevicePageTableWalk } from './device-pt-walk.js';
 
-export { BIG_PAGES, DEVICE_VA_BITS, DevPte, HUGE_PAGES } from './device-pt-base.js';
+export { BIG_PAGES, DEVICE_VA_BITS, DEVICE_VPN_LIMIT, DevPte, HUGE_PAGES } from './device-pt-base.js';
+
+/** Mapping at or past the device's address space is a caller's bug (System refuses the work). */
+function beyond(end: number): void {
+  if (end > DEVICE_VPN_LIMIT)
+    throw new Error(
+      `DevicePageTable: vpn ${end - 1} is beyond the ${DEVICE_VA_BITS}-bit device address space`,
+    );
+}
 
 export class DevicePageTable extends DevicePageTableWalk {
   /**
@@ -69,6 +79,7 @@ export class DevicePageTable extends DevicePageTableWalk {
    * A large leaf covering vpn is split first, unless it maps pfn there already with these bits.
    */
   map(vpn: number, pfn: number, write: boolean, atomic = false): boolean {
+    beyond(vpn + 1);
     this.begin();
     const ok = this.mapIn(vpn, pfn, write, atomic);
     this.end();
@@ -107,6 +118,7 @@ export class DevicePageTable extends DevicePageTableWalk {
     const n = this.largePages;
     if (n === 1 || vpn % n !== 0 || pfn % n !== 0)
       throw new Error(`DevicePageTable.mapLarge: vpn ${vpn} pfn ${pfn} is no ${n}-page leaf`);
+    beyond(vpn + n);
     this.begin();
     const ok = this.mapLargeIn(vpn, pfn, write);
     this.end();
@@ -199,7 +211,8 @@ export class DevicePageTable extends DevicePageTableWalk {
   }
 
   /** Clear the leaves of [start, end), splitting large ones it cuts; returns the pages cleared. */
-  unmap(start: number, end: number): number {
+  unmap(start: number, end0: number): number {
+    const end = Math.min(end0, DEVICE_VPN_LIMIT); // nothing is mapped beyond the address space
     if (this.mapped === 0 || start >= end) return 0;
     this.begin();
     const n = this.unmapIn(start, end);
@@ -237,7 +250,8 @@ export class DevicePageTable extends DevicePageTableWalk {
    * leaf that could not be split loses its write access whole, or goes when write is taken.
    * True when some leaf lost write access or went (the caller invalidates the TLB then).
    */
-  protect(start: number, end: number, write: boolean): boolean {
+  protect(start: number, end0: number, write: boolean): boolean {
+    const end = Math.min(end0, DEVICE_VPN_LIMIT);
     if (this.mapped === 0 || start >= end) return false;
     let lost = false;
     this.begin();

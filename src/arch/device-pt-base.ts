@@ -13,6 +13,8 @@ export const enum DevPte {
 
 /** Device virtual address bits. */
 export const DEVICE_VA_BITS = 49;
+/** Pages of the device's virtual address space: the first vpn it cannot translate. */
+export const DEVICE_VPN_LIMIT = 2 ** (DEVICE_VA_BITS - 12);
 export const ENTRIES = 512;
 /** Pages of a big (64 KiB) and a huge (2 MiB) leaf. */
 export const BIG_PAGES = 16;
@@ -160,6 +162,7 @@ export class DevicePageTableBase {
    * and leafPages to the leaf found. Counts walkLevels, the entries a hardware walk reads.
    */
   lookup(vpn: number): number {
+    if (vpn >= DEVICE_VPN_LIMIT) return 0; // beyond the device's address space: never mapped
     const t1 = this.dirTable(vpn, false);
     if (t1 < 0) return 0;
     const tab = this.tables[t1];

@@ -136,10 +136,15 @@ function designArg(v: string | undefined): DesignName {
 
 /** A scenario with devices needs a design with device support; false (after saying so) otherwise. */
 function canRun(sc: Scenario, d: DesignName, io: CliIo): boolean {
-  if ((sc.machine.devices?.length ?? 0) === 0 || DESIGNS[d].hetero !== undefined) return true;
-  io.stderr.write(
-    `vmlab: ${sc.file}: design ${d} cannot run this scenario: it has devices and ${d} has no device support\n`,
-  );
+  const devices = sc.machine.devices ?? [];
+  const why =
+    devices.length > 0 && DESIGNS[d].hetero === undefined
+      ? `it has devices and ${d} has no device support`
+      : d === 'gmem' && devices.some((dev) => dev.memoryKind === 'coherent')
+        ? 'it has device-coherent memory (memory_kind: coherent), which gmem has not'
+        : undefined;
+  if (why === undefined) return true;
+  io.stderr.write(`vmlab: ${sc.file}: design ${d} cannot run this scenario: ${why}\n`);
   return false;
 }
 

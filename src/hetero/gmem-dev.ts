@@ -4,6 +4,7 @@
 // context per attached device (gm_as_attach -> pmap_create). This file is the driver's
 // implementation of those operations over vmlab's device: each call is counted.
 
+import { DEVICE_VPN_LIMIT } from '../arch/device-mmu.js';
 import { XA_NODE_BYTES } from '../lib/xarray.js';
 import type { Kernel } from '../mm/kernel.js';
 import type { Mm } from '../mm/mm.js';
@@ -73,6 +74,11 @@ function overlaps(a0: number, a1: number, b0: number, b1: number): boolean {
 export function peerVaAllocFixed(c: GmContext, start: number, end: number): boolean {
   const dev = c.dev;
   dev.stats.gm_peer_va_alloc_fixed++;
+  // Beyond the device's address space (5-level paging's high half): no such VA on the device.
+  if (end > DEVICE_VPN_LIMIT) {
+    dev.stats.gm_va_conflicts++;
+    return false;
+  }
   for (const r of dev.spec.reserved ?? []) {
     const r0 = Math.floor(r.addr / 4096);
     if (overlaps(start, end, r0, Math.ceil((r.addr + r.length) / 4096))) {

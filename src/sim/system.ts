@@ -2,6 +2,7 @@
 // (spawn, exit, the memory syscalls, CPU accesses) and the counters a report reads.
 // This is the typed library API's centre; scenario files drive it through workload/run.ts.
 
+import { DEVICE_VPN_LIMIT } from '../arch/device-mmu.js';
 import { Access } from '../arch/pmap.js';
 import { DESIGNS, type DesignName } from '../designs/index.js';
 import type { DeviceRunRequest, DeviceRunResult, HeteroDesign, MigrateOutcome } from '../hetero/design.js';
@@ -591,11 +592,17 @@ export class System {
   /** A device kernel over [addr, addr + length). */
   deviceRun(task: Task, device: string, req: Omit<DeviceRunRequest, 'rng'>): DeviceRunResult {
     this.kernel.current = task;
+    // The device translates DEVICE_VA_BITS-bit addresses: memory above (5-level paging) is out
+    // of its reach; its driver fails the kernel's first access there (EFAULT).
+    if (req.addr + req.length > DEVICE_VPN_LIMIT * PAGE_SIZE)
+      return { accesses: 0, error: 'EFAULT', faultAddr: Math.max(req.addr, DEVICE_VPN_LIMIT * PAGE_SIZE) };
     return this.afterCall('device', this.hetero!.run(task, this.device(device), { ...req, rng: this.rng }));
   }
 
   migrate(task: Task, device: string, addr: number, length: number, to: 'device' | 'system'): MigrateOutcome {
     this.kernel.current = task;
+    // A range the device cannot address is an invalid argument to its driver.
+    if (addr + length > DEVICE_VPN_LIMIT * PAGE_SIZE) return { cpages: 0, error: 'EINVAL' };
     return this.afterCall('migrate', this.hetero!.migrate(task, this.device(device), addr, length, to));
   }
 
@@ -615,6 +622,9 @@ export class System {
     if (h?.hmadvise === undefined || h.hnid === undefined)
       return this.afterCall('hmadvise', { error: 'EINVAL', ret: -1 });
     const hnid = typeof device === 'number' ? device : h.hnid(this.device(device));
+    // PREFETCH's gm_dev_fault cannot map what lies beyond the device's address space.
+    if (advice === 'prefetch' && addr + length > DEVICE_VPN_LIMIT * PAGE_SIZE)
+      return this.afterCall('hmadvise', { error: 'EFAULT', ret: -1 });
     return this.afterCall('hmadvise', h.hmadvise(task, hnid, addr, length, advice));
   }
 
