@@ -349,6 +349,10 @@ export const SYSTEM_COUNTERS = {
   },
   oom_events: { unit: 'count', doc: 'vmlab: allocations that found no memory (ENOMEM / OOM)' },
   processes: { unit: 'count', doc: 'vmlab: live processes' },
+  device_private_entries: {
+    unit: 'count',
+    doc: "vmlab: device-private swap entries in CPU page tables (hmm's record of pages on a device; their bytes are in page_table)",
+  },
   ...DEVICE_COUNTERS,
 } as const satisfies Record<string, CounterInfo>;
 

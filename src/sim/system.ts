@@ -41,6 +41,7 @@ import { sysMprotect } from '../mm/mprotect.js';
 import { type MremapRequest, sysMremap } from '../mm/mremap.js';
 import { type OomKill, reap } from '../mm/oom.js';
 import { exitMmap } from '../mm/unmap.js';
+import { PG } from '../phys/frames.js';
 import type { MachineSpec, TouchOp, TouchPattern } from '../workload/scenario.js';
 import { type CostName, estimateTime } from './cost.js';
 import {
@@ -504,6 +505,7 @@ export class System {
       est_time: 0,
       oom_events: this.oomEvents,
       processes: k.tasks.size,
+      device_private_entries: devicePrivateEntries(k),
     };
     for (const name of Object.keys(DEVICE_COUNTERS) as DeviceCounter[]) out[name] = 0;
     for (const c of Object.values(this.deviceCounters()))
@@ -681,4 +683,19 @@ function hugetlbCounters(k: Kernel): Record<string, number> {
   out.htlb_buddy_alloc_success = k.hugetlb.buddyAllocSuccess;
   out.htlb_buddy_alloc_fail = k.hugetlb.buddyAllocFail;
   return out;
+}
+
+/**
+ * Device-private swap entries in CPU page tables: hmm's record of which pages live on a
+ * device, 8 B each inside the page tables (`page_table`), no structure of their own. Each is
+ * a mapping of its device page (remove_migration_pte's rmap), so their number is the
+ * device-private pages' mapcounts summed (a walk over device memory's frames).
+ */
+function devicePrivateEntries(k: System['kernel']): number {
+  const f = k.phys.frames;
+  let n = 0;
+  for (const node of k.phys.hnodes)
+    for (let pfn = node.startPfn; pfn < node.startPfn + node.nframes; pfn++)
+      if (f.has(pfn, PG.devicePrivate)) n += f.mapcount[pfn];
+  return n;
 }
