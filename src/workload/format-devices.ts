@@ -24,6 +24,7 @@ import {
   RANGE_RULES,
   STRIDE_RULE,
   TOUCH_PATTERNS,
+  tlbSpec,
   virtualAddress,
 } from './format-values.js';
 import {
@@ -60,31 +61,7 @@ export const deviceName = named(
   'A device of machine.devices, by name.',
 );
 
-const deviceTlb = object(
-  {
-    entries: withDefault(
-      integer({ min: 1, max: 1 << 20 }),
-      DEFAULT_DEVICE_TLB.entries,
-      'Entries in the device TLB.',
-    ),
-    ways: withDefault(integer({ min: 1, max: 1 << 20 }), DEFAULT_DEVICE_TLB.ways, 'Ways per set.'),
-  },
-  {
-    rules: [
-      {
-        check(v, report) {
-          const sets = v.entries / v.ways;
-          if (!Number.isInteger(sets) || (sets & (sets - 1)) !== 0)
-            report(
-              'entries',
-              `${v.entries} entries in ${v.ways} ways is not a power-of-two number of sets`,
-              'entries = ways x a power of two',
-            );
-        },
-      },
-    ],
-  },
-);
+const deviceTlb = tlbSpec(DEFAULT_DEVICE_TLB, 'Entries in the device TLB.');
 
 const link = object({
   bandwidth: withDefault(

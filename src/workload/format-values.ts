@@ -21,12 +21,14 @@ import {
   integer,
   type Located,
   named,
+  object,
   optional,
   type Rule,
   required,
   requires,
   size,
   string,
+  withDefault,
 } from './schema-dsl.js';
 
 /** `values`, checked at compile time to list every member of the union T. */
@@ -149,3 +151,30 @@ export const STRIDE_RULE: Rule<Located & { pattern?: string }> = {
     },
   },
 };
+
+/**
+ * A set-associative TLB: entries and ways (defaults given), entries a power-of-two multiple
+ * of ways. The CPUs' TLB and each device's share it.
+ */
+export function tlbSpec(defaults: { readonly entries: number; readonly ways: number }, entriesDoc: string) {
+  return object(
+    {
+      entries: withDefault(integer({ min: 1, max: 1 << 20 }), defaults.entries, entriesDoc),
+      ways: withDefault(integer({ min: 1, max: 1 << 20 }), defaults.ways, 'Ways per set.'),
+    },
+    {
+      rules: [
+        {
+          check(v, report) {
+            const sets = v.entries / v.ways;
+            const expected = 'entries = ways x a power of two';
+            if (!Number.isInteger(sets))
+              report('entries', `${v.entries} entries do not divide into ${v.ways} ways`, expected);
+            else if ((sets & (sets - 1)) !== 0)
+              report('entries', `${v.entries} / ${v.ways} ways = ${sets} sets, not a power of two`, expected);
+          },
+        },
+      ],
+    },
+  );
+}

@@ -7,7 +7,7 @@ import { MiB } from '../lib/units.js';
 import { COSTS, type CostName } from '../sim/cost.js';
 import { devices } from './format-devices.js';
 import { step } from './format-steps.js';
-import { MAX_CPUS, PAGINGS, THP_MODES } from './format-values.js';
+import { MAX_CPUS, PAGINGS, THP_MODES, tlbSpec } from './format-values.js';
 import {
   boolean,
   enumOf,
@@ -38,30 +38,7 @@ const nodeSize = named(
   'Memory of a node: a size, at least 4MiB and a multiple of 4MiB.',
 );
 
-const tlb = object(
-  {
-    entries: withDefault(
-      integer({ min: 1, max: 1 << 20 }),
-      DEFAULT_TLB.entries,
-      "Entries in each CPU's data TLB.",
-    ),
-    ways: withDefault(integer({ min: 1, max: 1 << 20 }), DEFAULT_TLB.ways, 'Ways per set.'),
-  },
-  {
-    rules: [
-      {
-        check(v, report) {
-          const sets = v.entries / v.ways;
-          const expected = 'entries = ways x a power of two';
-          if (!Number.isInteger(sets))
-            report('entries', `${v.entries} entries do not divide into ${v.ways} ways`, expected);
-          else if ((sets & (sets - 1)) !== 0)
-            report('entries', `${v.entries} / ${v.ways} ways = ${sets} sets, not a power of two`, expected);
-        },
-      },
-    ],
-  },
-);
+const tlb = tlbSpec(DEFAULT_TLB, "Entries in each CPU's data TLB.");
 
 const ptesLimit = (what: string, fallback: number) =>
   withDefault(integer({ min: 0, max: 511 }), fallback, `khugepaged/${what}.`);
