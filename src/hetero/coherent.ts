@@ -13,12 +13,11 @@ import { PteAttr } from '../arch/pmap.js';
 import { mlockPage } from '../mm/fault.js';
 import type { Kernel } from '../mm/kernel.js';
 import { lruAdd } from '../mm/lru.js';
-import { mmuNotifierInvalidate, NotifyEvent } from '../mm/mmu-notifier.js';
 import { rmapWalk } from '../mm/rmap.js';
 import { basePteAttrs, VM } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
 import type { Device } from './device.js';
-import { allocPrivateFrameAt } from './device-pages.js';
+import { allocPrivateFrameAt, systemPageFor, unmirrorPage } from './device-pages.js';
 
 /** Whether dev's memory is device-coherent. */
 export function isCoherent(dev: Device): boolean {
@@ -95,21 +94,12 @@ export function migrateToCoherent(k: Kernel, dev: Device, pfn: number, cpu: numb
  * the LRU. False when system memory ran out.
  */
 export function coherentToSystem(k: Kernel, dev: Device, dpfn: number, cpu: number): boolean {
-  const f = k.phys.frames;
-  const pfn = k.phys.alloc(0);
+  const pfn = systemPageFor(k, dev, dpfn);
   if (pfn < 0) return false;
-  f.flags[pfn] = PG.anon | (f.flags[dpfn] & PG.anonExclusive);
-  f.owner[pfn] = f.owner[dpfn];
-  f.setIndex(pfn, f.index(dpfn));
-  f.mapcount[pfn] = 0;
-  f.refcount[pfn] = 0;
-  dev.transfer(4096, false);
-  dev.stats.dev_migrate_to_system++;
+  k.phys.frames.refcount[pfn] = 0;
   let locked = false;
   rmapWalk(k, dpfn, (mm, vma, vpn) => {
-    mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.migrate, dev);
-    const ctx = dev.contexts.get(mm.id);
-    if (ctx !== undefined && ctx.pt.unmap(vpn, vpn + 1) > 0) dev.invalidateTlb(mm.id, vpn, vpn + 1);
+    unmirrorPage(dev, mm, vpn);
     if ((vma.flags & VM.LOCKED) !== 0) locked = true;
   });
   movePage(k, dpfn, pfn, cpu);

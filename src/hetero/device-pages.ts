@@ -7,6 +7,10 @@
 // free block that large) the driver falls back to 4 KiB frames, mapped by 4 KiB leaves, as
 // are system memory (remote mappings) and any run that is not contiguous or of one permission.
 
+import type { Kernel } from '../mm/kernel.js';
+import type { Mm } from '../mm/mm.js';
+import { mmuNotifierInvalidate, NotifyEvent } from '../mm/mmu-notifier.js';
+import { PG } from '../phys/frames.js';
 import type { Device, DeviceContext } from './device.js';
 
 /** A device page's block reserved for the current operation: which of its frames are used. */
@@ -104,4 +108,29 @@ export function mapRun(
     i++;
   }
   return true;
+}
+
+/**
+ * The system page that takes over device page dpfn (migrate_vma's destination: anonymous,
+ * its anon_vma and index, exclusive if the device page was): allocated, the copy counted on
+ * the link. -1 when system memory ran out.
+ */
+export function systemPageFor(k: Kernel, dev: Device, dpfn: number): number {
+  const f = k.phys.frames;
+  const pfn = k.phys.alloc(0);
+  if (pfn < 0) return -1;
+  f.flags[pfn] = PG.anon | (f.flags[dpfn] & PG.anonExclusive);
+  f.owner[pfn] = f.owner[dpfn];
+  f.setIndex(pfn, f.index(dpfn));
+  f.mapcount[pfn] = 0;
+  dev.transfer(4096, false);
+  dev.stats.dev_migrate_to_system++;
+  return pfn;
+}
+
+/** A page of mm at vpn moves off dev: the mirrors are told (dev's own skips it), dev drops its mapping. */
+export function unmirrorPage(dev: Device, mm: Mm, vpn: number): void {
+  mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.migrate, dev);
+  const ctx = dev.contexts.get(mm.id);
+  if (ctx !== undefined && ctx.pt.unmap(vpn, vpn + 1) > 0) dev.invalidateTlb(mm.id, vpn, vpn + 1);
 }

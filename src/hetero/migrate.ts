@@ -18,7 +18,7 @@ import { basePteAttrs, VM, type Vma } from '../mm/vma.js';
 import { PG } from '../phys/frames.js';
 import { isCoherent, migrateToCoherent, newDevicePage } from './coherent.js';
 import type { Device, DeviceContext } from './device.js';
-import { mapRun, releaseRuns } from './device-pages.js';
+import { mapRun, releaseRuns, systemPageFor, unmirrorPage } from './device-pages.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
 export const MIGRATE_CHUNK = 64;
@@ -272,20 +272,12 @@ export function migrateToDevice(
  */
 export function migrateBack(k: Kernel, dev: Device, dpfn: number): boolean {
   const f = k.phys.frames;
-  const pfn = k.phys.alloc(0);
+  const pfn = systemPageFor(k, dev, dpfn);
   if (pfn < 0) return false;
-  f.flags[pfn] = PG.anon | (f.flags[dpfn] & PG.anonExclusive);
-  f.owner[pfn] = f.owner[dpfn];
-  f.setIndex(pfn, f.index(dpfn));
   f.token[pfn] = f.token[dpfn];
-  f.mapcount[pfn] = 0;
-  dev.transfer(4096, false);
-  dev.stats.dev_migrate_to_system++;
   let locked = false;
   devicePrivateWalk(k, dpfn, (mm, vma, vpn, h, type) => {
-    mmuNotifierInvalidate(mm, vpn, vpn + 1, NotifyEvent.migrate, dev); // skipped by dev's own mirror
-    const ctx = dev.contexts.get(mm.id);
-    if (ctx !== undefined && ctx.pt.unmap(vpn, vpn + 1) > 0) dev.invalidateTlb(mm.id, vpn, vpn + 1);
+    unmirrorPage(dev, mm, vpn);
     const write = type === SwpType.deviceWrite && (vma.flags & VM.WRITE) !== 0;
     mm.pmap.pteSet(h, pfn, basePteAttrs(vma.flags) | (write ? PteAttr.write | PteAttr.dirty : 0));
     f.mapcount[pfn]++;
