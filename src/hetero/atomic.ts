@@ -41,7 +41,7 @@ export function atomicFault(
       if (!isDevicePrivateType(pmap.pteSwapType(h))) return false;
       pfn = pmap.pteSwapSlot(h);
     } else pfn = pmap.ptePfn(h); // a device-coherent page is mapped by a present entry
-    return pfn >= k.phys.cpuFrames && k.phys.nodeOf(pfn) - k.phys.nodes.length === m.dev.hnode;
+    return m.dev.ownsFrame(pfn);
   };
   for (let a = start; a < end; ) {
     const l = local(a);

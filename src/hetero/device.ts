@@ -251,14 +251,18 @@ export class Device {
   transfer(bytes: number, toDevice: boolean): void {
     if (toDevice) this.stats.dev_bytes_to_device += bytes;
     else this.stats.dev_bytes_to_system += bytes;
-    this.stats.dev_link_busy += this.spec.link.latencyNs + (bytes * 1e9) / this.spec.link.bandwidth;
+    this.stats.dev_link_busy += this.linkTime(bytes);
+  }
+
+  /** Nanoseconds the link is busy for one transfer of `bytes`: latency + bytes / bandwidth. */
+  private linkTime(bytes: number): number {
+    return this.spec.link.latencyNs + (bytes * 1e9) / this.spec.link.bandwidth;
   }
 
   /** A device access that reaches system memory over the link (one cache line). */
   remoteAccess(): void {
     this.stats.dev_remote_accesses++;
-    this.stats.dev_link_busy +=
-      this.spec.link.latencyNs + (REMOTE_ACCESS_BYTES * 1e9) / this.spec.link.bandwidth;
+    this.stats.dev_link_busy += this.linkTime(REMOTE_ACCESS_BYTES);
   }
 
   /**
@@ -279,8 +283,7 @@ export class Device {
    */
   cpuAccess(): void {
     this.stats.dev_cpu_accesses++;
-    this.stats.dev_link_busy +=
-      this.spec.link.latencyNs + (REMOTE_ACCESS_BYTES * 1e9) / this.spec.link.bandwidth;
+    this.stats.dev_link_busy += this.linkTime(REMOTE_ACCESS_BYTES);
   }
 
   /** Bytes of device memory in use (device-private pages and page tables). */

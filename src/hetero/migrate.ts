@@ -48,9 +48,7 @@ function splitThp(k: Kernel, head: number, cpu: number): boolean {
 
 /** The device whose memory holds pfn, or undefined for system memory. */
 export function deviceOf(k: Kernel, devices: readonly Device[], pfn: number): Device | undefined {
-  if (pfn < k.phys.cpuFrames) return undefined;
-  const hnode = k.phys.nodeOf(pfn) - k.phys.nodes.length;
-  return devices.find((d) => d.hnode === hnode);
+  return pfn < k.phys.cpuFrames ? undefined : devices.find((d) => d.ownsFrame(pfn));
 }
 
 /** The CPU entries that refer to device-private page pfn (rmap walk over its anon_vma). */

@@ -1,8 +1,14 @@
 // `vmlab compare`: one scenario's counters under several designs, side by side, as a table,
 // JSON or CSV. Reads finished runs; changes nothing.
 
-import { DEVICE_COUNTERS, SYSTEM_COUNTERS, type SystemCounter } from '../sim/counter-names.js';
+import {
+  type CounterInfo,
+  DEVICE_COUNTERS,
+  SYSTEM_COUNTERS,
+  type SystemCounter,
+} from '../sim/counter-names.js';
 import type { RunReport } from '../workload/run.js';
+import { show, table } from './format.js';
 
 export type CompareFormat = 'table' | 'json' | 'csv';
 
@@ -12,7 +18,7 @@ export interface Comparison {
   /** Counter -> one value per design, in `designs` order. */
   readonly counters: ReadonlyArray<{
     readonly name: string;
-    readonly unit: string;
+    readonly unit: CounterInfo['unit'];
     readonly values: number[];
   }>;
   /** How each run went: its own expectations are written for one design and may fail here. */
@@ -29,8 +35,8 @@ export interface Comparison {
  * device's counters as `DEVICE.counter`. Rows that are zero under every design are left out.
  */
 export function compareReports(runs: readonly RunReport[], steps: number): Comparison {
-  const rows: { name: string; unit: string; values: number[] }[] = [];
-  const add = (name: string, unit: string, get: (r: RunReport) => number | undefined) => {
+  const rows: { name: string; unit: CounterInfo['unit']; values: number[] }[] = [];
+  const add = (name: string, unit: CounterInfo['unit'], get: (r: RunReport) => number | undefined) => {
     const values = runs.map((r) => get(r) ?? 0);
     if (values.some((v) => v !== 0)) rows.push({ name, unit, values });
   };
@@ -62,13 +68,6 @@ export function compareReports(runs: readonly RunReport[], steps: number): Compa
   };
 }
 
-function cell(unit: string, v: number): string {
-  if (unit === 'bytes') return `${(v / 1024).toLocaleString('en-US')} kB`;
-  if (unit === 'ns')
-    return `${(v / 1e6).toLocaleString('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 })} ms`;
-  return v.toLocaleString('en-US');
-}
-
 function csvField(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -81,17 +80,10 @@ export function formatComparison(c: Comparison, format: CompareFormat): string {
     return `${lines.join('\n')}\n`;
   }
   const rows = [['counter', ...c.designs]];
-  for (const r of c.counters) rows.push([r.name, ...r.values.map((v) => cell(r.unit, v))]);
+  for (const r of c.counters) rows.push([r.name, ...r.values.map((v) => show(r.unit, v))]);
   rows.push([
     'expect failures',
     ...c.runs.map((r) => (r.stopped ? `stopped at step ${r.stepsRun}` : String(r.expectFailures))),
   ]);
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const text = rows.map((r) =>
-    r
-      .map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i])))
-      .join('  ')
-      .trimEnd(),
-  );
-  return `vmlab compare: ${c.scenario}\n\n${text.join('\n')}\n`;
+  return `vmlab compare: ${c.scenario}\n\n${table(rows)}\n`;
 }

@@ -17,14 +17,15 @@ export function reportJson(r: RunReport): string {
 }
 
 /** /proc prints sizes in kB; so do we, for the counters /proc has. Times print in ms. */
-function show(unit: 'bytes' | 'count' | 'ns', v: number): string {
+export function show(unit: 'bytes' | 'count' | 'ns', v: number): string {
   if (unit === 'bytes') return `${(v / 1024).toLocaleString('en-US')} kB`;
   if (unit === 'ns')
     return `${(v / 1e6).toLocaleString('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 })} ms`;
   return v.toLocaleString('en-US');
 }
 
-function table(rows: string[][]): string {
+/** Rows as columns: the first left-aligned, the others right-aligned, two spaces apart. */
+export function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows
     .map((r) =>
