@@ -61,7 +61,7 @@ export function atomicFault(
  * loop with make_device_exclusive's error (EFAULT, ENOMEM, EOPNOTSUPP), the pages before it
  * staying exclusive and mapped.
  */
-export function exclusiveFault(k: Kernel, task: Task, m: Mirror, start: number, end: number): Errno | null {
+function exclusiveFault(k: Kernel, task: Task, m: Mirror, start: number, end: number): Errno | null {
   const dev = m.dev;
   dev.stats.lock_mmap_read++;
   for (let t = start >> 9; t <= (end - 1) >> 9; t++) dev.stats.lock_ptl++;

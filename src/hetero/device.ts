@@ -79,7 +79,7 @@ export function withPageSize(spec: DeviceSpec, dflt: number): DeviceSpec {
 }
 
 /** Bytes a device access moves over the link when it reaches system memory (one cache line). */
-export const REMOTE_ACCESS_BYTES = 64;
+const REMOTE_ACCESS_BYTES = 64;
 
 /** One address space the device is attached to: its page table there. */
 export class DeviceContext {
@@ -159,7 +159,7 @@ export class Device {
 
   /** A frame of device memory, or -1 when it is full. */
   allocFrame(): number {
-    return this.k.phys.allocDevice(this.hnode);
+    return this.k.phys.allocDeviceBlock(this.hnode);
   }
 
   /** The 2 MiB chunk of device memory (UVM's root chunk) that frame pfn belongs to. */

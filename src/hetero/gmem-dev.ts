@@ -21,7 +21,7 @@ export interface GmContext {
 }
 
 /** xarray nodes holding indices 0..n-1 (64 slots a node; a single entry at index 0 needs none). */
-export function denseXaNodes(n: number): number {
+function denseXaNodes(n: number): number {
   let nodes = 0;
   for (let m = n; m > 1; ) {
     m = Math.ceil(m / 64);

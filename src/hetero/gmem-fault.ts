@@ -52,7 +52,7 @@ function allocBlock(g: GmemCore, c: GmContext, m: GmMapping, lo: number, hi: num
   if (m.dpfns !== null) out.set(m.dpfns);
   const take = (i: number, pfn: number): void => {
     g.k.phys.frames.flags[pfn] = 0;
-    g.k.phys.frames.refcount[pfn] = 1; // as allocDevice gives a frame
+    g.k.phys.frames.refcount[pfn] = 1; // as allocDeviceBlock gives a frame
     dev.privatePages++;
     dev.eviction.allocated(m.id);
     out[i] = pfn;

@@ -21,7 +21,7 @@ import type { Device, DeviceContext } from './device.js';
 import { mapRun, releaseRuns, systemPageFor, unmirrorPage } from './device-pages.js';
 
 /** Pages one migrate_vma_setup call covers in dmirror (its src_pfns[64] array). */
-export const MIGRATE_CHUNK = 64;
+const MIGRATE_CHUNK = 64;
 
 /**
  * split_folio of the anonymous THP `head` for migrate_vma_collect_pmd (Linux 6.6, before THP

@@ -22,7 +22,7 @@ import { VM } from './vma.js';
 const PAGE_KIB = 4;
 
 /** Record the change in an inode's xarray nodes in the metadata meter. */
-function meterNodes(k: Kernel, inode: Inode, before: number): void {
+export function meterNodes(k: Kernel, inode: Inode, before: number): void {
   const d = inode.cache.nodes - before;
   if (d > 0) k.meta.add('xa_node', d * XA_NODE_BYTES);
   else if (d < 0) k.meta.sub('xa_node', -d * XA_NODE_BYTES);

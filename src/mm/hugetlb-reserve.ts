@@ -179,13 +179,6 @@ export function hugetlbVmClose(k: Kernel, vma: Vma): void {
   vma.resvFlags = 0;
 }
 
-/** hugetlb_dup_vma_private (fork): a child's private area has no reservations. */
-export function hugetlbDupVmaPrivate(vma: Vma): void {
-  if (mayShare(vma)) return;
-  vma.resvMap = null;
-  vma.resvFlags = 0;
-}
-
 /**
  * clear_vma_resv_huge_pages (mremap's move_vma, on the old VMA, after copy_vma gave the new one
  * a reference): the old VMA drops its map. When only part of it moved, the reservations of the

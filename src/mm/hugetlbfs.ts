@@ -6,8 +6,8 @@
 // never written back, dropped by drop_caches or reclaimed.
 
 import { err, ok, type SysResult } from '../lib/errno.js';
-import { XA_NODE_BYTES } from '../lib/xarray.js';
 import { PG } from '../phys/frames.js';
+import { meterNodes } from './filemap.js';
 import { putHugetlbFolio } from './hugetlb-fault.js';
 import { hugetlbUnreservePages } from './hugetlb-reserve.js';
 import { ResvMap } from './hugetlb-resv.js';
@@ -48,13 +48,6 @@ export function hugetlbfsCreate(k: Kernel, name: string, size: number, hstate: n
  */
 export function hugetlbFileSetup(k: Kernel, size: number, hstate: number): OpenFile {
   return k.openFile(newHugetlbfsInode(k, '', size, hstate));
-}
-
-/** Record a change in an inode's xarray nodes in the metadata meter. */
-function meterNodes(k: Kernel, inode: Inode, before: number): void {
-  const d = inode.cache.nodes - before;
-  if (d > 0) k.meta.add('xa_node', d * XA_NODE_BYTES);
-  else if (d < 0) k.meta.sub('xa_node', -d * XA_NODE_BYTES);
 }
 
 /**

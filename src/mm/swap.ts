@@ -195,12 +195,6 @@ function rootAnonVma(av: AnonVma): AnonVma {
 }
 
 /** swap_writepage: the page's contents go to its slot. */
-/** pageout of an anonymous page in the swap cache: written to its slot if dirty; it stays cached. */
-export function writeSwapCachePage(k: Kernel, pfn: number): void {
-  const f = k.phys.frames;
-  if (f.has(pfn, PG.swapcache) && f.has(pfn, PG.dirty)) writeSlot(k, k.swap!.slotOf.get(pfn)!, pfn);
-}
-
 function writeSlot(k: Kernel, slot: number, pfn: number): void {
   const f = k.phys.frames;
   k.swap!.contents[slot] = f.token[pfn];

@@ -44,7 +44,7 @@ export class PhysMem {
   /**
    * Device memory nodes (hnodes), after the CPU nodes: ZONE_DEVICE-like memory that has struct
    * pages (frames here) but that the CPU allocator never hands out and that MemTotal leaves
-   * out; only allocDevice takes from it. Ids continue the CPU nodes' (gmem's hnode ids).
+   * out; only allocDeviceBlock takes from it. Ids continue the CPU nodes' (gmem's hnode ids).
    */
   readonly hnodes: readonly NodeInfo[];
   /** Frames of the CPU nodes: [0, cpuFrames); device frames follow. */
@@ -256,21 +256,12 @@ export class PhysMem {
   }
 
   /**
-   * A frame of device memory node `hnode` (an index into hnodes), or -1 when it is full. The
-   * device's driver owns this memory: no watermarks, no reclaim, not counted in pgalloc.
+   * 2^order contiguous frames of device memory node `hnode` (an index into hnodes), naturally
+   * aligned (a buddy block: node bases are 4 MiB-aligned), or -1 when no free block is that
+   * large. The device's driver owns this memory: no watermarks, no reclaim, not counted in
+   * pgalloc. Each frame is the caller's to free one at a time; the head holds one reference.
    */
-  allocDevice(hnode: number): number {
-    const pfn = this.hbuddies[hnode].alloc(0);
-    if (pfn >= 0) this.frames.refcount[pfn] = 1;
-    return pfn;
-  }
-
-  /**
-   * 2^order contiguous frames of device memory node `hnode`, naturally aligned (a buddy block:
-   * node bases are 4 MiB-aligned), or -1 when no free block is that large. Each frame is the
-   * caller's to free one at a time; the head holds one reference, as allocDevice's frame.
-   */
-  allocDeviceBlock(hnode: number, order: number): number {
+  allocDeviceBlock(hnode: number, order = 0): number {
     const pfn = this.hbuddies[hnode].alloc(order);
     if (pfn >= 0) this.frames.refcount[pfn] = 1;
     return pfn;

@@ -43,14 +43,14 @@ import {
   withDefault,
 } from './schema-dsl.js';
 
-export const DEVICE_OPS = ['read', 'write', 'atomic'] as const;
+const DEVICE_OPS = ['read', 'write', 'atomic'] as const;
 /** MEMORY_DEVICE_PRIVATE or MEMORY_DEVICE_COHERENT device memory. */
-export const MEMORY_KINDS = ['private', 'coherent'] as const;
-export const DEVICE_PAGE_SIZES = [4096, 64 * 1024, 2 * MiB] as const;
+const MEMORY_KINDS = ['private', 'coherent'] as const;
+const DEVICE_PAGE_SIZES = [4096, 64 * 1024, 2 * MiB] as const;
 /** Defaults for a device's TLB (an order of magnitude for a GPU's last-level TLB). */
 export const DEFAULT_DEVICE_TLB = { entries: 2048, ways: 16 } as const;
 /** uvm_perf_fault_batch_count's default: faults the driver fetches per batch. */
-export const DEFAULT_FAULT_BATCH = 256;
+const DEFAULT_FAULT_BATCH = 256;
 
 export const deviceName = named(
   'deviceName',
@@ -73,7 +73,7 @@ const link = object({
 });
 
 /** UVM's access-counter granularities (uvm_perf_access_counter_granularity). */
-export const ACCESS_COUNTER_GRANULARITIES = [64 * 1024, 2 * MiB, 16 * MiB, 16 * GiB] as const;
+const ACCESS_COUNTER_GRANULARITIES = [64 * 1024, 2 * MiB, 16 * MiB, 16 * GiB] as const;
 
 const placement = scalarOrMap(
   enumOf(PLACEMENT_POLICIES),
@@ -258,7 +258,7 @@ export const migrate = object(
 
 export const evict = scalarOrMap(deviceName, object({ device: onDevice, expect_error: expectError }));
 
-export const HMADVISE_ADVICE = ['prefetch', 'dontneed'] as const;
+const HMADVISE_ADVICE = ['prefetch', 'dontneed'] as const;
 
 export const hmadviseStep = object(
   {
