@@ -6,8 +6,9 @@
 // Linux tells the two kinds of PMD leaf apart by the VMA (is_vm_hugetlb_page), not by the entry;
 // so does vmlab: mm/ calls these for hugetlb VMAs and the THP helpers (pmd-leaf.ts) for others.
 
-import { PmdState } from '../pmap.js';
+import type { PmdState } from '../pmap.js';
 import type { X86TableCore as X86PageTable } from './pagetable-core.js';
+import { leafState } from './pmd-leaf.js';
 import { decodeAttrs, encodeHi, encodeLo, entryPfn, makeHi, makeLo, X86 } from './pte.js';
 
 /** The table level holding a leaf of `order`: 1 (PMD) for 9, 2 (PUD) for 18. */
@@ -22,14 +23,7 @@ function checkAligned(vpn: number, order: 9 | 18, what: string): void {
 
 /** huge_pte_offset: the state of the order-`order` entry covering vpn; for huge, t.hugePfn/hugeAttrs. */
 export function hugetlbState(t: X86PageTable, vpn: number, order: 9 | 18): PmdState {
-  const i = t.upperEntry(vpn - (vpn % (1 << order)), levelOf(order), false);
-  if (i < 0) return PmdState.none;
-  const w = t.pool.words;
-  if (w[i] === 0 && w[i + 1] === 0) return PmdState.none;
-  if ((w[i] & X86.PSE) === 0) return PmdState.table;
-  t.hugePfn = entryPfn(w[i], w[i + 1]);
-  t.hugeAttrs = decodeAttrs(w[i], w[i + 1]);
-  return PmdState.huge;
+  return leafState(t, t.upperEntry(vpn - (vpn % (1 << order)), levelOf(order), false));
 }
 
 /** huge_pte_alloc: the tables above the leaf entry for vpn exist afterwards; false when memory ran out. */

@@ -15,7 +15,11 @@ import { decodeAttrs, encodeHi, encodeLo, entryPfn, makeHi, makeLo, PAGE_TABLE_F
 const NR = 512;
 
 export function pmdState(t: X86PageTable, vpn: number): PmdState {
-  const i = t.pmdEntry(vpn, false);
+  return leafState(t, t.pmdEntry(vpn, false));
+}
+
+/** The state of upper-level entry word index i (-1: no table holds it); for huge, t.hugePfn/hugeAttrs. */
+export function leafState(t: X86PageTable, i: number): PmdState {
   if (i < 0) return PmdState.none;
   const w = t.pool.words;
   if (w[i] === 0 && w[i + 1] === 0) return PmdState.none;
