@@ -21,6 +21,6 @@ const rows: [string, () => number, (x: number) => string][] = [
   ['gmem: migrated GiB per second', () => migrateRate('gmem'), (x) => x.toFixed(2)],
 ];
 const got = rows.map(() => [] as number[]);
-for (let i = 0; i < runs; i++) rows.forEach(([, f], j) => got[j].push(f()));
+for (let i = 0; i < runs; i++) for (const [j, [, f]] of rows.entries()) got[j].push(f());
 console.log(`vmlab device bench (node ${process.version}, ${runs} runs, medians)`);
-rows.forEach(([name, , fmt], j) => console.log(`${name.padEnd(32)} ${fmt(median(got[j]))}`));
+for (const [j, [name, , fmt]] of rows.entries()) console.log(`${name.padEnd(32)} ${fmt(median(got[j]))}`);
