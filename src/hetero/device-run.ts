@@ -71,12 +71,13 @@ export function runDeviceKernel(
   dev: Device,
   ctx: DeviceContext,
   req: DeviceRunRequest,
-  cpuFrames: number,
-  token: Uint32Array,
-  newToken: () => number,
   service: ServiceFn,
   onRemote: ((vpn: number) => void) | null = null,
 ): DeviceRunResult {
+  const phys = dev.kernel.phys;
+  const cpuFrames = phys.cpuFrames;
+  const token = phys.frames.token;
+  const newToken = () => phys.newToken();
   const firstVpn = Math.floor(req.addr / 4096);
   const pages = Math.ceil((req.addr + req.length) / 4096) - firstVpn;
   const perPass = req.pattern === 'strided' ? Math.ceil(req.length / req.stride) : pages;

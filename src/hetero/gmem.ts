@@ -119,46 +119,37 @@ export class GmemDesign implements HeteroDesign, PeerSharedOps {
   run(task: Task, dev: Device, req: DeviceRunRequest): DeviceRunResult {
     const c = contextOf(this.g, task.mm!, dev);
     if (c === undefined) return { accesses: 0, error: 'EINVAL' };
-    const phys = this.k.phys;
-    return runDeviceKernel(
-      dev,
-      c.ctx,
-      req,
-      phys.cpuFrames,
-      phys.frames.token,
-      () => phys.newToken(),
-      (vpns, writes) => {
-        // The driver calls gm_dev_fault once per device page of the batch. A page an eviction
-        // of this same batch took away faults again on replay: vmlab services it again, a few
-        // rounds at most (device memory thrashing), then gives up with ENOMEM.
-        for (let round = 0; round < 4; round++) {
-          const seen = new Set<number>();
-          for (let i = 0; i < vpns.length; i++) {
-            const vma = task.mm!.vmaAt(vpns[i]);
-            // A write to a read-only area is EPERM; an area it may not read (PROT_NONE) is
-            // EFAULT whatever the access, from gm_dev_fault (as hmm_vma_walk_test checks VM_READ
-            // before hmm_vma_fault checks VM_WRITE).
-            if (writes[i] && vma !== undefined && (vma.flags & (VM.READ | VM.WRITE)) === VM.READ)
-              return 'EPERM';
-            // Mapped already (by an earlier fault of the batch): a read needs nothing more; a
-            // write to a read-only mapping goes to gm_dev_fault (it remaps it writable).
-            const e = c.ctx.pt.lookup(vpns[i]);
-            if (e !== 0 && (!writes[i] || (e & 2) !== 0)) continue;
-            // gm_dev_fault services the part of the device page inside the faulting VMA: one
-            // call per device page and VMA (keyed by the first page it services).
-            const bs = Math.floor(vpns[i] / this.g.per) * this.g.per;
-            const key = vma === undefined ? vpns[i] : Math.max(bs, vma.start);
-            if (seen.has(key)) continue;
-            seen.add(key);
-            const r = gmDevFault(this.g, c, vpns[i], false, task.cpu);
-            if (r === GmRet.NOMEM) return 'ENOMEM';
-            if (r === GmRet.FAILURE_UNKNOWN) return 'EFAULT';
-          }
-          if (seen.size === 0) return null;
+    return runDeviceKernel(dev, c.ctx, req, (vpns, writes) => {
+      // The driver calls gm_dev_fault once per device page of the batch. A page an eviction
+      // of this same batch took away faults again on replay: vmlab services it again, a few
+      // rounds at most (device memory thrashing), then gives up with ENOMEM.
+      for (let round = 0; round < 4; round++) {
+        const seen = new Set<number>();
+        for (let i = 0; i < vpns.length; i++) {
+          const vma = task.mm!.vmaAt(vpns[i]);
+          // A write to a read-only area is EPERM; an area it may not read (PROT_NONE) is
+          // EFAULT whatever the access, from gm_dev_fault (as hmm_vma_walk_test checks VM_READ
+          // before hmm_vma_fault checks VM_WRITE).
+          if (writes[i] && vma !== undefined && (vma.flags & (VM.READ | VM.WRITE)) === VM.READ)
+            return 'EPERM';
+          // Mapped already (by an earlier fault of the batch): a read needs nothing more; a
+          // write to a read-only mapping goes to gm_dev_fault (it remaps it writable).
+          const e = c.ctx.pt.lookup(vpns[i]);
+          if (e !== 0 && (!writes[i] || (e & 2) !== 0)) continue;
+          // gm_dev_fault services the part of the device page inside the faulting VMA: one
+          // call per device page and VMA (keyed by the first page it services).
+          const bs = Math.floor(vpns[i] / this.g.per) * this.g.per;
+          const key = vma === undefined ? vpns[i] : Math.max(bs, vma.start);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const r = gmDevFault(this.g, c, vpns[i], false, task.cpu);
+          if (r === GmRet.NOMEM) return 'ENOMEM';
+          if (r === GmRet.FAILURE_UNKNOWN) return 'EFAULT';
         }
-        return 'ENOMEM';
-      },
-    );
+        if (seen.size === 0) return null;
+      }
+      return 'ENOMEM';
+    });
   }
 
   migrate(task: Task, dev: Device, addr: number, length: number, to: 'device' | 'system'): MigrateOutcome {

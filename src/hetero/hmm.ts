@@ -116,14 +116,10 @@ export class HmmDesign implements HeteroDesign, DevicePagemap {
   run(task: Task, dev: Device, req: DeviceRunRequest): DeviceRunResult {
     const m = this.mirrorOf(task.mm!, dev);
     if (m === undefined) return { accesses: 0, error: 'EINVAL' };
-    const phys = this.k.phys;
     return runDeviceKernel(
       dev,
       m.ctx,
       req,
-      phys.cpuFrames,
-      phys.frames.token,
-      () => phys.newToken(),
       (vpns, writes) => this.service(task, m, vpns, writes, req.op === 'atomic'),
       dev.policies.placement.policy === 'access_counters'
         ? (vpn) => remoteAccess(this.k, task, dev, m.ctx, m.pol, vpn)

@@ -3,7 +3,7 @@
 // the runner decides from the scenario what counts as expected.
 
 import type { GuestError, SysResult } from '../lib/errno.js';
-import { PAGE_SIZE } from '../lib/units.js';
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '../lib/units.js';
 import type { Task } from '../mm/mm.js';
 import { protFromName } from '../mm/vma.js';
 import type { CostName } from '../sim/cost.js';
@@ -12,10 +12,7 @@ import { type ProcessCounters, System, type SystemCounters } from '../sim/system
 import { runDeviceStep } from './run-devices.js';
 import type { ExpectValue, HugePageSizeName, RangeRef, Scenario, SourceLoc, Step } from './scenario.js';
 
-const HUGE_PAGE_BYTES: Record<HugePageSizeName, number> = {
-  '2MiB': 2 * 1024 * 1024,
-  '1GiB': 1024 * 1024 * 1024,
-};
+const HUGE_PAGE_BYTES: Record<HugePageSizeName, number> = { '2MiB': PMD_SIZE, '1GiB': PUD_SIZE };
 
 /** The length mmap mapped: whole pages, whole huge pages for hugetlb memory (ksys_mmap_pgoff rounds it up). */
 function mappedLength(step: Extract<Step, { kind: 'mmap' }>, sys: System, unit: number): number {
